@@ -1,0 +1,111 @@
+"""Small file helpers shared by every writer: atomic output, input hashes, data folder lookup.
+
+Outputs are written to a temporary file beside the target and renamed into place, so a failed
+run never leaves a half-written file; inputs are only ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from skillcircle._errors import DataFolderError
+
+__all__ = [
+    "DATA_ENV",
+    "atomic_path",
+    "data_dir",
+    "sha256_file",
+    "write_json",
+    "write_text",
+    "write_with",
+]
+
+#: Environment variable naming the real-data folder (``shared/data`` beside the repository).
+DATA_ENV = "SKILLCIRCLE_DATA"
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    On any exception the temporary file is removed and ``target`` is left untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "a.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (d / "a.txt").read_text()
+    'hello'
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    # Some writers (GDAL drivers) refuse to overwrite an existing file: hand them a fresh name.
+    tmp.unlink()
+    tmp = tmp.with_name(tmp.name[: -len(".tmp")] + target.suffix)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text(target: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 text atomically and return the target path."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(target)
+
+
+def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
+    """Write JSON (UTF-8, non-ASCII kept readable, indented) atomically."""
+    return write_text(target, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def write_with(target: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
+    """Call ``writer(tmp_path)`` and move the result onto ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return Path(target)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_dir(*, required: bool = True) -> Path | None:
+    """Return the real-data folder named by ``$SKILLCIRCLE_DATA``.
+
+    Parameters
+    ----------
+    required
+        Raise :class:`~skillcircle.DataFolderError` when the folder is not set or missing;
+        otherwise return ``None``.
+    """
+    env = os.environ.get(DATA_ENV)
+    if env and Path(env).is_dir():
+        return Path(env).resolve()
+    if not required:
+        return None
+    hint = f"{DATA_ENV}={env!r} is not a folder" if env else f"{DATA_ENV} is not set"
+    raise DataFolderError(
+        f"real data not found ({hint}): set {DATA_ENV} to the shared data folder "
+        "(e.g. export SKILLCIRCLE_DATA=../shared/data) or run with --online"
+    )

@@ -1,0 +1,261 @@
+"""The compact walking-network object every later step works on.
+
+A :class:`Network` is an undirected graph stored as flat NumPy arrays: node coordinates in a
+projected CRS (metres), one row per undirected edge (``edge_u``, ``edge_v``, ``edge_length``,
+``edge_geometry`` drawn from ``u`` to ``v``), and a CSR adjacency in which every edge appears
+twice (``u → v`` and ``v → u``) with ``csr_edge`` giving the edge row of each entry. That
+layout is what the routing kernels in :mod:`skillcircle.routing` walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from skillcircle._errors import NetworkError
+
+__all__ = ["Network"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An undirected walking network in a projected CRS.
+
+    Build one with :meth:`from_edges` (or a loader from :mod:`skillcircle.network`); the
+    fields are read-only arrays.
+
+    Attributes
+    ----------
+    x, y
+        Node coordinates, metres, shape ``(n_nodes,)``.
+    edge_u, edge_v
+        End nodes of each undirected edge, shape ``(n_edges,)``. ``edge_geometry[i]`` runs from
+        ``edge_u[i]`` to ``edge_v[i]``.
+    edge_length
+        Edge length in metres (the geometric length of ``edge_geometry``).
+    edge_geometry
+        Shapely LineStrings, one per edge.
+    crs
+        The projected CRS of every coordinate (e.g. ``"EPSG:4547"``).
+    indptr, indices, csr_length, csr_edge
+        CSR adjacency: the neighbours of node ``i`` are ``indices[indptr[i]:indptr[i+1]]``,
+        reached over edge ``csr_edge[k]`` of length ``csr_length[k]``.
+    edge_attrs
+        Extra per-edge columns (``highway``, ``name``, ``osmid`` …), each an array of length
+        ``n_edges``.
+    node_id
+        Original node ids (OSM ids when known), shape ``(n_nodes,)``.
+    meta
+        Free-form provenance (source, what the loader dropped), JSON-serialisable.
+    """
+
+    x: FloatArray
+    y: FloatArray
+    edge_u: IntArray
+    edge_v: IntArray
+    edge_length: FloatArray
+    edge_geometry: npt.NDArray[np.object_]
+    crs: str
+    indptr: IntArray
+    indices: IntArray
+    csr_length: FloatArray
+    csr_edge: IntArray
+    edge_attrs: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
+    node_id: IntArray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_edges(
+        cls,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        edge_u: npt.ArrayLike,
+        edge_v: npt.ArrayLike,
+        *,
+        crs: str,
+        edge_geometry: npt.ArrayLike | None = None,
+        edge_length: npt.ArrayLike | None = None,
+        edge_attrs: Mapping[str, npt.ArrayLike] | None = None,
+        node_id: npt.ArrayLike | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Network:
+        """Build a network from node coordinates and an edge list.
+
+        Parameters
+        ----------
+        x, y
+            Node coordinates in ``crs`` (metres).
+        edge_u, edge_v
+            Node indices (0-based) of each edge's ends.
+        crs
+            Projected CRS of the coordinates.
+        edge_geometry
+            LineStrings from ``u`` to ``v``; straight segments when omitted.
+        edge_length
+            Edge lengths in metres; the geometric length of ``edge_geometry`` when omitted.
+        edge_attrs
+            Extra per-edge columns.
+        node_id
+            Original node ids; ``0..n-1`` when omitted.
+        meta
+            Provenance to carry along.
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net.n_nodes, net.n_edges, float(net.edge_length.sum())
+        (3, 2, 150.0)
+        """
+        xs = np.ascontiguousarray(x, dtype=np.float64)
+        ys = np.ascontiguousarray(y, dtype=np.float64)
+        u = np.ascontiguousarray(edge_u, dtype=np.int64)
+        v = np.ascontiguousarray(edge_v, dtype=np.int64)
+        n = xs.shape[0]
+        if ys.shape != xs.shape or u.shape != v.shape or xs.ndim != 1 or u.ndim != 1:
+            raise NetworkError("node coordinates and edge ends must be 1-D arrays of equal length")
+        if n == 0 or u.size == 0:
+            raise NetworkError("the walking network is empty (no nodes or no edges)")
+        if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= n:
+            raise NetworkError("an edge refers to a node that does not exist")
+        if edge_geometry is None:
+            coords = np.stack(
+                [np.column_stack([xs[u], ys[u]]), np.column_stack([xs[v], ys[v]])], axis=1
+            )
+            geom = shapely.linestrings(coords)
+        else:
+            geom = np.asarray(edge_geometry, dtype=object)
+        length = (
+            shapely.length(geom).astype(np.float64)
+            if edge_length is None
+            else np.ascontiguousarray(edge_length, dtype=np.float64)
+        )
+        if not np.all(np.isfinite(length)) or np.any(length < 0):
+            raise NetworkError("edge lengths must be finite and non-negative")
+        attrs = {k: np.asarray(val) for k, val in (edge_attrs or {}).items()}
+        for k, val in attrs.items():
+            if val.shape[0] != u.size:
+                raise NetworkError(f"edge attribute {k!r} has the wrong length")
+        indptr, indices, csr_length, csr_edge = _build_csr(n, u, v, length)
+        ids = (
+            np.arange(n, dtype=np.int64)
+            if node_id is None
+            else np.ascontiguousarray(node_id, dtype=np.int64)
+        )
+        return cls(
+            x=xs,
+            y=ys,
+            edge_u=u,
+            edge_v=v,
+            edge_length=length,
+            edge_geometry=geom,
+            crs=crs,
+            indptr=indptr,
+            indices=indices,
+            csr_length=csr_length,
+            csr_edge=csr_edge,
+            edge_attrs=attrs,
+            node_id=ids,
+            meta=dict(meta or {}),
+        )
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def total_length_m(self) -> float:
+        """Sum of edge lengths in metres."""
+        return float(self.edge_length.sum())
+
+    def adjacency(self) -> sparse.csr_array:
+        """Return the symmetric weighted adjacency as a SciPy CSR array (for csgraph)."""
+        return sparse.csr_array(
+            (self.csr_length, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes)
+        )
+
+    def component_labels(self) -> tuple[int, IntArray]:
+        """Connected components: their count and each node's label."""
+        n, labels = csgraph.connected_components(self.adjacency(), directed=False)
+        return int(n), labels.astype(np.int64)
+
+    def degree(self) -> IntArray:
+        """Number of edge ends at each node (a self-loop counts twice)."""
+        return np.diff(self.indptr).astype(np.int64)
+
+    # ------------------------------------------------------------------ sub-networks
+    def subnetwork(self, keep_nodes: npt.ArrayLike) -> Network:
+        """Return the network induced by a boolean node mask (edges with both ends kept)."""
+        keep = np.asarray(keep_nodes, dtype=bool)
+        if keep.shape != (self.n_nodes,):
+            raise NetworkError("node mask has the wrong length")
+        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_index[keep] = np.arange(int(keep.sum()), dtype=np.int64)
+        ekeep = keep[self.edge_u] & keep[self.edge_v]
+        return Network.from_edges(
+            self.x[keep],
+            self.y[keep],
+            new_index[self.edge_u[ekeep]],
+            new_index[self.edge_v[ekeep]],
+            crs=self.crs,
+            edge_geometry=self.edge_geometry[ekeep],
+            edge_length=self.edge_length[ekeep],
+            edge_attrs={k: v[ekeep] for k, v in self.edge_attrs.items()},
+            node_id=None if self.node_id is None else self.node_id[keep],
+            meta=dict(self.meta),
+        )
+
+    def largest_component(self) -> Network:
+        """Return the connected component with the most total edge length.
+
+        Ties (and length-less graphs) fall back to the component with the most nodes.
+        """
+        n, labels = self.component_labels()
+        if n == 1:
+            return self
+        length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
+        nodes = np.bincount(labels, minlength=n)
+        best = int(np.lexsort((nodes, length))[-1])
+        return self.subnetwork(labels == best)
+
+
+def _build_csr(
+    n: int, u: IntArray, v: IntArray, length: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Symmetric CSR arrays with each undirected edge stored in both directions."""
+    m = u.shape[0]
+    src = np.concatenate([u, v])
+    dst = np.concatenate([v, u])
+    w = np.concatenate([length, length])
+    eid = np.concatenate([np.arange(m, dtype=np.int64), np.arange(m, dtype=np.int64)])
+    order = np.lexsort((dst, src))
+    counts = np.bincount(src, minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return (
+        indptr,
+        np.ascontiguousarray(dst[order]),
+        np.ascontiguousarray(w[order]),
+        np.ascontiguousarray(eid[order]),
+    )

@@ -1,0 +1,98 @@
+"""The one settings object of skillcircle.
+
+Nothing in skillcircle reads global state: every function that needs a walking speed, a time
+budget, a coordinate reference system or a cache folder takes a :class:`Settings` explicitly.
+
+>>> s = Settings()
+>>> s.walk_distance_m
+1000.0
+>>> s.replace(speed_kmh=3.0).walk_distance_m
+750.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from skillcircle._errors import SettingsError
+
+__all__ = ["DEFAULT_CRS", "Settings", "default_cache_dir"]
+
+#: CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres, used by Guangzhou's planning bureau.
+DEFAULT_CRS = "EPSG:4547"
+
+
+def default_cache_dir() -> Path:
+    """Return the default cache folder.
+
+    ``$SKILLCIRCLE_CACHE`` if set, else ``$XDG_CACHE_HOME/skillcircle``, else
+    ``~/.cache/skillcircle``.
+    """
+    if env := os.environ.get("SKILLCIRCLE_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "skillcircle"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """How far people walk, where metric maths happens, and where caches live.
+
+    Attributes
+    ----------
+    minutes
+        The time budget of the walking circle. The programme's "15-minute skills-training
+        circle" (15 分钟技能培训圈) gives the default, 15.
+    speed_kmh
+        Walking speed. The default, 4.0 km/h, makes 15 minutes = 1 000 m, the top of the
+        800-1 000 m walking radius of the 15-minute life circle in the national standard
+        GB 50180-2018 (城市居住区规划设计标准). Use 3.0 km/h for elderly or disabled walkers.
+    max_snap_m
+        Farthest a station, a candidate or a resident may be from the walking network and
+        still be joined to it. Anything farther is "off-network": flagged, never silently
+        snapped.
+    crs
+        Projected coordinate reference system (metres) for all distance and area maths.
+        Default EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E).
+    cache_dir
+        Folder for cached networks and osmnx's HTTP cache.
+    walkway_half_width_m
+        Half-width of the buffer drawn around reached streets to make isochrone polygons.
+    """
+
+    minutes: float = 15.0
+    speed_kmh: float = 4.0
+    max_snap_m: float = 500.0
+    crs: str = DEFAULT_CRS
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    walkway_half_width_m: float = 50.0
+
+    def __post_init__(self) -> None:
+        for name in ("minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise SettingsError(f"setting {name} must be a positive number, got {value!r}")
+        try:
+            crs = CRS.from_user_input(self.crs)
+        except CRSError as exc:
+            raise SettingsError(f"setting crs: {self.crs!r} is not a known CRS") from exc
+        if not crs.is_projected:
+            raise SettingsError(f"setting crs: {self.crs!r} is not a projected (metric) CRS")
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
+    @property
+    def walk_distance_m(self) -> float:
+        """Walking distance reachable in ``minutes`` at ``speed_kmh``, in metres."""
+        return self.speed_kmh * 1000.0 / 60.0 * self.minutes
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
