@@ -227,16 +227,16 @@ class Network:
         )
 
     def largest_component(self) -> Network:
-        """Return the connected component with the most total edge length.
+        """Return the connected component with the most nodes (osmnx's rule).
 
-        Ties (and length-less graphs) fall back to the component with the most nodes.
+        Ties are broken by total edge length.
         """
         n, labels = self.component_labels()
         if n == 1:
             return self
         length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
         nodes = np.bincount(labels, minlength=n)
-        best = int(np.lexsort((nodes, length))[-1])
+        best = int(np.lexsort((length, nodes))[-1])
         return self.subnetwork(labels == best)
 
 

@@ -4,9 +4,9 @@ Nothing in skillcircle reads global state: every function that needs a walking s
 budget, a coordinate reference system or a cache folder takes a :class:`Settings` explicitly.
 
 >>> s = Settings()
->>> s.walk_distance_m
+>>> round(s.walk_distance_m, 6)
 1000.0
->>> s.replace(speed_kmh=3.0).walk_distance_m
+>>> round(s.replace(speed_kmh=3.0).walk_distance_m, 6)
 750.0
 """
 
@@ -91,7 +91,7 @@ class Settings:
     @property
     def walk_distance_m(self) -> float:
         """Walking distance reachable in ``minutes`` at ``speed_kmh``, in metres."""
-        return self.speed_kmh * 1000.0 / 60.0 * self.minutes
+        return self.speed_kmh * 1000.0 * self.minutes / 60.0
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (validated again)."""

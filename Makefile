@@ -1,0 +1,57 @@
+# Two commands that work on a fresh clone with nothing installed:
+#   make demo   - create .venv, install skillcircle with its extras, run the Yuexiu demo
+#   make test   - same set-up, plus the Debian packages the browser test needs, then pytest
+#
+# Real data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the demo goes --online.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   := $(or $(SKILLCIRCLE_DATA),$(wildcard ../shared/data))
+OUT    ?= maps/demo
+
+.PHONY: demo test lint bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+ifneq ($(DATA),)
+	SKILLCIRCLE_DATA=$(abspath $(DATA)) $(BIN)/skillcircle demo --out $(OUT)
+else
+	$(BIN)/skillcircle demo --online --out $(OUT)
+endif
+
+# Chromium and its driver for the real browser test of the web map (Debian packages).
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "chromium: $$(chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "warning: cannot install chromium (not root): the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser-deps
+ifneq ($(DATA),)
+	SKILLCIRCLE_DATA=$(abspath $(DATA)) $(BIN)/python -m pytest
+else
+	$(BIN)/python -m pytest
+endif
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	SKILLCIRCLE_DATA=$(abspath $(DATA)) $(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis maps/demo
