@@ -31,4 +31,5 @@ def test_yuexiu_paths(tmp_path, monkeypatch):
 def test_yuexiu_layers_exist(data_root):
     y = yuexiu(data_root)
     assert y.roads.name == "roads_osm.gpkg"
-    assert y.worldpop.is_file() and y.census.is_file()
+    assert y.worldpop.is_file()
+    assert y.census.is_file()
