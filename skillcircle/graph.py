@@ -173,6 +173,51 @@ class Network:
             meta=dict(meta or {}),
         )
 
+    @classmethod
+    def from_networkx(cls, G: Any, *, crs: str | None = None) -> Network:
+        """Build a network from a networkx graph, e.g. one made by osmnx.
+
+        Nodes need ``x`` and ``y``; the graph attribute ``crs`` (or ``crs``) names their CRS.
+        Directed graphs (osmnx MultiDiGraphs) are made undirected: reciprocal edges ``u → v`` and
+        ``v → u`` with the same geometry become one edge (a one-way street stays one edge).
+        Edges without ``geometry`` are straight lines. An unprojected graph is projected to
+        ``crs`` (default EPSG:4547); lengths are always the geometric lengths in metres,
+        whatever ``length`` the graph carried. Other edge attributes become ``edge_attrs``
+        (lists are joined as sorted distinct values with ``";"``).
+
+        Parameters
+        ----------
+        G
+            A networkx (Multi)(Di)Graph.
+        crs
+            Target projected CRS; by default the graph's own CRS if projected, else EPSG:4547.
+
+        Returns
+        -------
+        Network
+        """
+        from skillcircle.network import network_from_networkx
+
+        return network_from_networkx(G, crs=crs)
+
+    def to_networkx(self) -> Any:
+        """Return an undirected ``networkx.MultiGraph`` with osmnx-like attributes.
+
+        Nodes are ``0 … n-1`` with ``x``, ``y`` and ``osmid`` (the node id); edges carry
+        ``length``, ``geometry`` and every ``edge_attrs`` column; the graph attribute ``crs``
+        is the network's CRS.
+
+        Examples
+        --------
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> G = net.to_networkx()
+        >>> G.number_of_nodes(), G.number_of_edges(), G.graph["crs"], G.edges[1, 2, 0]["length"]
+        (3, 2, 'EPSG:4547', 50.0)
+        """
+        from skillcircle.network import network_to_networkx
+
+        return network_to_networkx(self)
+
     # ------------------------------------------------------------------ basic facts
     @property
     def n_nodes(self) -> int:
