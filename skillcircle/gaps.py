@@ -10,6 +10,12 @@ density (≈ 1 800 residents per km²) that a single new station could serve. sc
 an integer ``min_samples``; the same rule is applied exactly by passing ``min_samples=1`` and
 weights ``population / min_cluster_population``.
 
+On a dense population grid every uncovered cell touches the next, so DBSCAN alone can chain
+a whole uncovered quarter into one zone of tens of km² — too big to act on. A zone wider than
+``max_radius_m`` (default 600 m: about what one station reaches along 1 000 m of real,
+winding streets) is therefore split in two by population-weighted k-means, again and again,
+until every zone fits: each zone is then a place one new station could serve.
+
 Units in no zone are "noise": scattered unserved residents. They are not dropped silently:
 their population is stored in ``attrs["noise_population"]`` (and their count in
 ``attrs["noise_units"]``) of the result and logged.
@@ -26,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN
+from sklearn.cluster import DBSCAN, KMeans
 
 from skillcircle._errors import InputError
 from skillcircle.settings import DEFAULT_CRS
@@ -91,6 +97,37 @@ def _join_polygons(
     return {c: hit[c].fillna("").astype(str).tolist() for c in columns}
 
 
+def _split_wide(
+    xy: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    max_radius_m: float,
+) -> npt.NDArray[np.int64]:
+    """Bisect every cluster wider than ``max_radius_m`` with weighted 2-means until none is.
+
+    Noise (label −1) is left alone. Deterministic (fixed k-means seed).
+    """
+    out = labels.astype(np.int64).copy()
+    pending = [int(k) for k in np.unique(out) if k >= 0]
+    next_label = int(out.max()) + 1 if out.size else 0
+    while pending:
+        k = pending.pop()
+        idx = np.flatnonzero(out == k)
+        w = weight[idx]
+        centre = (xy[idx] * w[:, None]).sum(axis=0) / w.sum()
+        if idx.size < 2 or np.hypot(*(xy[idx] - centre).T).max() <= max_radius_m:
+            continue
+        halves = KMeans(n_clusters=2, n_init=3, random_state=0).fit_predict(
+            xy[idx], sample_weight=w
+        )
+        if halves.min() == halves.max():  # identical points: cannot split further
+            continue
+        out[idx[halves == 1]] = next_label
+        pending += [k, next_label]
+        next_label += 1
+    return out
+
+
 def gap_zones(
     units: gpd.GeoDataFrame,
     *,
@@ -98,6 +135,7 @@ def gap_zones(
     eps_m: float = 300.0,
     min_population: float = 0.0,
     min_cluster_population: float = 500.0,
+    max_radius_m: float | None = 600.0,
     districts: gpd.GeoDataFrame | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
     metric_crs: str = DEFAULT_CRS,
@@ -121,6 +159,10 @@ def gap_zones(
     min_cluster_population
         Residents (uncovered, the unit itself included) that must live within ``eps_m`` of a
         unit for it to be a zone core; see the module notes.
+    max_radius_m
+        Largest distance from a zone's population-weighted centre to its farthest unit; wider
+        zones are split by weighted k-means (see the module notes). ``None`` keeps DBSCAN's
+        zones whole.
     districts, subdistricts
         Optional polygons (``district_code``/``district_name``, resp.
         ``subdistrict_code``/``subdistrict_name``, any CRS). When given, a zone takes the
@@ -188,6 +230,9 @@ def gap_zones(
     else:
         labels = np.empty(0, dtype=np.int64)
     noise = labels < 0
+    if max_radius_m is not None and cand.size:
+        max_radius_m = _positive(max_radius_m, "max_radius_m")
+        labels = _split_wide(xy[cand], pop[cand], labels, max_radius_m)
     noise_pop = float(pop[cand[noise]].sum())
     noise_units = int(noise.sum())
 

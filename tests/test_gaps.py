@@ -153,3 +153,27 @@ def test_bad_inputs(units):
         gap_zones(gdf, covered=cov, eps_m=0)
     with pytest.raises(InputError, match="district_name"):
         gap_zones(gdf, covered=cov, districts=gdf[["district_code", "geometry"]])
+
+
+def test_wide_uncovered_areas_are_split_into_station_sized_zones():
+    # a 3 km x 200 m strip of 100 m cells with 200 residents each: DBSCAN alone chains it whole
+    xs, ys = np.meshgrid(np.arange(0.0, 3000.0, 100.0), [0.0, 100.0, 200.0])
+    strip = gpd.GeoDataFrame(
+        {"population": np.full(xs.size, 200.0)},
+        geometry=gpd.points_from_xy(xs.ravel(), ys.ravel()),
+        crs="EPSG:4547",
+    )
+    covered = np.zeros(len(strip), dtype=bool)
+    whole = gap_zones(strip, covered=covered, max_radius_m=None)
+    assert len(whole) == 1
+    assert whole["population"].iloc[0] == 18000.0
+    zones = gap_zones(strip, covered=covered, max_radius_m=600.0)
+    # bisected 3000 m → 2 x 1500 m (radius ~750 m, still too wide) → 4 columns of 7 / 9 cells
+    assert zones["population"].tolist() == [5400.0, 4200.0, 4200.0, 4200.0]
+    assert zones["units"].tolist() == [27, 21, 21, 21]
+    assert zones["centre_x"].tolist() == [2500.0, 300.0, 1000.0, 1700.0]
+    assert zones["centre_y"].tolist() == [100.0] * 4
+    # every zone fits: farthest cell from its centre <= 600 m (the 9-cell one: hypot(400, 100))
+    for cx, n in zip(zones["centre_x"], zones["units"] // 3, strict=True):
+        assert np.hypot((n - 1) / 2 * 100.0, 100.0) <= 600.0
+        assert cx % 100.0 == 0.0
