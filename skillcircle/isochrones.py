@@ -42,7 +42,7 @@ from skillcircle.routing import Balls, balls
 from skillcircle.settings import DEFAULT_CRS
 from skillcircle.snapping import Snapped
 
-__all__ = ["isochrones", "reached_edges", "service_area"]
+__all__ = ["add_access_legs", "isochrones", "reached_edges", "service_area"]
 
 logger = logging.getLogger(__name__)
 
@@ -443,4 +443,53 @@ def service_area(isochrone_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
     metric = out if out.crs.is_projected else out.to_crs(DEFAULT_CRS)
     out["area_km2"] = metric.geometry.area.to_numpy() / 1e6
+    return out
+
+
+def add_access_legs(
+    iso: gpd.GeoDataFrame,
+    points: npt.ArrayLike,
+    stations: Snapped,
+    *,
+    half_width_m: float,
+    quad_segs: int = 8,
+) -> gpd.GeoDataFrame:
+    """Add to each isochrone the walk from the station itself to the street it snapped to.
+
+    A station 120 m from the nearest mapped street is reached along that 120 m too; drawing
+    the leg (buffered like the streets) makes every on-network station lie inside its own
+    isochrone. Off-network stations keep their empty geometry.
+
+    Parameters
+    ----------
+    iso
+        The result of :func:`isochrones` (network CRS), one row per station in order.
+    points
+        The stations' own points (shapely Points in the network CRS).
+    stations
+        The same stations snapped to the network.
+    half_width_m
+        Buffer half-width, as for the streets.
+    quad_segs
+        Segments per quarter circle of the buffer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``iso`` with the legs unioned in.
+    """
+    pts = np.asarray(points, dtype=object)
+    legs = shapely.linestrings(
+        np.stack([shapely.get_coordinates(pts), np.column_stack([stations.x, stations.y])], axis=1)
+    )
+    grown = shapely.union(
+        iso.geometry.to_numpy(), shapely.buffer(legs, half_width_m, quad_segs=quad_segs)
+    )
+    geoms = np.where(stations.on_network, grown, iso.geometry.to_numpy())
+    as_multi = [
+        g if g.is_empty or g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g])
+        for g in geoms
+    ]
+    out = iso.copy()
+    out.geometry = gpd.GeoSeries(as_multi, crs=iso.crs, index=iso.index)
     return out

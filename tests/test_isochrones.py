@@ -13,7 +13,7 @@ from scipy.spatial import Delaunay
 
 from skillcircle import InputError
 from skillcircle.graph import Network
-from skillcircle.isochrones import isochrones, reached_edges, service_area
+from skillcircle.isochrones import add_access_legs, isochrones, reached_edges, service_area
 from skillcircle.routing import balls
 from skillcircle.snapping import Snapped, snap_points
 
@@ -360,3 +360,19 @@ def test_yuexiu_streets(data_root):
     whole = service_area(iso)
     assert whole["stations"].tolist() == [20]
     assert whole["area_km2"].iloc[0] == pytest.approx(shapely.union_all(iso.geometry).area / 1e6)
+
+
+def test_access_leg_puts_an_off_street_station_inside_its_isochrone():
+    net = Network.from_edges([0.0, 200.0], [0.0, 0.0], [0], [1], crs="EPSG:4547")
+    station = shapely.Point(50.0, 120.0)
+    snapped = snap_points(net, [50.0], [120.0], max_snap_m=500.0)
+    iso = isochrones(net, snapped, limit_m=100.0, half_width_m=10.0)
+    assert not iso.geometry.iloc[0].contains(station)
+    legged = add_access_legs(iso, [station], snapped, half_width_m=10.0)
+    geom = legged.geometry.iloc[0]
+    assert geom.contains(station)
+    assert geom.geom_type == "MultiPolygon"
+    assert geom.is_valid
+    # street reach [0, 150] buffered 10 m; leg (50, 0)-(50, 120) buffered 10 m
+    np.testing.assert_allclose(geom.bounds, (-10.0, -10.0, 160.0, 130.0), atol=1e-9)
+    assert iso.geometry.iloc[0].bounds[3] == pytest.approx(10.0)
