@@ -20,15 +20,53 @@ from skillcircle._errors import (
 )
 from skillcircle.settings import Settings
 
+# The heavy public API is imported on first use, so `import skillcircle` and `--version` stay fast.
+_LAZY = {
+    "analyse": "skillcircle.analysis",
+    "Analysis": "skillcircle.analysis",
+    "Study": "skillcircle.study",
+    "suggest": "skillcircle.planning",
+    "Plan": "skillcircle.planning",
+    "publish": "skillcircle.publish",
+    "read_stations": "skillcircle.stations",
+    "read_districts": "skillcircle.boundaries",
+    "read_subdistricts": "skillcircle.boundaries",
+    "load_network": "skillcircle.network",
+    "Network": "skillcircle.graph",
+    "run_demo": "skillcircle.demo",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the public API lazily (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skillcircle' has no attribute {name!r}")
+
+
 __all__ = [
+    "Analysis",
     "CacheError",
     "DataFolderError",
     "InfeasibleError",
     "InputError",
     "InputFileNotFoundError",
+    "Network",
     "NetworkError",
+    "Plan",
     "Settings",
     "SettingsError",
     "SkillcircleError",
+    "Study",
     "__version__",
+    "analyse",
+    "load_network",
+    "publish",
+    "read_districts",
+    "read_stations",
+    "read_subdistricts",
+    "run_demo",
+    "suggest",
 ]

@@ -23,3 +23,12 @@ def data_root() -> Path:
 def settings(tmp_path: Path) -> Settings:
     """Default settings with a throw-away cache folder."""
     return Settings(cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def yuexiu_demo(data_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The demo (report + suggest --add 10) on the real Yuexiu data, run once per session."""
+    from skillcircle.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, data_root=data_root)

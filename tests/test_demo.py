@@ -1,0 +1,151 @@
+"""The demo on real Yuexiu data: outputs, figures that must hold, and the no-data error."""
+
+import json
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from skillcircle.cli import main
+
+pytestmark = pytest.mark.data
+
+YUEXIU_CENSUS_2020 = 1_038_643
+
+
+def test_demo_writes_every_output(yuexiu_demo):
+    out = yuexiu_demo.files["map.html"].parent
+    for name in (
+        "map.html",
+        "report.html",
+        "summary.json",
+        "suggestions.csv",
+        "report.md",
+        "coverage_by_district.csv",
+        "coverage_by_subdistrict.csv",
+        "isochrones.geojson",
+        "gaps.geojson",
+        "units.parquet",
+        "stations.geojson",
+        "stations_rejected.csv",
+    ):
+        assert (out / name).is_file(), name
+    assert not list(out.glob("*.tmp"))
+    assert not list(out.glob(".*"))
+
+
+def test_demo_population_is_calibrated_to_the_census(yuexiu_demo):
+    s = json.loads(yuexiu_demo.files["summary.json"].read_text(encoding="utf-8"))
+    assert abs(s["population"] - YUEXIU_CENSUS_2020) <= 1
+    assert s["stations"] == 21
+    assert s["walk_distance_m"] == 1000.0
+    assert 0 < s["coverage_pct"] < 100
+    assert s["population_model_key"] == "raster+census"
+
+
+def test_subdistrict_rows_add_up_to_the_district(yuexiu_demo):
+    out = yuexiu_demo.files["summary.json"].parent
+    d = pd.read_csv(out / "coverage_by_district.csv", dtype={"district_code": str})
+    sd = pd.read_csv(out / "coverage_by_subdistrict.csv", dtype={"district_code": str})
+    row = d.loc[d["district_code"] == "440104"].iloc[0]
+    mine = sd.loc[sd["district_code"] == "440104"]
+    for col in ("population", "covered_population", "offnetwork_population", "stations"):
+        assert mine[col].sum() == pytest.approx(row[col], abs=1e-6), col
+    assert abs(row["population"] - YUEXIU_CENSUS_2020) <= 1
+
+
+def test_isochrones_are_valid_and_hold_their_station(yuexiu_demo):
+    a = yuexiu_demo.analysis
+    iso = a.isochrones
+    on = a.headline.stations["on_network"].to_numpy()
+    assert len(iso) == len(on)
+    st = a.headline.stations.to_crs(iso.crs)
+    for i, geom in enumerate(iso.geometry):
+        if not on[i]:
+            assert geom.is_empty
+            continue
+        assert geom.is_valid
+        assert geom.geom_type == "MultiPolygon"
+        assert geom.contains(st.geometry.iloc[i])
+
+
+def test_plan_is_certified_and_phased(yuexiu_demo):
+    plan = yuexiu_demo.plan
+    s = plan.summary
+    assert s["added_sites"] == 10
+    assert s["optimality_gap_pct"] <= 1.0
+    assert s["upper_bound_covered_population"] >= s["covered_population_after"] - 1e-6
+    sug = pd.read_csv(yuexiu_demo.files["suggestions.csv"])
+    assert sug["rank"].tolist() == list(range(1, 11))
+    assert (np.diff(sug["cumulative_coverage_pct"]) > 0).all()
+    assert (sug["phase"] == 2025).all()  # 21 + 10 stations stay below the 2025 target of 250
+    assert sug["cumulative_coverage_pct"].iloc[-1] == pytest.approx(s["coverage_pct_after"])
+
+
+def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_path):
+    """Adding the suggested sites to the ledger and re-running gives the plan's coverage."""
+    from skillcircle.analysis import analyse
+    from skillcircle.datasets import sample_path
+
+    ledger = pd.read_csv(sample_path())
+    sug = pd.read_csv(yuexiu_demo.files["suggestions.csv"])
+    extra = pd.DataFrame(
+        {
+            "名称": [f"建议站点{r}" for r in sug["rank"]],
+            "类型": "社区型",
+            "区": "越秀区",
+            "经度": sug["lon"],
+            "纬度": sug["lat"],
+        }
+    )
+    path = tmp_path / "with_suggestions.csv"
+    pd.concat([ledger, extra], ignore_index=True).to_csv(path, index=False)
+    inputs = yuexiu_demo.analysis.inputs
+    again = analyse(
+        stations=path,
+        network=inputs.study.network,
+        population=inputs.study.population,
+        districts=inputs.study.districts,
+        subdistricts=inputs.study.subdistricts,
+        with_isochrones=False,
+        with_gaps=False,
+    )
+    assert again.headline.coverage_pct == pytest.approx(
+        sug["cumulative_coverage_pct"].iloc[-1], abs=0.01
+    )
+
+
+def test_demo_layers_are_wgs84(yuexiu_demo):
+    out = yuexiu_demo.files["map.html"].parent
+    g = gpd.read_file(out / "suggestions.geojson")
+    assert g.crs.to_epsg() == 4326
+    assert g.total_bounds[0] > 113.2
+    assert g.total_bounds[2] < 113.33
+
+
+def test_demo_without_data_says_how_to_get_it(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("SKILLCIRCLE_DATA", raising=False)
+    code = main(["demo", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "SKILLCIRCLE_DATA" in err[0]
+    assert "--online" in err[0]
+    assert not (tmp_path / "d").exists()
+
+
+def test_console_script_exit_code(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "skillcircle", "demo", "--out", str(tmp_path / "x")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
