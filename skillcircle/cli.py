@@ -6,9 +6,13 @@ code 2 (no traceback). Library code logs through :mod:`logging`; only this modul
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -58,6 +62,488 @@ def _root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+# ---------------------------------------------------------------------------- report
+def _progress_hook() -> tuple[Any, Any]:
+    """A rich progress display and a step hook for :func:`skillcircle.analysis.analyse`."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    display = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        task = display.add_task(name, total=1)
+        yield
+        display.update(task, completed=1)
+
+    return display, step
+
+
+def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
+    from skillcircle.study import Study
+
+    if study_file is not None:
+        return Study.from_toml(study_file, **flags)
+    return Study.from_options(**flags)
+
+
+def _print_summary(summary: dict[str, Any], table: Any, title: str) -> None:
+    from rich.table import Table
+
+    from skillcircle.report import summary_rows
+
+    head = Table(title=title, show_header=False)
+    for label, value in summary_rows(summary):
+        head.add_row(label, value)
+    console.print(head)
+    districts = Table(title="Coverage by district")
+    for col in (
+        "district_code",
+        "district_name",
+        "population",
+        "covered_population",
+        "coverage_pct",
+        "stations",
+    ):
+        districts.add_column(col, justify="right" if col not in ("district_name",) else "left")
+    for _, row in table.iterrows():
+        districts.add_row(
+            str(row["district_code"]),
+            str(row["district_name"]),
+            f"{row['population']:,.0f}",
+            f"{row['covered_population']:,.0f}",
+            f"{row['coverage_pct']:.1f}",
+            str(row["stations"]),
+        )
+    console.print(districts)
+
+
+StationsOpt = Annotated[Path | None, typer.Option("--stations", help="Station ledger.")]
+CoordsOpt = Annotated[
+    str | None, typer.Option("--coords", help="Ledger coordinates: wgs84, gcj02 or bd09.")
+]
+NetworkOpt = Annotated[
+    str | None, typer.Option("--network", help="Roads layer, .osm/.pbf/.graphml/.npz, place:NAME.")
+]
+PopulationOpt = Annotated[
+    str | None, typer.Option("--population", help="Population raster (omit: census-only model).")
+]
+DistrictsOpt = Annotated[
+    str | None, typer.Option("--districts", help="cnmaps:ADCODE (e.g. cnmaps:4401) or a file.")
+]
+SubdistrictsOpt = Annotated[Path | None, typer.Option("--subdistricts", help="街道 polygons.")]
+LandcoverOpt = Annotated[
+    Path | None, typer.Option("--landcover", help="WorldCover raster for the census-only model.")
+]
+MinutesOpt = Annotated[float | None, typer.Option("--minutes", help="Walking time budget.")]
+SpeedOpt = Annotated[
+    str | None, typer.Option("--speed-kmh", help="Walking speed(s), e.g. 4.0 or 4.0,3.0.")
+]
+StudyOpt = Annotated[Path | None, typer.Option("--study", help="TOML study file (flags override).")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+BasemapOpt = Annotated[
+    str, typer.Option("--basemap", help="Web-map tiles: osm, amap, tianditu or a URL template.")
+]
+
+
+@app.command("report")
+def report_cmd(
+    out: OutOpt,
+    stations: StationsOpt = None,
+    coords: CoordsOpt = None,
+    network: NetworkOpt = None,
+    population: PopulationOpt = None,
+    districts: DistrictsOpt = None,
+    subdistricts: SubdistrictsOpt = None,
+    landcover: LandcoverOpt = None,
+    minutes: MinutesOpt = None,
+    speed_kmh: SpeedOpt = None,
+    study: StudyOpt = None,
+    max_snap_m: Annotated[float | None, typer.Option("--max-snap-m")] = None,
+    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS for maths.")] = None,
+    calibrate: Annotated[
+        bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
+    ] = None,
+    retain_all: Annotated[bool | None, typer.Option("--retain-all/--largest-component")] = None,
+    basemap: BasemapOpt = "osm",
+) -> None:
+    """Coverage of a station ledger: tables by district and 街道, isochrones, gaps, map."""
+    from skillcircle.analysis import analyse
+    from skillcircle.publish import publish
+
+    spec = _study_from_cli(
+        study,
+        stations=stations,
+        coords=coords,
+        network=network,
+        population=population,
+        districts=districts,
+        subdistricts=subdistricts,
+        landcover=landcover,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+        max_snap_m=max_snap_m,
+        crs=crs,
+        calibrate=calibrate,
+        retain_all=retain_all,
+    )
+    display, step = _progress_hook()
+    with display:
+        result = analyse(spec, progress=step)
+        with step(f"Writing {out}"):
+            publish(result, out, basemap=basemap)
+    _print_summary(result.summary, result.by_district, "15-minute walking coverage")
+
+
+# ---------------------------------------------------------------------------- suggest
+def _parse_phases(text: str | None) -> tuple[tuple[int, int], ...] | None:
+    """``"250,300,350"`` → ((2025, 250), (2026, 300), (2027, 350)); ``"none"`` → None."""
+    from skillcircle.planning import DEFAULT_PHASES
+
+    if text is None:
+        return DEFAULT_PHASES
+    if text.strip().lower() in ("", "none", "off"):
+        return None
+    try:
+        totals = [int(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected station totals like 250,300,350: {text!r}") from exc
+    if any(b <= a for a, b in itertools.pairwise(totals)) or min(totals) <= 0:
+        raise typer.BadParameter(f"phase totals must be positive and increasing: {text!r}")
+    first_year = DEFAULT_PHASES[0][0]
+    return tuple((first_year + i, t) for i, t in enumerate(totals))
+
+
+def _parse_quota(text: str | None) -> int | dict[str, int] | None:
+    """``"1"`` (every district) or ``"440104=2,440103=1"``."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            return int(text)
+        return {k.strip(): int(v) for k, v in (item.split("=") for item in text.split(","))}
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected N or CODE=N,CODE=N: {text!r}") from exc
+
+
+@app.command("suggest")
+def suggest_cmd(
+    out: OutOpt,
+    stations: StationsOpt = None,
+    coords: CoordsOpt = None,
+    network: NetworkOpt = None,
+    population: PopulationOpt = None,
+    districts: DistrictsOpt = None,
+    subdistricts: SubdistrictsOpt = None,
+    landcover: LandcoverOpt = None,
+    minutes: MinutesOpt = None,
+    speed_kmh: SpeedOpt = None,
+    study: StudyOpt = None,
+    add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,
+    target_stations: Annotated[
+        int | None, typer.Option("--target-stations", help="Total stations wanted.")
+    ] = None,
+    target_coverage: Annotated[
+        float | None, typer.Option("--target-coverage", help="Fewest sites reaching PCT %.")
+    ] = None,
+    candidates: Annotated[
+        Path | None, typer.Option("--candidates", help="Candidate sites (else generated).")
+    ] = None,
+    candidate_coords: Annotated[str, typer.Option("--candidate-coords")] = "wgs84",
+    candidate_spacing: Annotated[
+        float, typer.Option("--candidate-spacing", help="Grid spacing of generated candidates.")
+    ] = 200.0,
+    only_near_gaps: Annotated[bool, typer.Option("--only-near-gaps")] = False,
+    min_per_district: Annotated[
+        str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N.")
+    ] = None,
+    max_per_district: Annotated[
+        str | None, typer.Option("--max-per-district", help="N, or CODE=N,CODE=N.")
+    ] = None,
+    min_spacing_m: Annotated[
+        float | None, typer.Option("--min-spacing-m", help="Minimum distance between new sites.")
+    ] = None,
+    phases: Annotated[
+        str | None,
+        typer.Option("--phases", help="Total stations per year from 2025, e.g. 250,300,350."),
+    ] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
+    basemap: BasemapOpt = "osm",
+) -> None:
+    """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
+    from skillcircle.analysis import analyse
+    from skillcircle.planning import suggest
+    from skillcircle.publish import publish
+
+    spec = _study_from_cli(
+        study,
+        stations=stations,
+        coords=coords,
+        network=network,
+        population=population,
+        districts=districts,
+        subdistricts=subdistricts,
+        landcover=landcover,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+    )
+    phase_spec = _parse_phases(phases)
+    min_q, max_q = _parse_quota(min_per_district), _parse_quota(max_per_district)
+    display, step = _progress_hook()
+    with display:
+        result = analyse(spec, progress=step)
+        plan = suggest(
+            result,
+            add=add,
+            target_stations=target_stations,
+            target_coverage_pct=target_coverage,
+            candidates=candidates,
+            candidate_coords=candidate_coords,
+            candidate_spacing_m=candidate_spacing,
+            only_near_gaps=only_near_gaps,
+            min_per_district=min_q,
+            max_per_district=max_q,
+            min_spacing_m=min_spacing_m,
+            phases=phase_spec,
+            exact=exact,
+            time_limit_s=time_limit,
+            progress=step,
+        )
+        with step(f"Writing {out}"):
+            publish(result, out, plan=plan, basemap=basemap)
+    _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
+    _print_plan(plan)
+
+
+def _print_plan(plan: Any) -> None:
+    from rich.table import Table
+
+    from skillcircle.report import plan_words
+
+    table = Table(title="Suggested new sites")
+    for col in (
+        "rank",
+        "phase",
+        "district_name",
+        "subdistrict_name",
+        "added_population",
+        "cumulative_coverage_pct",
+    ):
+        table.add_column(col)
+    for _, row in plan.suggestions.iterrows():
+        table.add_row(
+            str(row["rank"]),
+            str(row["phase"]),
+            str(row["district_name"]),
+            str(row["subdistrict_name"]),
+            f"{row['added_population']:,.0f}",
+            f"{row['cumulative_coverage_pct']:.2f}",
+        )
+    console.print(table)
+    console.print(plan_words(plan.summary))
+
+
+@stations_app.command("check")
+def stations_check_cmd(
+    ledger: Annotated[
+        Path, typer.Argument(help="Station ledger: CSV (UTF-8 or GBK), XLSX, GeoJSON, GeoPackage.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the cleaned and rejected stations.")
+    ],
+    coords: Annotated[
+        str, typer.Option("--coords", help="Ledger coordinates: wgs84, gcj02 (AMap), bd09 (Baidu).")
+    ] = "wgs84",
+    districts: Annotated[
+        str | None,
+        typer.Option("--districts", help="District polygons: cnmaps:4401 or a GIS file."),
+    ] = None,
+    subdistricts: Annotated[
+        Path | None, typer.Option("--subdistricts", help="街道 polygons (GIS file).")
+    ] = None,
+) -> None:
+    """Validate a station ledger; write clean stations and the rejected rows with reasons."""
+    from rich.table import Table
+
+    from skillcircle.stations import check_ledger, station_counts
+
+    result, written = check_ledger(
+        ledger, out, coords=coords, districts=districts, subdistricts=subdistricts
+    )
+    counts = station_counts(result.stations)
+    table = Table(title=f"Stations by district and type ({result.path.name})")
+    for col in ("district", *counts.columns):
+        table.add_column(col, justify="left" if col == "district" else "right")
+    for district, row in counts.iterrows():
+        table.add_row(str(district), *(str(v) for v in row))
+    console.print(table)
+    flagged = int((result.stations["district_flag"] != "").sum())
+    console.print(
+        f"kept {len(result.stations)} stations, rejected {len(result.rejected)} rows"
+        + (f", {flagged} district flags" if flagged else ""),
+        markup=False,
+    )
+    if len(result.rejected):
+        shown = Table(title="Rejected rows")
+        shown.add_column("row", justify="right")
+        shown.add_column("reason")
+        for _, rej in result.rejected.head(20).iterrows():
+            shown.add_row(str(rej["row"]), str(rej["reason"]))
+        console.print(shown)
+    console.print(f"wrote {written['stations']} and {written['rejected']}", markup=False)
+
+
+# ---------------------------------------------------------------------------- network
+def _print_network_quality(quality: Any, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_row("nodes / edges", f"{quality.n_nodes:,} / {quality.n_edges:,}")
+    table.add_row("total length", f"{quality.total_length_m / 1000:,.2f} km")
+    table.add_row("connected components", f"{quality.n_components:,}")
+    table.add_row(
+        "largest component",
+        f"{100 * quality.largest_component_length_share:.1f} % of length, "
+        f"{100 * quality.largest_component_node_share:.1f} % of nodes",
+    )
+    if quality.raw_n_components is not None:
+        table.add_row("components before", f"{quality.raw_n_components:,}")
+    if quality.reduced_to_largest:
+        table.add_row(
+            "dropped (other components)",
+            f"{quality.dropped_nodes:,} nodes, {quality.dropped_length_m / 1000:,.2f} km",
+        )
+    table.add_row("dead ends", f"{quality.n_dead_ends:,}")
+    table.add_row(f"likely gaps (≤ {quality.gap_m:g} m)", f"{quality.n_likely_gaps:,}")
+    if quality.n_virtual_links:
+        table.add_row("virtual links", f"{quality.n_virtual_links:,}")
+    for highway, length in quality.length_by_highway_m.items():
+        table.add_row(f"  {highway or '(no class)'}", f"{length / 1000:,.2f} km")
+    console.print(table)
+
+
+@network_app.command("build")
+def network_build_cmd(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="place:<name>, .osm/.osm.pbf/.graphml, or a road layer (.gpkg .geojson …)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Network file to write (.npz).")],
+    boundary: Annotated[
+        str | None,
+        typer.Option("--boundary", help="Study area: a polygon file or cnmaps:<adcode>."),
+    ] = None,
+    buffer_m: Annotated[
+        float, typer.Option("--buffer-m", help="Margin around the boundary, metres.")
+    ] = 1000.0,
+    retain_all: Annotated[
+        bool, typer.Option("--retain-all", help="Keep every component, not just the largest.")
+    ] = False,
+    bridge_gaps_m: Annotated[
+        float | None,
+        typer.Option("--bridge-gaps-m", help="Join dead ends to other components this close."),
+    ] = None,
+    crs: Annotated[str, typer.Option("--crs", help="Projected CRS (metres).")] = "EPSG:4547",
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Rebuild, ignore the cache.")
+    ] = False,
+) -> None:
+    """Build a walking network and save it; print its quality report."""
+    from skillcircle.netcache import save_network
+    from skillcircle.network import load_network
+    from skillcircle.quality import network_quality
+    from skillcircle.settings import Settings
+
+    net = load_network(
+        source,
+        settings=Settings(crs=crs),
+        boundary=boundary,
+        buffer_m=buffer_m,
+        retain_all=retain_all,
+        bridge_gaps_m=bridge_gaps_m,
+        use_cache=not no_cache,
+    )
+    path = save_network(net, out)
+    _print_network_quality(network_quality(net), f"Walking network ({Path(source).name})")
+    console.print(f"wrote {path}", markup=False)
+
+
+@network_app.command("stats")
+def network_stats_cmd(
+    file: Annotated[str, typer.Argument(help="A built .npz network or any network source.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    gap_m: Annotated[
+        float, typer.Option("--gap-m", help="Dead ends this close to another component.")
+    ] = 15.0,
+    crs: Annotated[str, typer.Option("--crs", help="Projected CRS for sources.")] = "EPSG:4547",
+) -> None:
+    """Quality report of a walking network: size, components, dead ends, likely gaps."""
+    import json
+
+    from skillcircle.netcache import load_network_file
+    from skillcircle.network import load_network
+    from skillcircle.quality import network_quality
+    from skillcircle.settings import Settings
+
+    if file.lower().endswith(".npz"):
+        net = load_network_file(file)
+    else:
+        net = load_network(file, settings=Settings(crs=crs))
+    quality = network_quality(net, gap_m=gap_m)
+    if as_json:
+        typer.echo(json.dumps(quality.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_network_quality(quality, f"Walking network ({Path(file).name})")
+
+
+# ---------------------------------------------------------------------------- map, demo
+@app.command("map")
+def map_cmd(
+    from_dir: Annotated[
+        Path, typer.Option("--from", help="A folder written by report, suggest or demo.")
+    ],
+    basemap: BasemapOpt = "osm",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Map file (default: FROM/map.html).")
+    ] = None,
+) -> None:
+    """Draw (again) the interactive web map of an output folder."""
+    from skillcircle.webmap import map_from_dir, write_map
+
+    target = out or from_dir / "map.html"
+    path = write_map(map_from_dir(from_dir, basemap=basemap), target)
+    console.print(f"wrote {path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("maps/demo"),
+    online: Annotated[
+        bool,
+        typer.Option("--online", help="Download Yuexiu's network from OSM (census-only model)."),
+    ] = False,
+    basemap: BasemapOpt = "osm",
+) -> None:
+    """The whole pipeline on real Yuexiu data with the illustrative sample ledger."""
+    from skillcircle.demo import demo_study, run_demo
+
+    study = demo_study(online=online)  # fails fast, before any progress display or output
+    display, step = _progress_hook()
+    with display:
+        result = run_demo(out, study=study, basemap=basemap, progress=step)
+    _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
+    _print_plan(result.plan)
+    console.print(f"open {out / 'map.html'} and {out / 'report.html'} in a browser")
 
 
 def main(argv: list[str] | None = None) -> int:
