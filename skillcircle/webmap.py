@@ -55,6 +55,7 @@ from skillcircle.settings import DEFAULT_CRS
 __all__ = [
     "ATTRIBUTION",
     "BASEMAPS",
+    "GAP_LABELS_MAX",
     "LAYER_NAMES",
     "OUTPUT_LAYERS",
     "PHASE_COLOURS",
@@ -103,6 +104,8 @@ PHASE_COLOURS: tuple[str, ...] = ("#e31a1c", "#1f78b4", "#33a02c", "#6a3d9a", "#
 
 #: Up to this many uncovered points are drawn as graduated circles, more as a heat map.
 UNCOVERED_CIRCLES_MAX = 30
+#: Only the most populous gap zones get a population label (the others keep their tooltip).
+GAP_LABELS_MAX = 20
 
 _COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 _NO_DATA_COLOUR = "#bdbdbd"
@@ -658,8 +661,14 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
     """Gap zones with a tooltip, and their uncovered population as a label."""
     geoms = display.polygons(gdf)
     label_geoms = display.to_display(_label_points(gdf, display))
+    pops = pd.to_numeric(gdf["population"], errors="coerce") if "population" in gdf else None
+    labelled = (
+        set(pops.fillna(-1).to_numpy().argsort()[::-1][:GAP_LABELS_MAX].tolist())
+        if pops is not None
+        else set()
+    )
     props, labels = [], []
-    for rec, pt in zip(_records(gdf), label_geoms, strict=True):
+    for i, (rec, pt) in enumerate(zip(_records(gdf), label_geoms, strict=True)):
         zone = _text(rec.get("zone_id"))
         where = " / ".join(
             t for t in (_text(rec.get("district_name")), _text(rec.get("subdistrict_name"))) if t
@@ -689,7 +698,7 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
             }
         )
         pop = _count(rec.get("population"))
-        if pop is not None:
+        if pop is not None and i in labelled:
             labels.append(
                 {
                     "lat": pt.y,

@@ -17,6 +17,7 @@ from shapely import Point, box
 from skillcircle._errors import InputError
 from skillcircle.webmap import (
     ATTRIBUTION,
+    GAP_LABELS_MAX,
     LAYER_NAMES,
     PHASE_COLOURS,
     STATION_COLOURS,
@@ -445,3 +446,18 @@ def test_input_frames_are_not_modified(tower_station: gpd.GeoDataFrame) -> None:
     build_map(stations=projected, basemap="amap")
     assert projected.crs == before.crs
     assert projected.geom_equals_exact(before, tolerance=0).all()
+
+
+def test_only_the_most_populous_gap_zones_are_labelled() -> None:
+    n = GAP_LABELS_MAX + 5
+    gaps = gpd.GeoDataFrame(
+        {"zone_id": np.arange(1, n + 1), "population": np.arange(n, 0, -1) * 100.0},
+        geometry=[
+            box(430_000 + 300 * i, 2_556_000, 430_200 + 300 * i, 2_556_200) for i in range(n)
+        ],
+        crs=CRS,
+    )
+    labels, _stations = marker_rows(html_of(build_map(stations=points([TOWER]), gaps=gaps)))
+    shown = sorted(int(lab["html"][6:-7].replace(",", "")) for lab in labels)
+    assert len(labels) == GAP_LABELS_MAX
+    assert shown == [100 * k for k in range(6, n + 1)]
