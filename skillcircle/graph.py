@@ -5,34 +5,46 @@ projected CRS (metres), one row per undirected edge (``edge_u``, ``edge_v``, ``e
 ``edge_geometry`` drawn from ``u`` to ``v``), and a CSR adjacency in which every edge appears
 twice (``u → v`` and ``v → u``) with ``csr_edge`` giving the edge row of each entry. That
 layout is what the routing kernels in :mod:`skillcircle.routing` walk.
+
+:meth:`Network.from_networkx` and :meth:`Network.to_networkx` convert to and from networkx
+(osmnx) graphs; networkx and pandas are imported only when those are called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
+from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from skillcircle._errors import NetworkError
+from skillcircle.settings import DEFAULT_CRS
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["Network"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+#: networkx edge attributes not carried into ``edge_attrs`` (recomputed or meaningless here).
+_OSMNX_DROPPED_ATTRS = frozenset({"geometry", "length", "reversed", "key", "merged_edges"})
+
 
 @dataclass(frozen=True, eq=False)
 class Network:
     """An undirected walking network in a projected CRS.
 
-    Build one with :meth:`from_edges` (or a loader from :mod:`skillcircle.network`); the
-    fields are read-only arrays.
+    Build one with :meth:`from_edges`, :meth:`from_networkx` or a loader such as
+    ``skillcircle.load_network``; the fields are read-only arrays.
 
     Attributes
     ----------
@@ -174,7 +186,7 @@ class Network:
         )
 
     @classmethod
-    def from_networkx(cls, G: Any, *, crs: str | None = None) -> Network:
+    def from_networkx(cls, G: nx.Graph, *, crs: str | None = None) -> Network:
         """Build a network from a networkx graph, e.g. one made by osmnx.
 
         Nodes need ``x`` and ``y``; the graph attribute ``crs`` (or ``crs``) names their CRS.
@@ -196,11 +208,78 @@ class Network:
         -------
         Network
         """
-        from skillcircle.network import network_from_networkx
+        graph_crs = G.graph.get("crs")
+        if graph_crs is None and crs is None:
+            raise NetworkError("the networkx graph has no 'crs' attribute: pass crs=")
+        source = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
+        if crs is None:
+            crs = str(graph_crs) if source.is_projected else DEFAULT_CRS
+        target = CRS.from_user_input(crs)
+        if not target.is_projected:
+            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
+        nodes = list(G.nodes)
+        if not nodes or G.number_of_edges() == 0:
+            raise NetworkError("the networkx graph is empty (no nodes or no edges)")
+        index = {n: i for i, n in enumerate(nodes)}
+        try:
+            x = np.array([float(G.nodes[n]["x"]) for n in nodes])
+            y = np.array([float(G.nodes[n]["y"]) for n in nodes])
+        except KeyError as exc:
+            raise NetworkError("every node of the networkx graph needs 'x' and 'y'") from exc
+        node_id: npt.NDArray[np.int64] | None = None
+        osmids = [G.nodes[n].get("osmid") for n in nodes]
+        if all(isinstance(o, int | np.integer) for o in osmids):
+            node_id = np.asarray(osmids, dtype=np.int64)
+        elif all(isinstance(n, int | np.integer) for n in nodes):
+            node_id = np.asarray(nodes, dtype=np.int64)
 
-        return network_from_networkx(G, crs=crs)
+        edges = (
+            list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
+        )
+        u = np.array([index[e[0]] for e in edges], dtype=np.int64)
+        v = np.array([index[e[1]] for e in edges], dtype=np.int64)
+        datas: list[dict[str, Any]] = [e[-1] for e in edges]
+        geom = np.array([d.get("geometry") for d in datas], dtype=object)
+        missing = np.array([g is None for g in geom])
+        if missing.any():
+            pts = np.stack(
+                [
+                    np.column_stack([x[u[missing]], y[u[missing]]]),
+                    np.column_stack([x[v[missing]], y[v[missing]]]),
+                ],
+                axis=1,
+            )
+            geom[missing] = shapely.linestrings(pts)
+        # orient every geometry from u to v (undirected graphs may list an edge either way)
+        start = shapely.get_coordinates(shapely.get_point(geom, 0))
+        d_u = np.hypot(start[:, 0] - x[u], start[:, 1] - y[u])
+        d_v = np.hypot(start[:, 0] - x[v], start[:, 1] - y[v])
+        flip = d_v < d_u
+        geom[flip] = shapely.reverse(geom[flip])
+        keep = _collapse_reciprocal(u, v, geom) if G.is_directed() else np.ones(u.size, bool)
+        u, v, geom = u[keep], v[keep], geom[keep]
+        datas = [d for d, k in zip(datas, keep, strict=True) if k]
+        if not source.equals(target):
+            tr = Transformer.from_crs(source, target, always_xy=True)
+            x, y = tr.transform(x, y)
+            geom = shapely.transform(
+                geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+            )
+        names = sorted({k for d in datas for k in d} - _OSMNX_DROPPED_ATTRS)
+        attrs = {k: _attr_array([d.get(k) for d in datas]) for k in names}
+        return cls.from_edges(
+            np.asarray(x, dtype=float),
+            np.asarray(y, dtype=float),
+            u,
+            v,
+            crs=str(crs),
+            edge_geometry=geom,
+            edge_attrs=attrs,
+            node_id=node_id,
+            meta={"graph_crs": str(graph_crs if graph_crs is not None else crs)},
+        )
 
-    def to_networkx(self) -> Any:
+    def to_networkx(self) -> nx.MultiGraph:
         """Return an undirected ``networkx.MultiGraph`` with osmnx-like attributes.
 
         Nodes are ``0 … n-1`` with ``x``, ``y`` and ``osmid`` (the node id); edges carry
@@ -214,9 +293,29 @@ class Network:
         >>> G.number_of_nodes(), G.number_of_edges(), G.graph["crs"], G.edges[1, 2, 0]["length"]
         (3, 2, 'EPSG:4547', 50.0)
         """
-        from skillcircle.network import network_to_networkx
+        import networkx as nx
 
-        return network_to_networkx(self)
+        G = nx.MultiGraph(crs=self.crs)
+        ids = self.node_id if self.node_id is not None else np.arange(self.n_nodes)
+        G.add_nodes_from(
+            (i, {"x": float(x), "y": float(y), "osmid": int(o)})
+            for i, (x, y, o) in enumerate(zip(self.x, self.y, ids, strict=True))
+        )
+        attr_lists = {k: v.tolist() for k, v in self.edge_attrs.items()}
+        lengths = self.edge_length.tolist()
+        G.add_edges_from(
+            (
+                int(u),
+                int(v),
+                {
+                    "length": lengths[i],
+                    "geometry": self.edge_geometry[i],
+                    **{k: vals[i] for k, vals in attr_lists.items()},
+                },
+            )
+            for i, (u, v) in enumerate(zip(self.edge_u, self.edge_v, strict=True))
+        )
+        return G
 
     # ------------------------------------------------------------------ basic facts
     @property
@@ -283,6 +382,73 @@ class Network:
         nodes = np.bincount(labels, minlength=n)
         best = int(np.lexsort((length, nodes))[-1])
         return self.subnetwork(labels == best)
+
+
+def _join_values(values: Iterable[Any]) -> str:
+    """Sorted distinct non-empty values joined by ``;`` (how merged edges carry tags)."""
+    texts = sorted({str(v) for v in values if _present(v)})
+    return ";".join(texts)
+
+
+def _present(value: Any) -> bool:
+    """True for a real tag value (not None, NaN, pandas NA or an empty string)."""
+    if value is None:
+        return False
+    pd = sys.modules.get("pandas")  # pandas' NA can only exist once pandas is imported
+    if pd is not None and value is pd.NA:
+        return False
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    return not (isinstance(value, str) and value == "")
+
+
+def _attr_array(values: list[Any]) -> npt.NDArray[Any]:
+    """One plain NumPy column from per-edge networkx attribute values."""
+    flat = [_join_values(v) if isinstance(v, list | tuple | set) else v for v in values]
+    present = [v for v in flat if _present(v)]
+    if (
+        present
+        and all(isinstance(v, bool | np.bool_) for v in present)
+        and len(present) == len(flat)
+    ):
+        return np.asarray(flat, dtype=bool)
+    if present and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
+    ):
+        if len(present) == len(flat):
+            return np.asarray(flat, dtype=np.int64)
+        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
+    if present and all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in present
+    ):
+        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
+    return np.asarray([str(v) if _present(v) else "" for v in flat], dtype=str)
+
+
+def _collapse_reciprocal(
+    u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], geom: npt.NDArray[np.object_]
+) -> npt.NDArray[np.bool_]:
+    """Keep one undirected edge per pair of reciprocal directed edges with the same geometry.
+
+    Edges are grouped by their end nodes and geometry (ignoring direction); a group with ``f``
+    edges one way and ``b`` the other keeps ``max(f, b)`` edges.
+    """
+    import pandas as pd
+
+    rev = shapely.reverse(geom)
+    wkb_fwd = shapely.to_wkb(geom)
+    wkb_rev = shapely.to_wkb(rev)
+    forward = np.where(u == v, wkb_fwd <= wkb_rev, u < v)
+    canon = np.where(forward, wkb_fwd, wkb_rev)
+    frame = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "w": canon, "fwd": forward})
+    group = frame.groupby(["a", "b", "w"], sort=False).ngroup().to_numpy()
+    n_fwd = np.bincount(group, weights=forward.astype(float)).astype(np.int64)
+    rank_back = frame.assign(g=group)[~forward].groupby("g").cumcount()
+    keep = forward.copy()
+    back_idx = np.flatnonzero(~forward)
+    keep[back_idx] = rank_back.to_numpy() >= n_fwd[group[back_idx]]
+    return keep
 
 
 def _build_csr(

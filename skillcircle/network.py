@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +38,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
 from skillcircle.fileio import sha256_file
-from skillcircle.graph import Network
+from skillcircle.graph import Network, _join_values, _present
 from skillcircle.settings import DEFAULT_CRS, Settings
 
 if TYPE_CHECKING:
@@ -90,7 +89,6 @@ _WALK_EXCLUDED_TAGS = {
 _SNAP_M = 1e-3
 
 _KEPT_ATTRS = ("highway", "name", "osm_id")
-_OSMNX_DROPPED_ATTRS = frozenset({"geometry", "length", "reversed", "key", "merged_edges"})
 
 
 # ---------------------------------------------------------------------------- walk filter
@@ -206,21 +204,6 @@ def _walk_chains(
             ne += 1
             eptr[ne] = nv
     return vseq[:nv], eptr[: ne + 1], seg_edge
-
-
-def _join_values(values: Iterable[Any]) -> str:
-    """Sorted distinct non-empty values joined by ``;`` (how merged edges carry tags)."""
-    texts = sorted({str(v) for v in values if _present(v)})
-    return ";".join(texts)
-
-
-def _present(value: Any) -> bool:
-    """True for a real tag value (not None, NaN, pandas NA or an empty string)."""
-    if value is None or value is pd.NA:
-        return False
-    if isinstance(value, float) and np.isnan(value):
-        return False
-    return not (isinstance(value, str) and value == "")
 
 
 def build_roads_network(
@@ -398,149 +381,7 @@ def _edge_attributes(
     return {"highway": highway.astype(str), "name": name.astype(str), "osm_id": osm_id}
 
 
-# ---------------------------------------------------------------------------- networkx
-def network_to_networkx(net: Network) -> nx.MultiGraph:
-    """Undirected osmnx-like MultiGraph of a network (see :meth:`Network.to_networkx`)."""
-    G = nx.MultiGraph(crs=net.crs)
-    ids = net.node_id if net.node_id is not None else np.arange(net.n_nodes)
-    G.add_nodes_from(
-        (i, {"x": float(x), "y": float(y), "osmid": int(o)})
-        for i, (x, y, o) in enumerate(zip(net.x, net.y, ids, strict=True))
-    )
-    attr_lists = {k: v.tolist() for k, v in net.edge_attrs.items()}
-    lengths = net.edge_length.tolist()
-    G.add_edges_from(
-        (
-            int(u),
-            int(v),
-            {
-                "length": lengths[i],
-                "geometry": net.edge_geometry[i],
-                **{k: vals[i] for k, vals in attr_lists.items()},
-            },
-        )
-        for i, (u, v) in enumerate(zip(net.edge_u, net.edge_v, strict=True))
-    )
-    return G
-
-
-def _attr_array(values: list[Any]) -> npt.NDArray[Any]:
-    """One plain NumPy column from per-edge networkx attribute values."""
-    flat = [_join_values(v) if isinstance(v, list | tuple | set) else v for v in values]
-    present = [v for v in flat if _present(v)]
-    if (
-        present
-        and all(isinstance(v, bool | np.bool_) for v in present)
-        and len(present) == len(flat)
-    ):
-        return np.asarray(flat, dtype=bool)
-    if present and all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
-    ):
-        if len(present) == len(flat):
-            return np.asarray(flat, dtype=np.int64)
-        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
-    if present and all(
-        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-        for v in present
-    ):
-        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
-    return np.asarray([str(v) if _present(v) else "" for v in flat], dtype=str)
-
-
-def network_from_networkx(G: nx.Graph, *, crs: str | None = None) -> Network:
-    """Compact network from a networkx / osmnx graph (see :meth:`Network.from_networkx`)."""
-    graph_crs = G.graph.get("crs")
-    if graph_crs is None and crs is None:
-        raise NetworkError("the networkx graph has no 'crs' attribute: pass crs=")
-    source = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
-    if crs is None:
-        crs = str(graph_crs) if source.is_projected else DEFAULT_CRS
-    target = CRS.from_user_input(crs)
-    if not target.is_projected:
-        raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
-    nodes = list(G.nodes)
-    if not nodes or G.number_of_edges() == 0:
-        raise NetworkError("the networkx graph is empty (no nodes or no edges)")
-    index = {n: i for i, n in enumerate(nodes)}
-    try:
-        x = np.array([float(G.nodes[n]["x"]) for n in nodes])
-        y = np.array([float(G.nodes[n]["y"]) for n in nodes])
-    except KeyError as exc:
-        raise NetworkError("every node of the networkx graph needs 'x' and 'y'") from exc
-    node_id: npt.NDArray[np.int64] | None = None
-    osmids = [G.nodes[n].get("osmid") for n in nodes]
-    if all(isinstance(o, int | np.integer) for o in osmids):
-        node_id = np.asarray(osmids, dtype=np.int64)
-    elif all(isinstance(n, int | np.integer) for n in nodes):
-        node_id = np.asarray(nodes, dtype=np.int64)
-
-    edges = list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
-    u = np.array([index[e[0]] for e in edges], dtype=np.int64)
-    v = np.array([index[e[1]] for e in edges], dtype=np.int64)
-    datas: list[dict[str, Any]] = [e[-1] for e in edges]
-    geom = np.array([d.get("geometry") for d in datas], dtype=object)
-    missing = np.array([g is None for g in geom])
-    if missing.any():
-        pts = np.stack(
-            [
-                np.column_stack([x[u[missing]], y[u[missing]]]),
-                np.column_stack([x[v[missing]], y[v[missing]]]),
-            ],
-            axis=1,
-        )
-        geom[missing] = shapely.linestrings(pts)
-    # orient every geometry from u to v (undirected graphs may list an edge either way)
-    start = shapely.get_coordinates(shapely.get_point(geom, 0))
-    d_u = np.hypot(start[:, 0] - x[u], start[:, 1] - y[u])
-    d_v = np.hypot(start[:, 0] - x[v], start[:, 1] - y[v])
-    flip = d_v < d_u
-    geom[flip] = shapely.reverse(geom[flip])
-    keep = _collapse_reciprocal(u, v, geom) if G.is_directed() else np.ones(u.size, bool)
-    u, v, geom = u[keep], v[keep], geom[keep]
-    datas = [d for d, k in zip(datas, keep, strict=True) if k]
-    if not source.equals(target):
-        tr = Transformer.from_crs(source, target, always_xy=True)
-        x, y = tr.transform(x, y)
-        geom = shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
-    names = sorted({k for d in datas for k in d} - _OSMNX_DROPPED_ATTRS)
-    attrs = {k: _attr_array([d.get(k) for d in datas]) for k in names}
-    return Network.from_edges(
-        np.asarray(x, dtype=float),
-        np.asarray(y, dtype=float),
-        u,
-        v,
-        crs=str(crs),
-        edge_geometry=geom,
-        edge_attrs=attrs,
-        node_id=node_id,
-        meta={"graph_crs": str(graph_crs if graph_crs is not None else crs)},
-    )
-
-
-def _collapse_reciprocal(
-    u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], geom: npt.NDArray[np.object_]
-) -> npt.NDArray[np.bool_]:
-    """Keep one undirected edge per pair of reciprocal directed edges with the same geometry.
-
-    Edges are grouped by their end nodes and geometry (ignoring direction); a group with ``f``
-    edges one way and ``b`` the other keeps ``max(f, b)`` edges.
-    """
-    rev = shapely.reverse(geom)
-    wkb_fwd = shapely.to_wkb(geom)
-    wkb_rev = shapely.to_wkb(rev)
-    forward = np.where(u == v, wkb_fwd <= wkb_rev, u < v)
-    canon = np.where(forward, wkb_fwd, wkb_rev)
-    frame = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "w": canon, "fwd": forward})
-    group = frame.groupby(["a", "b", "w"], sort=False).ngroup().to_numpy()
-    n_fwd = np.bincount(group, weights=forward.astype(float)).astype(np.int64)
-    rank_back = frame.assign(g=group)[~forward].groupby("g").cumcount()
-    keep = forward.copy()
-    back_idx = np.flatnonzero(~forward)
-    keep[back_idx] = rank_back.to_numpy() >= n_fwd[group[back_idx]]
-    return keep
-
-
+# ---------------------------------------------------------------------------- attributes
 def _standard_attrs(net: Network) -> Network:
     """Reduce a network's edge attributes to ``highway``, ``name``, ``osm_id``."""
     n = net.n_edges
@@ -644,7 +485,7 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
     if G.number_of_edges() == 0:
         raise NetworkError(f"{path}: no walkable ways in the OSM file")
     G = ox.simplify_graph(G)
-    return _standard_attrs(network_from_networkx(G, crs=crs))
+    return _standard_attrs(Network.from_networkx(G, crs=crs))
 
 
 def _load_graphml(path: Path, crs: str) -> Network:
@@ -655,7 +496,7 @@ def _load_graphml(path: Path, crs: str) -> Network:
         G = ox.load_graphml(path)
     except Exception as exc:
         raise InputError(f"cannot read the GraphML file ({exc})", path=path) from exc
-    return _standard_attrs(network_from_networkx(G, crs=crs))
+    return _standard_attrs(Network.from_networkx(G, crs=crs))
 
 
 def _load_online(
@@ -674,7 +515,7 @@ def _load_online(
         area = _buffered_area(boundary, buffer_m, settings.crs)
         polygon = gpd.GeoSeries([area], crs=settings.crs).to_crs("EPSG:4326").iloc[0]
         G = ox.graph_from_polygon(polygon, network_type="walk", retain_all=True, simplify=True)
-    return _standard_attrs(network_from_networkx(G, crs=settings.crs))
+    return _standard_attrs(Network.from_networkx(G, crs=settings.crs))
 
 
 def _read_boundary(spec: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
