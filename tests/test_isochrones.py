@@ -1,5 +1,4 @@
 import logging
-import time
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -309,23 +308,19 @@ def test_property_isochrone_contains_reach_and_nothing_far(seed, limit, half_wid
     assert not shapely.intersects(poly, pts[far]).any()
 
 
-# ------------------------------------------------------------------------- performance
-@pytest.mark.slow
-def test_350_stations_on_a_million_node_grid_in_15_s():
-    net = grid(1000, 1000, spacing=100.0)
+# ------------------------------------------------------------------------- many stations
+def test_many_stations_on_a_large_grid():
+    # speed is measured by benchmarks/bench_coverage.py (350 stations, 1 M nodes), not here
+    net = grid(200, 200, spacing=100.0)
     rng = np.random.default_rng(7)
-    x, y = rng.uniform(0, 99_900, 350), rng.uniform(0, 99_900, 350)
+    x, y = rng.uniform(0, 19_900, 60), rng.uniform(0, 19_900, 60)
     sts = snap_points(net, x, y, max_snap_m=100)
-    wall, cpu = time.perf_counter(), time.process_time()
     iso = isochrones(net, sts, limit_m=1000.0, half_width_m=50.0)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    # CPU time is the work itself: the wall time on two idle cores is at most this; the wall
-    # time here also counts whatever else the machine runs.
-    assert cpu < 15.0, (cpu, wall)
-    assert len(iso) == 350
+    assert len(iso) == 60
     assert iso.geometry.is_valid.all()
     # away from the border, the own street is walked 1000 m both ways: extent 2 * (1000 + 50)
-    inner = (x > 2000) & (x < 97_900) & (y > 2000) & (y < 97_900)
+    inner = (x > 2000) & (x < 17_900) & (y > 2000) & (y < 17_900)
+    assert inner.sum() >= 30
     b = np.stack([g.bounds for g in iso.geometry[inner]])
     extent = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     np.testing.assert_allclose(extent, 2100.0, atol=1e-6)

@@ -418,13 +418,9 @@ def test_yuexiu_scipy_and_networkx_distances_agree(yuexiu: Network) -> None:
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_wuhan_parquet_builds_in_seconds(data_root: Path, settings: Settings) -> None:
-    import time
-
-    start = time.perf_counter()
+def test_wuhan_parquet_builds(data_root: Path, settings: Settings) -> None:
     net = load_network(
         data_root / "bench" / "wuhan_roads_osm.parquet", settings=settings, use_cache=False
     )
-    assert time.perf_counter() - start < 20.0
     assert net.meta["raw"]["n_components"] == 2
     assert net.total_length_m == pytest.approx(6_683_087, rel=0.01)  # 7 185 km less motorways

@@ -403,5 +403,32 @@ def test_screenshot_is_not_blank(driver: Any, tmp_path: Path) -> None:
     )
     assert out["screenshot"].stat().st_size > 10_000
     assert out["colours"] > 32
-    if os.environ.get("SKILLCIRCLE_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(out["screenshot"], REPO / "docs" / "map.png")
+
+
+@pytest.mark.data
+def test_the_yuexiu_demo_map(driver: Any, yuexiu_demo: Any, tmp_path: Path) -> None:
+    """The demo's own map.html, opened from disk: every layer, every station, a real popup."""
+    out_dir = yuexiu_demo.files["map.html"].parent
+    stations = gpd.read_file(out_dir / "stations.geojson")
+    name = str(stations["name"].iloc[0])
+    out = check_map_in_browser(
+        yuexiu_demo.files["map.html"],
+        expected_layers=["OpenStreetMap", *LAYER_NAMES.values()],
+        n_stations=len(stations),
+        click_name=name,
+        driver=driver,
+        screenshot=tmp_path / "yuexiu.png",
+    )
+    assert out["n_stations"] == len(stations) == 21
+    assert out["errors"] == []
+    lines = out["popup_text"].splitlines()
+    assert lines[0] == name
+    reach = f"{stations['reach_population'].iloc[0]:,.0f}"
+    assert f"Residents within 15 min: {reach}" in lines
+    numbers = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-suggestion")]
+    assert numbers == [str(i) for i in range(1, 11)]
+    if os.environ.get("SKILLCIRCLE_UPDATE_SCREENSHOT") == "1":  # refresh the README picture
+        from PIL import Image
+
+        shot = Image.open(out["screenshot"]).convert("RGB")
+        shot.quantize(colors=128).save(REPO / "docs" / "map.png", optimize=True)
