@@ -69,7 +69,7 @@ class Study:
         Population raster (GeoTIFF); ``None`` for the census-only model.
     districts
         District polygons: ``cnmaps:<adcode>`` (``cnmaps:4401`` = Guangzhou's 11 districts) or a
-        GIS file.
+        GIS file; ``"none"`` for a study without districts (no census calibration).
     subdistricts
         街道 polygons (GIS file), optional.
     landcover
@@ -131,6 +131,9 @@ class Study:
             Field values; ``speed_kmh`` accepts ``"4.0,3.0"`` or a list.
         """
         opts = {k: v for k, v in options.items() if v is not None}
+        for key in ("districts", "population", "boundary"):
+            if isinstance(opts.get(key), str) and opts[key].strip().lower() in ("", "none"):
+                opts[key] = None  # "none" switches an input off (e.g. --districts none)
         if "speed_kmh" in opts:
             opts["speeds_kmh"] = parse_speeds(opts.pop("speed_kmh"))
         elif "speeds_kmh" in opts:
@@ -143,10 +146,10 @@ class Study:
             if key not in opts:
                 raise InputError(f"the study needs {key!r} (a file or --{key} option)")
         for key in _PATH_FIELDS:
-            if key in opts:
+            if opts.get(key) is not None:
                 opts[key] = _resolve(opts[key], base_dir)
         for key in _SOURCE_FIELDS:
-            if key in opts:
+            if opts.get(key) is not None:
                 opts[key] = _resolve_source(str(opts[key]), base_dir)
         return cls(**opts)
 

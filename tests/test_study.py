@@ -49,3 +49,9 @@ def test_study_errors(tmp_path):
         Study.from_options(stations=Path("a.csv"))
     with pytest.raises(InputError, match="unknown study option"):
         Study.from_options(stations="a.csv", network="b.gpkg", colour="red")
+
+
+def test_none_switches_districts_off():
+    s = Study.from_options(stations="a.csv", network="b.gpkg", districts="none")
+    assert s.districts is None
+    assert Study.from_options(stations="a.csv", network="b.gpkg").districts == "cnmaps:4401"
