@@ -416,6 +416,10 @@ def _print_network_quality(quality: Any, title: str) -> None:
     )
     if quality.raw_n_components is not None:
         table.add_row("components before", f"{quality.raw_n_components:,}")
+    if quality.raw_largest_length_share is not None:
+        table.add_row("largest before", f"{100 * quality.raw_largest_length_share:.1f} % of length")
+    if quality.raw_likely_gaps is not None:
+        table.add_row(f"likely gaps before (≤ {quality.gap_m:g} m)", f"{quality.raw_likely_gaps:,}")
     if quality.reduced_to_largest:
         table.add_row(
             "dropped (other components)",

@@ -60,7 +60,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a loader's output changes; part of the network cache key.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 
 #: File endings read as a GIS layer of road lines.
 ROAD_LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
@@ -614,6 +614,8 @@ def _component_stats(net: Network) -> dict[str, Any]:
         "n_components": q.n_components,
         "largest_component_length_share": q.largest_component_length_share,
         "largest_component_node_share": q.largest_component_node_share,
+        "n_likely_gaps": q.n_likely_gaps,
+        "gap_m": q.gap_m,
     }
 
 

@@ -66,6 +66,12 @@ class NetworkQuality:
         Whether the network was cut down to its largest piece when loaded.
     raw_n_components
         Pieces before that step (``None`` when unknown).
+    raw_largest_length_share
+        Share (0-1) of the length in the largest piece before that step (``None`` when
+        unknown): how fragmented the data really is.
+    raw_likely_gaps
+        Likely gaps before that step (``None`` when unknown): the missing links worth mapping
+        or bridging (see :func:`bridge_gaps`).
     dropped_nodes, dropped_length_m
         Nodes and length (metres) that step removed (0 when nothing was removed).
     """
@@ -83,6 +89,8 @@ class NetworkQuality:
     n_virtual_links: int
     reduced_to_largest: bool
     raw_n_components: int | None
+    raw_largest_length_share: float | None
+    raw_likely_gaps: int | None
     dropped_nodes: int
     dropped_length_m: float
 
@@ -177,16 +185,23 @@ def network_quality(
     gaps_from, _, _ = _gap_pairs(net, labels, gap_m)
 
     raw_components: int | None = None
+    raw_share: float | None = None
+    raw_gaps: int | None = None
     dropped_nodes, dropped_length = 0, 0.0
     reduced = False
     if raw is not None:
-        raw_components = raw.component_labels()[0]
+        raw_components, raw_labels, raw_share, _ = _largest(raw)
+        raw_gaps = int(_gap_pairs(raw, raw_labels, gap_m)[0].size)
         dropped_nodes = raw.n_nodes - net.n_nodes
         dropped_length = raw.total_length_m - net.total_length_m
         reduced = True
     elif isinstance(net.meta.get("raw"), dict):
         stats = net.meta["raw"]
         raw_components = int(stats["n_components"])
+        if "largest_component_length_share" in stats:
+            raw_share = float(stats["largest_component_length_share"])
+        if "n_likely_gaps" in stats and float(stats.get("gap_m", -1)) == float(gap_m):
+            raw_gaps = int(stats["n_likely_gaps"])
         dropped_nodes = int(stats["n_nodes"]) - net.n_nodes
         dropped_length = float(stats["total_length_m"]) - net.total_length_m
         reduced = not net.meta.get("retain_all", False)
@@ -212,6 +227,8 @@ def network_quality(
         n_virtual_links=n_virtual,
         reduced_to_largest=reduced,
         raw_n_components=raw_components,
+        raw_largest_length_share=raw_share,
+        raw_likely_gaps=raw_gaps,
         dropped_nodes=int(dropped_nodes),
         dropped_length_m=float(max(dropped_length, 0.0)),
     )

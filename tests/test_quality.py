@@ -118,3 +118,19 @@ def test_bridge_gaps_nothing_to_do_and_errors(net: Network) -> None:
         bridge_gaps(net, max_gap_m=0.0)
     with pytest.raises(InputError):
         network_quality(net, gap_m=-1.0)
+
+
+def test_raw_fragmentation_and_gaps_are_kept_after_the_largest_piece_step() -> None:
+    # 0-100-200 and 210-300: the dead ends at 200 and 210 are 10 m apart (a likely gap)
+    raw = Network.from_edges(
+        [0, 100, 200, 210, 300], [0, 0, 0, 0, 0], [0, 1, 3], [1, 2, 4], crs="EPSG:4547"
+    )
+    kept = raw.largest_component()
+    q = network_quality(kept, raw=raw, gap_m=15.0)
+    assert q.n_components == 1
+    assert q.n_likely_gaps == 0
+    assert q.raw_n_components == 2
+    assert q.raw_likely_gaps == 2
+    assert q.raw_largest_length_share == pytest.approx(200 / 290)
+    assert q.dropped_nodes == 2
+    assert q.dropped_length_m == pytest.approx(90.0)
