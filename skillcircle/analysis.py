@@ -250,7 +250,7 @@ def load_inputs(
             census=census,
             calibrate=study.calibrate and districts is not None,
             landcover=study.landcover,
-            network=network,
+            network=network if study.population is None else None,
         )
     with step("Snapping residents to the network"):
         units_snapped = snap_geoseries(network, population.units, max_snap_m=settings.max_snap_m)

@@ -367,7 +367,7 @@ def isochrones(
     n_st = st_edge.shape[0]
     off = np.flatnonzero(~on)
     if off.size:
-        logger.warning(
+        logger.info(
             "%d of %d stations are off the walking network and get an empty isochrone "
             "(positions %s)",
             off.size,

@@ -1476,9 +1476,7 @@ def phase_plan(
         planned = int((df["phase"] == year).sum())
         short = planned < needed
         if short:
-            logger.warning(
-                "phase %s is short: %d of %d new stations planned", year, planned, needed
-            )
+            logger.info("phase %s is short: %d of %d new stations planned", year, planned, needed)
         summary.append(
             {
                 "phase": year,

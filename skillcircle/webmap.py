@@ -423,7 +423,7 @@ def _clean(
     geoms = gdf.geometry.array
     bad = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
     if bad.any():
-        logger.warning("%s: %d feature(s) without geometry left off the map", layer, bad.sum())
+        logger.info("%s: %d feature(s) without geometry left off the map", layer, bad.sum())
         gdf = gdf.loc[~bad]
     types = set(gdf.geom_type)
     allowed = {"Point"} if kind == "point" else {"Polygon", "MultiPolygon"}

@@ -196,7 +196,7 @@ def test_off_network_station_and_crs_out(g3, caplog):
         y=np.array([0.0, 0.0]),
         on_network=np.array([True, False]),
     )
-    with caplog.at_level(logging.WARNING, logger="skillcircle.isochrones"):
+    with caplog.at_level(logging.INFO, logger="skillcircle.isochrones"):
         iso = isochrones(g3, two, limit_m=100.0, half_width_m=10.0, crs_out="EPSG:4326")
     assert "1 of 2 stations are off the walking network" in caplog.text
     assert iso.crs == "EPSG:4326"

@@ -434,7 +434,7 @@ def test_features_without_geometry_are_left_off(caplog: pytest.LogCaptureFixture
     stations = gpd.GeoDataFrame(
         {"name": ["a", "b"]}, geometry=[Point(TOWER), None], crs="EPSG:4326"
     )
-    with caplog.at_level("WARNING", logger="skillcircle.webmap"):
+    with caplog.at_level("INFO", logger="skillcircle.webmap"):
         (rows,) = marker_rows(html_of(build_map(stations=stations)))
     assert [r["name"] for r in rows] == ["a"]
     assert "1 feature(s) without geometry" in caplog.text
