@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -241,7 +242,7 @@ def coverage_table(
         table["stations"] = 0
     table = table.fillna(0.0).reset_index()
     if total_label is not None:
-        total = {k: "" for k in keys}
+        total: dict[str, Any] = dict.fromkeys(keys, "")
         total[keys[0]] = total_label
         sums = table[["population", "covered_population", "offnetwork_population", "stations"]]
         total.update(sums.sum().to_dict())
