@@ -30,6 +30,7 @@ from skillcircle.settings import Settings
 from skillcircle.snapping import Snapped, snap_geoseries
 
 __all__ = [
+    "COVERAGE_UNIT_COLUMNS",
     "FAR_FACTOR",
     "Coverage",
     "compute_coverage",
@@ -41,6 +42,15 @@ logger = logging.getLogger(__name__)
 #: Distances to the nearest station are measured up to this multiple of the walk distance
 #: (for "how far off" maps); farther units get ``distance_m = NaN``.
 FAR_FACTOR = 3.0
+
+#: Columns :func:`compute_coverage` adds to each demand unit.
+COVERAGE_UNIT_COLUMNS = (
+    "snap_distance_m",
+    "off_network",
+    "distance_m",
+    "nearest_station",
+    "covered",
+)
 
 TABLE_COLUMNS = [
     "population",

@@ -20,9 +20,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from skillcircle.access import COVERAGE_UNIT_COLUMNS
 from skillcircle.analysis import Analysis
 from skillcircle.fileio import write_json, write_text, write_with
 from skillcircle.planning import Plan
+from skillcircle.population import UNIT_COLUMNS
 
 __all__ = [
     "OSM_WARNING",
@@ -190,23 +192,8 @@ def plan_words(ps: dict[str, Any]) -> str:
 
 def _units_frame(analysis: Analysis) -> gpd.GeoDataFrame:
     units = analysis.headline.units
-    keep = [
-        c
-        for c in (
-            "unit_id",
-            "population",
-            "district_code",
-            "district_name",
-            "subdistrict_code",
-            "subdistrict_name",
-            "snap_distance_m",
-            "off_network",
-            "distance_m",
-            "nearest_station",
-            "covered",
-        )
-        if c in units.columns
-    ]
+    columns = [*UNIT_COLUMNS, *COVERAGE_UNIT_COLUMNS]
+    keep = [c for c in dict.fromkeys(columns) if c in units.columns and c != "geometry"]
     return units[[*keep, units.geometry.name]]
 
 
