@@ -86,6 +86,29 @@ def _progress_hook() -> tuple[Any, Any]:
     return display, step
 
 
+#: Options of ``report`` and ``suggest`` that are fields of a study (flags override the file).
+STUDY_FLAGS = (
+    "stations",
+    "coords",
+    "network",
+    "population",
+    "districts",
+    "subdistricts",
+    "landcover",
+    "minutes",
+    "speed_kmh",
+    "max_snap_m",
+    "crs",
+    "calibrate",
+    "retain_all",
+)
+
+
+def _study_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """The study fields among a command's options."""
+    return {k: options[k] for k in STUDY_FLAGS}
+
+
 def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
     from skillcircle.study import Study
 
@@ -148,6 +171,14 @@ SpeedOpt = Annotated[
 ]
 StudyOpt = Annotated[Path | None, typer.Option("--study", help="TOML study file (flags override).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+MaxSnapOpt = Annotated[
+    float | None, typer.Option("--max-snap-m", help="Farthest from a street, metres.")
+]
+CrsOpt = Annotated[str | None, typer.Option("--crs", help="Projected CRS for maths.")]
+CalibrateOpt = Annotated[
+    bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
+]
+RetainAllOpt = Annotated[bool | None, typer.Option("--retain-all/--largest-component")]
 BasemapOpt = Annotated[
     str, typer.Option("--basemap", help="Web-map tiles: osm, amap, tianditu or a URL template.")
 ]
@@ -166,34 +197,17 @@ def report_cmd(
     minutes: MinutesOpt = None,
     speed_kmh: SpeedOpt = None,
     study: StudyOpt = None,
-    max_snap_m: Annotated[float | None, typer.Option("--max-snap-m")] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS for maths.")] = None,
-    calibrate: Annotated[
-        bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
-    ] = None,
-    retain_all: Annotated[bool | None, typer.Option("--retain-all/--largest-component")] = None,
+    max_snap_m: MaxSnapOpt = None,
+    crs: CrsOpt = None,
+    calibrate: CalibrateOpt = None,
+    retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
 ) -> None:
     """Coverage of a station ledger: tables by district and 街道, isochrones, gaps, map."""
     from skillcircle.analysis import analyse
     from skillcircle.publish import publish
 
-    spec = _study_from_cli(
-        study,
-        stations=stations,
-        coords=coords,
-        network=network,
-        population=population,
-        districts=districts,
-        subdistricts=subdistricts,
-        landcover=landcover,
-        minutes=minutes,
-        speed_kmh=speed_kmh,
-        max_snap_m=max_snap_m,
-        crs=crs,
-        calibrate=calibrate,
-        retain_all=retain_all,
-    )
+    spec = _study_from_cli(study, **_study_flags(locals()))
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -246,6 +260,10 @@ def suggest_cmd(
     minutes: MinutesOpt = None,
     speed_kmh: SpeedOpt = None,
     study: StudyOpt = None,
+    max_snap_m: MaxSnapOpt = None,
+    crs: CrsOpt = None,
+    calibrate: CalibrateOpt = None,
+    retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,
     target_stations: Annotated[
         int | None, typer.Option("--target-stations", help="Total stations wanted.")
@@ -283,18 +301,7 @@ def suggest_cmd(
     from skillcircle.planning import suggest
     from skillcircle.publish import publish
 
-    spec = _study_from_cli(
-        study,
-        stations=stations,
-        coords=coords,
-        network=network,
-        population=population,
-        districts=districts,
-        subdistricts=subdistricts,
-        landcover=landcover,
-        minutes=minutes,
-        speed_kmh=speed_kmh,
-    )
+    spec = _study_from_cli(study, **_study_flags(locals()))
     phase_spec = _parse_phases(phases)
     min_q, max_q = _parse_quota(min_per_district), _parse_quota(max_per_district)
     display, step = _progress_hook()
