@@ -82,6 +82,10 @@ class Inputs:
         The demand units.
     units_snapped
         The units snapped to the network (shared by every speed and by siting).
+    fragment_population
+        Residents whose nearest street lies on a piece of the network that the
+        largest-component step dropped (``None`` with ``retain_all``): people the data cuts
+        off, not necessarily reality.
     """
 
     study: Study
@@ -94,6 +98,7 @@ class Inputs:
     quality: NetworkQuality
     population: DemandUnits
     units_snapped: Snapped
+    fragment_population: float | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,16 @@ def load_inputs(
         )
     with step("Snapping residents to the network"):
         units_snapped = snap_geoseries(network, population.units, max_snap_m=settings.max_snap_m)
+        fragment_population = None
+        if not study.retain_all:
+            raw = load_network(
+                study.network,
+                settings=settings,
+                boundary=boundary,
+                buffer_m=study.buffer_m,
+                retain_all=True,
+            )
+            fragment_population = _fragment_population(raw, population, settings)
     return Inputs(
         study=study,
         settings=settings,
@@ -265,7 +280,26 @@ def load_inputs(
         quality=quality,
         population=population,
         units_snapped=units_snapped,
+        fragment_population=fragment_population,
     )
+
+
+def _fragment_population(raw: Network, population: DemandUnits, settings: Settings) -> float:
+    """Residents whose nearest street (in the unreduced network) is off the largest piece."""
+    snapped = snap_geoseries(raw, population.units, max_snap_m=settings.max_snap_m)
+    main = raw.largest_component_mask()
+    on_fragment = snapped.on_network & ~main[raw.edge_u[snapped.edge]]
+    pop = population.units["population"].to_numpy(dtype=np.float64)
+    share = float(pop[on_fragment].sum())
+    if share > 0:
+        logger.warning(
+            "%.0f residents (%.1f %%) live nearest to a piece of the walking network that is "
+            "cut off from the main network (incomplete OSM data); they are measured on the "
+            "main network",
+            share,
+            100 * share / max(float(pop.sum()), 1.0),
+        )
+    return share
 
 
 def analyse(
@@ -394,6 +428,9 @@ def _summary(inputs: Inputs, head: Coverage, by_district: pd.DataFrame) -> dict[
         "covered_population": round(head.covered_population, 3),
         "coverage_pct": round(head.coverage_pct, 4),
         "offnetwork_population": round(head.offnetwork_population, 3),
+        "fragment_population": None
+        if inputs.fragment_population is None
+        else round(inputs.fragment_population, 3),
         "stations": len(inputs.stations.stations),
         "stations_rejected": len(inputs.stations.rejected),
         "minutes": head.minutes,

@@ -370,18 +370,21 @@ class Network:
             meta=dict(self.meta),
         )
 
-    def largest_component(self) -> Network:
-        """Return the connected component with the most nodes (osmnx's rule).
+    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
+        """Boolean node mask of the component with the most nodes (osmnx's rule).
 
         Ties are broken by total edge length.
         """
         n, labels = self.component_labels()
-        if n == 1:
-            return self
         length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
         nodes = np.bincount(labels, minlength=n)
         best = int(np.lexsort((length, nodes))[-1])
-        return self.subnetwork(labels == best)
+        return labels == best
+
+    def largest_component(self) -> Network:
+        """Return the component with the most nodes (see :meth:`largest_component_mask`)."""
+        mask = self.largest_component_mask()
+        return self if mask.all() else self.subnetwork(mask)
 
 
 def _join_values(values: Iterable[Any]) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 from skillcircle.analysis import Analysis
 from skillcircle.fileio import write_text
 from skillcircle.planning import Plan
-from skillcircle.report import OSM_WARNING, coverage_definition, plan_words
+from skillcircle.report import OSM_WARNING, _fragment_line, coverage_definition, plan_words
 
 __all__ = ["html_report", "write_html_report"]
 
@@ -145,6 +145,7 @@ def html_report(
         f"<li>Walking network: {q.get('n_nodes', 0):,} nodes, {q.get('n_edges', 0):,} edges, "
         f"{q.get('total_length_m', 0) / 1000:,.1f} km.</li>",
         f"<li>Distances computed in {e(str(s['crs']))}; outputs in WGS84.</li>",
+        *[f"<li>{e(line[2:])}</li>" for line in _fragment_line(s)],
         "</ul>",
         f"<p class='warn'>{e(OSM_WARNING)}</p>",
         "<h2>Inputs 输入数据</h2>",

@@ -117,6 +117,7 @@ def markdown_report(
         "(see stations_rejected.csv)",
         f"- Off-network residents (farther than {s['max_snap_m']:g} m from any street): "
         f"{s['offnetwork_population']:,.0f}",
+        *_fragment_line(s),
         "",
         "## Coverage by district / 分区覆盖",
         "",
@@ -173,6 +174,18 @@ def markdown_report(
         "",
     ]
     return "\n".join(parts)
+
+
+def _fragment_line(s: dict[str, Any]) -> list[str]:
+    """A line on residents nearest a cut-off piece of the network (when measured)."""
+    frag = s.get("fragment_population")
+    if not frag:
+        return []
+    pct = 100 * frag / s["population"] if s["population"] else 0.0
+    return [
+        f"- Residents whose nearest street is on a piece cut off from the main network "
+        f"(incomplete OSM data): {frag:,.0f} ({pct:.1f} %)"
+    ]
 
 
 def plan_words(ps: dict[str, Any]) -> str:

@@ -102,6 +102,7 @@ def test_hand_made_study_end_to_end(hand_study, tmp_path):
     assert s["covered_population"] == 440
     assert s["walk_distance_m"] == pytest.approx(160.0)
     assert s["population_model_key"] == "raster"
+    assert s["fragment_population"] == 0  # one connected grid
     st = a.headline.stations
     np.testing.assert_allclose(st["reach_population"], [330.0, 110.0, 0.0])
     np.testing.assert_allclose(st["snap_distance_m"][:2], [0.0, 10.0], atol=1e-3)

@@ -44,6 +44,8 @@ def test_demo_population_is_calibrated_to_the_census(yuexiu_demo):
     assert s["walk_distance_m"] == 1000.0
     assert 0 < s["coverage_pct"] < 100
     assert s["population_model_key"] == "raster+census"
+    # a quarter of Yuexiu lives nearest to a street piece the OSM export leaves disconnected
+    assert 0.2 < s["fragment_population"] / s["population"] < 0.32
 
 
 def test_subdistrict_rows_add_up_to_the_district(yuexiu_demo):

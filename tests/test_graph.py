@@ -59,3 +59,7 @@ def test_bad_edges_are_refused():
         Network.from_edges([0, 1], [0, 0], [0], [2], crs="EPSG:4547")
     with pytest.raises(NetworkError, match="empty"):
         Network.from_edges([0, 1], [0, 0], [], [], crs="EPSG:4547")
+
+
+def test_largest_component_mask(two_pieces):
+    assert two_pieces.largest_component_mask().tolist() == [True, True, True, False, False]
