@@ -163,3 +163,32 @@ def test_yuexiu_one_station_per_subdistrict(data_root, tmp_path):
     assert len(plan.suggestions) == 10
     assert plan.summary["optimality_gap_pct"] <= 1.0
     assert plan.summary["coverage_pct_after"] > plan.summary["coverage_pct"]
+
+
+@pytest.mark.data
+def test_census_only_model_as_the_online_demo_uses_it(data_root):
+    """No raster: the census total spread on a 100 m grid by street length (what --online does)."""
+    from skillcircle.datasets import sample_path
+
+    a = analyse(
+        stations=sample_path(),
+        network=str(data_root / "yuexiu" / "roads_osm.gpkg"),
+        districts="cnmaps:440104",
+        with_isochrones=False,
+        with_gaps=False,
+    )
+    s = a.summary
+    assert s["population_model_key"] == "census-grid"
+    assert abs(s["population"] - 1_038_643) <= 1
+    assert 0 < s["coverage_pct"] < 100
+
+
+def test_online_demo_study_needs_no_data_folder(monkeypatch):
+    from skillcircle.demo import YUEXIU_PLACE, demo_study
+
+    monkeypatch.delenv("SKILLCIRCLE_DATA", raising=False)
+    study = demo_study(online=True)
+    assert study.network == f"place:{YUEXIU_PLACE}"
+    assert study.population is None
+    assert study.districts == "cnmaps:440104"
+    assert study.speeds_kmh == (4.0, 3.0)
