@@ -208,7 +208,7 @@ def coverage_table(
     coverage: Coverage,
     *,
     by: Sequence[str] = ("district_code", "district_name"),
-    total_label: str | None = "全市合计 total",
+    total_label: str | None = "合计 total",
 ) -> pd.DataFrame:
     """Population, covered population and stations per area.
 

@@ -32,8 +32,10 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0} th,td{border:1px so
 padding:.25em .5em;text-align:right} th{background:#eef}
 td:first-child,th:first-child{text-align:left}
 iframe{width:100%;height:640px;border:1px solid #ccc} .muted{color:#666;font-size:.85em}
+.scroll{overflow-x:auto} body{padding:0 1em}
 .warn{background:#fff4e5;border-left:4px solid #f0a030;padding:.5em 1em}
-@media print{iframe{display:none} .pagebreak{page-break-before:always} body{margin:0}}
+@media print{iframe{display:none} .pagebreak{page-break-before:always} body{margin:0}
+.scroll{overflow:visible} table{font-size:.75em}}
 """
 
 
@@ -47,7 +49,8 @@ def _fmt_table(frame: pd.DataFrame) -> str:
                 if "pct" in col
                 else (lambda v: "" if pd.isna(v) else f"{v:,.0f}")
             )
-    return frame.to_html(index=False, escape=True, formatters=formatters, border=0)
+    table = frame.to_html(index=False, escape=True, formatters=formatters, border=0)
+    return f"<div class='scroll'>{table}</div>"
 
 
 def html_report(
