@@ -1,11 +1,17 @@
-"""Shared pytest fixtures: the real-data folder and small settings."""
+"""Shared pytest fixtures: the real-data folder, small settings, a hand-made study."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
+import rasterio
+import shapely
+from affine import Affine
 
 from skillcircle.settings import Settings
 
@@ -32,3 +38,72 @@ def yuexiu_demo(data_root: Path, tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("demo")
     return run_demo(out, data_root=data_root)
+
+
+HAND_CRS = "EPSG:4547"
+#: Origin of the hand-made study (EPSG:4547, central Guangzhou); see tests/test_analysis.py.
+X0, Y0 = 426_000.0, 2_560_000.0
+
+
+@pytest.fixture
+def hand_study(tmp_path: Path) -> dict:
+    """A 3 x 3 footway grid, a 3 x 3 population raster and three stations (files)."""
+    lines = []
+    for k in (0.0, 100.0, 200.0):
+        lines.append(shapely.LineString([(X0, Y0 + k), (X0 + 200, Y0 + k)]))
+        lines.append(shapely.LineString([(X0 + k, Y0), (X0 + k, Y0 + 200)]))
+    # split the long lines at the grid nodes (shared vertices)
+    pieces = []
+    for line in lines:
+        (ax, ay), (bx, by) = line.coords
+        for t in (0.0, 0.5):
+            pieces.append(
+                shapely.LineString(
+                    [
+                        (ax + (bx - ax) * t, ay + (by - ay) * t),
+                        (ax + (bx - ax) * (t + 0.5), ay + (by - ay) * (t + 0.5)),
+                    ]
+                )
+            )
+    roads = gpd.GeoDataFrame({"highway": ["footway"] * len(pieces)}, geometry=pieces, crs=HAND_CRS)
+    roads_path = tmp_path / "roads.geojson"
+    roads.to_file(roads_path)
+
+    pop = np.array([[10, 20, 30], [40, 50, 60], [70, 80, 90]], dtype="float32")
+    tif = tmp_path / "pop.tif"
+    transform = Affine(100, 0, X0 - 50, 0, -100, Y0 + 250)
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        width=3,
+        height=3,
+        count=1,
+        dtype="float32",
+        crs=HAND_CRS,
+        transform=transform,
+        nodata=-9999,
+    ) as dst:
+        dst.write(pop, 1)
+
+    pts = gpd.GeoSeries(
+        shapely.points([(X0 + 50, Y0), (X0 + 210, Y0 + 180), (X0 - 300, Y0 - 300)]), crs=HAND_CRS
+    ).to_crs("EPSG:4326")
+    ledger = pd.DataFrame(
+        {
+            "名称": ["A站", "B站", "C站"],
+            "类型": ["社区型", "园区型", "院校机构型"],
+            "经度": pts.x.round(9),
+            "纬度": pts.y.round(9),
+        }
+    )
+    ledger_path = tmp_path / "ledger.csv"
+    ledger.to_csv(ledger_path, index=False)
+    return {
+        "stations": ledger_path,
+        "network": str(roads_path),
+        "population": str(tif),
+        "districts": "none",
+        "minutes": 2.4,
+        "max_snap_m": 100.0,
+    }

@@ -20,79 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
-import shapely
-from affine import Affine
 
 from skillcircle.analysis import analyse
 from skillcircle.planning import suggest
 from skillcircle.report import write_report
-
-X0, Y0 = 426_000.0, 2_560_000.0
-CRS = "EPSG:4547"
-
-
-@pytest.fixture
-def hand_study(tmp_path):
-    lines = []
-    for k in (0.0, 100.0, 200.0):
-        lines.append(shapely.LineString([(X0, Y0 + k), (X0 + 200, Y0 + k)]))
-        lines.append(shapely.LineString([(X0 + k, Y0), (X0 + k, Y0 + 200)]))
-    # split the long lines at the grid nodes (shared vertices)
-    pieces = []
-    for line in lines:
-        (ax, ay), (bx, by) = line.coords
-        for t in (0.0, 0.5):
-            pieces.append(
-                shapely.LineString(
-                    [
-                        (ax + (bx - ax) * t, ay + (by - ay) * t),
-                        (ax + (bx - ax) * (t + 0.5), ay + (by - ay) * (t + 0.5)),
-                    ]
-                )
-            )
-    roads = gpd.GeoDataFrame({"highway": ["footway"] * len(pieces)}, geometry=pieces, crs=CRS)
-    roads_path = tmp_path / "roads.geojson"
-    roads.to_file(roads_path)
-
-    pop = np.array([[10, 20, 30], [40, 50, 60], [70, 80, 90]], dtype="float32")
-    tif = tmp_path / "pop.tif"
-    transform = Affine(100, 0, X0 - 50, 0, -100, Y0 + 250)
-    with rasterio.open(
-        tif,
-        "w",
-        driver="GTiff",
-        width=3,
-        height=3,
-        count=1,
-        dtype="float32",
-        crs=CRS,
-        transform=transform,
-        nodata=-9999,
-    ) as dst:
-        dst.write(pop, 1)
-
-    pts = gpd.GeoSeries(
-        shapely.points([(X0 + 50, Y0), (X0 + 210, Y0 + 180), (X0 - 300, Y0 - 300)]), crs=CRS
-    ).to_crs("EPSG:4326")
-    ledger = pd.DataFrame(
-        {
-            "名称": ["A站", "B站", "C站"],
-            "类型": ["社区型", "园区型", "院校机构型"],
-            "经度": pts.x.round(9),
-            "纬度": pts.y.round(9),
-        }
-    )
-    ledger_path = tmp_path / "ledger.csv"
-    ledger.to_csv(ledger_path, index=False)
-    return {
-        "stations": ledger_path,
-        "network": str(roads_path),
-        "population": str(tif),
-        "districts": "none",
-        "minutes": 2.4,
-        "max_snap_m": 100.0,
-    }
 
 
 def test_hand_made_study_end_to_end(hand_study, tmp_path):
