@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], AbstractContextManager[Any]]
 
 DISTRICT_KEYS = ("district_code", "district_name")
-SUBDISTRICT_KEYS = ("district_code", "subdistrict_code", "subdistrict_name")
+SUBDISTRICT_KEYS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 #: A district takes part in a raster study when the raster covers at least this share of it.
 MIN_DISTRICT_COVER = 0.9
 
@@ -113,8 +113,9 @@ class Analysis:
         Coverage at each speed, keyed by speed in km/h; the headline speed first.
     by_district, by_subdistrict
         Tables at the headline speed (``by_subdistrict`` is ``None`` without 街道 polygons).
-    sensitivity
-        One row per speed and district: population, covered population and coverage %.
+    sensitivity, sensitivity_by_subdistrict
+        Every speed side by side, one row per district (resp. 街道): population, then
+        ``covered_population_<speed>kmh`` and ``coverage_pct_<speed>kmh`` for each speed.
     isochrones
         One MultiPolygon per station (projected CRS); empty when not computed.
     service_area
@@ -130,6 +131,7 @@ class Analysis:
     by_district: pd.DataFrame
     by_subdistrict: pd.DataFrame | None
     sensitivity: pd.DataFrame
+    sensitivity_by_subdistrict: pd.DataFrame | None
     isochrones: gpd.GeoDataFrame
     service_area: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
@@ -359,11 +361,12 @@ def analyse(
     head = next(iter(coverage.values()))
     by_district = coverage_table(head, by=DISTRICT_KEYS)
     by_subdistrict = (
-        coverage_table(head, by=SUBDISTRICT_KEYS, total_label=None)
-        if inputs.subdistricts is not None
-        else None
+        coverage_table(head, by=SUBDISTRICT_KEYS) if inputs.subdistricts is not None else None
     )
-    sensitivity = _sensitivity(coverage)
+    sensitivity = _sensitivity(coverage, DISTRICT_KEYS)
+    sensitivity_sub = (
+        _sensitivity(coverage, SUBDISTRICT_KEYS) if inputs.subdistricts is not None else None
+    )
 
     crs = inputs.network.crs
     empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=crs)
@@ -393,6 +396,7 @@ def analyse(
         by_district=by_district,
         by_subdistrict=by_subdistrict,
         sensitivity=sensitivity,
+        sensitivity_by_subdistrict=sensitivity_sub,
         isochrones=iso,
         service_area=area,
         gaps=gaps,
@@ -400,25 +404,22 @@ def analyse(
     )
 
 
-def _sensitivity(coverage: dict[float, Coverage]) -> pd.DataFrame:
-    rows = []
+def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.DataFrame:
+    """Coverage at every speed side by side: one row per area, two columns per speed."""
+    table: pd.DataFrame | None = None
     for speed, cov in coverage.items():
-        table = coverage_table(cov, by=DISTRICT_KEYS)
-        table.insert(0, "walk_distance_m", cov.walk_distance_m)
-        table.insert(0, "speed_kmh", speed)
-        rows.append(
-            table[
-                [
-                    "speed_kmh",
-                    "walk_distance_m",
-                    *DISTRICT_KEYS,
-                    "population",
-                    "covered_population",
-                    "coverage_pct",
-                ]
-            ]
+        t = coverage_table(cov, by=keys, total_label="合计 total")
+        suffix = f"{speed:g}kmh"
+        t = t[[*keys, "population", "covered_population", "coverage_pct"]].rename(
+            columns={
+                "covered_population": f"covered_population_{suffix}",
+                "coverage_pct": f"coverage_pct_{suffix}",
+            }
         )
-    return pd.concat(rows, ignore_index=True)
+        table = t if table is None else table.merge(t.drop(columns="population"), on=list(keys))
+    if table is None:
+        raise InputError("no walking speed given")
+    return table
 
 
 def _summary(inputs: Inputs, head: Coverage, by_district: pd.DataFrame) -> dict[str, Any]:

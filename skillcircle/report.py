@@ -1,7 +1,8 @@
 """Write a coverage analysis to files a planner opens in Excel, QGIS and a browser.
 
 :func:`write_report` writes, into one folder: ``summary.json``; ``coverage_by_district.csv``,
-``coverage_by_subdistrict.csv`` (with 街道) and ``coverage_sensitivity.csv``;
+``coverage_by_subdistrict.csv`` (with 街道), ``coverage_sensitivity.csv`` and
+``coverage_sensitivity_by_subdistrict.csv`` (every speed side by side);
 ``districts.geojson`` and ``subdistricts.geojson`` (polygons with coverage);
 ``stations.geojson`` and ``stations_rejected.csv``; ``isochrones.geojson``,
 ``service_area.geojson`` and ``gaps.geojson``; ``units.parquet``; and ``report.md``. CSV
@@ -228,8 +229,9 @@ def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
         merged = to_wgs84(inputs.districts).merge(table, on="district_code", how="left")
         layers["districts.geojson"] = merged
     if inputs.subdistricts is not None and analysis.by_subdistrict is not None:
+        rows = analysis.by_subdistrict.iloc[:-1]  # without the total row
         sums = (
-            analysis.by_subdistrict.groupby("subdistrict_code")[
+            rows.groupby("subdistrict_code")[
                 ["population", "covered_population", "offnetwork_population", "stations"]
             ]
             .sum()
@@ -273,6 +275,10 @@ def write_report(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     written["coverage_sensitivity.csv"] = write_csv(
         analysis.sensitivity, out / "coverage_sensitivity.csv"
     )
+    if analysis.sensitivity_by_subdistrict is not None:
+        written["coverage_sensitivity_by_subdistrict.csv"] = write_csv(
+            analysis.sensitivity_by_subdistrict, out / "coverage_sensitivity_by_subdistrict.csv"
+        )
     written["stations.geojson"] = write_geojson(station_layer(analysis), out / "stations.geojson")
     rejected = analysis.inputs.stations.rejected
     written["stations_rejected.csv"] = write_csv(rejected, out / "stations_rejected.csv")

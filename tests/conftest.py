@@ -20,8 +20,12 @@ from skillcircle.settings import Settings
 def data_root() -> Path:
     """The real-data folder named by SKILLCIRCLE_DATA (tests using it are marked ``data``)."""
     env = os.environ.get("SKILLCIRCLE_DATA")
-    if not env or not Path(env).is_dir():
+    if not env:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set SKILLCIRCLE_DATA (the shared data folder)")
         pytest.skip("SKILLCIRCLE_DATA is not set to the shared data folder")
+    if not Path(env).is_dir():  # set but wrong: fail loudly instead of skipping silently
+        pytest.fail(f"SKILLCIRCLE_DATA={env!r} is not a folder")
     return Path(env).resolve()
 
 

@@ -51,9 +51,28 @@ def test_report_writes_tables_with_two_speeds(base_args, data_root, tmp_path):
     assert abs(s["population"] - 1_038_643) <= 1
     assert s["speeds_kmh"] == [4.0, 3.0]
     sens = pd.read_csv(out / "coverage_sensitivity.csv", dtype={"district_code": str})
-    yx = sens.loc[sens["district_code"] == "440104"].set_index("speed_kmh")
-    assert yx.loc[3.0, "coverage_pct"] < yx.loc[4.0, "coverage_pct"]
-    assert yx.loc[4.0, "coverage_pct"] == pytest.approx(s["coverage_pct"], abs=1e-3)
+    assert list(sens.columns) == [
+        "district_code",
+        "district_name",
+        "population",
+        "covered_population_4kmh",
+        "coverage_pct_4kmh",
+        "covered_population_3kmh",
+        "coverage_pct_3kmh",
+    ]
+    yx = sens.loc[sens["district_code"] == "440104"].iloc[0]
+    assert yx["coverage_pct_3kmh"] < yx["coverage_pct_4kmh"]
+    assert yx["coverage_pct_4kmh"] == pytest.approx(s["coverage_pct"], abs=1e-3)
+    by_sd = pd.read_csv(out / "coverage_by_subdistrict.csv", dtype={"district_code": str})
+    assert list(by_sd.columns[:4]) == [
+        "district_code",
+        "district_name",
+        "subdistrict_code",
+        "subdistrict_name",
+    ]
+    assert by_sd["population"].iloc[-1] == pytest.approx(s["population"])  # total row
+    sens_sd = pd.read_csv(out / "coverage_sensitivity_by_subdistrict.csv")
+    assert len(sens_sd) == len(by_sd)
     by_d = pd.read_csv(out / "coverage_by_district.csv", encoding="utf-8-sig")
     assert list(by_d.columns) == [
         "district_code",
