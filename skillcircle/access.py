@@ -83,6 +83,8 @@ class Coverage:
         The coverage threshold in metres.
     speed_kmh, minutes
         The walking speed and time budget that gave ``walk_distance_m``.
+    stations_snapped
+        The stations snapped to the network (reused for isochrones and siting).
     """
 
     units: gpd.GeoDataFrame
@@ -90,6 +92,7 @@ class Coverage:
     walk_distance_m: float
     speed_kmh: float
     minutes: float
+    stations_snapped: Snapped
 
     @property
     def population(self) -> float:
@@ -185,6 +188,7 @@ def compute_coverage(
         walk_distance_m=limit,
         speed_kmh=settings.speed_kmh,
         minutes=settings.minutes,
+        stations_snapped=st_snap,
     )
 
 

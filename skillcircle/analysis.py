@@ -9,6 +9,7 @@ holding every table and layer the report and the map need.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from skillcircle.fileio import sha256_file
 from skillcircle.gaps import gap_zones
 from skillcircle.graph import Network
 from skillcircle.isochrones import add_access_legs, isochrones, service_area
-from skillcircle.network import load_network
+from skillcircle.network import keep_largest_piece, load_network
 from skillcircle.population import DemandUnits, build_population
 from skillcircle.quality import NetworkQuality, network_quality
 from skillcircle.settings import Settings
@@ -236,16 +237,23 @@ def load_inputs(
         stations = read_stations(
             study.stations, coords=study.coords, districts=districts, subdistricts=subdistricts
         )
+        if districts is None:  # no district polygons: the ledger's 区 column is not an area here
+            blank = stations.stations.copy()
+            blank["district_code"] = ""
+            blank["district_name"] = ""
+            stations = dataclasses.replace(stations, stations=blank)
     with step("Building the walking network"):
         boundary_spec = study.boundary
         boundary = read_districts(boundary_spec) if boundary_spec else districts
-        network = load_network(
+        # Load every piece once: the dropped pieces tell who the data cuts off (see below).
+        loaded = load_network(
             study.network,
             settings=settings,
             boundary=boundary,
             buffer_m=study.buffer_m,
-            retain_all=study.retain_all,
+            retain_all=True,
         )
+        network = loaded if study.retain_all else keep_largest_piece(loaded)
         quality = network_quality(network)
     with step("Modelling population"):
         census = load_census() if districts is not None else None
@@ -262,15 +270,8 @@ def load_inputs(
     with step("Snapping residents to the network"):
         units_snapped = snap_geoseries(network, population.units, max_snap_m=settings.max_snap_m)
         fragment_population = None
-        if not study.retain_all:
-            raw = load_network(
-                study.network,
-                settings=settings,
-                boundary=boundary,
-                buffer_m=study.buffer_m,
-                retain_all=True,
-            )
-            fragment_population = _fragment_population(raw, population, settings)
+        if not study.retain_all and loaded.meta.get("retain_all", True):
+            fragment_population = _fragment_population(loaded, population, settings)
     return Inputs(
         study=study,
         settings=settings,
@@ -373,12 +374,14 @@ def analyse(
     iso, area = empty, empty
     if with_isochrones and len(stations):
         with step("Drawing isochrones"):
-            st_snap = snap_geoseries(
-                inputs.network, head.stations, max_snap_m=inputs.settings.max_snap_m
-            )
+            st_snap = head.stations_snapped
             half = inputs.settings.walkway_half_width_m
             iso = isochrones(
-                inputs.network, st_snap, limit_m=head.walk_distance_m, half_width_m=half
+                inputs.network,
+                st_snap,
+                limit_m=head.walk_distance_m,
+                half_width_m=half,
+                include_snap=True,
             )
             points = head.stations.to_crs(inputs.network.crs).geometry.to_numpy()
             iso = add_access_legs(iso, points, st_snap, half_width_m=half)
@@ -389,7 +392,7 @@ def analyse(
     if with_gaps:
         with step("Finding gap zones"):
             gaps = gap_zones(head.units, covered=head.units["covered"].to_numpy())
-    summary = _summary(inputs, head, by_district)
+    summary = _summary(inputs, head, by_district, gaps)
     return Analysis(
         inputs=inputs,
         coverage=coverage,
@@ -422,13 +425,17 @@ def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.D
     return table
 
 
-def _summary(inputs: Inputs, head: Coverage, by_district: pd.DataFrame) -> dict[str, Any]:
+def _summary(
+    inputs: Inputs, head: Coverage, by_district: pd.DataFrame, gaps: gpd.GeoDataFrame
+) -> dict[str, Any]:
     pop = inputs.population
     return {
         "population": round(head.population, 3),
         "covered_population": round(head.covered_population, 3),
         "coverage_pct": round(head.coverage_pct, 4),
         "offnetwork_population": round(head.offnetwork_population, 3),
+        "gap_zone_population": round(float(gaps["population"].sum()), 3) if len(gaps) else 0.0,
+        "scattered_uncovered_population": round(float(gaps.attrs.get("noise_population", 0.0)), 3),
         "fragment_population": None
         if inputs.fragment_population is None
         else round(inputs.fragment_population, 3),

@@ -18,8 +18,9 @@ The construction is exact on the network and only approximate in the drawing:
 Distances along an edge are network metres (``edge_length``); they are mapped onto the drawn
 geometry proportionally, which is the identity when ``edge_length`` is the geometric length
 (the default of :meth:`~skillcircle.graph.Network.from_edges`). The snap distance from the
-station to the street is *not* part of the walk here (``include_snap=False``): the isochrone is
-what the station reaches once on the street.
+station to the street is *not* part of the walk by default (``include_snap=False``): the
+isochrone is what the station reaches once on the street. With ``include_snap=True`` the walk
+to the street counts against the limit, exactly as in the coverage figures.
 """
 
 from __future__ import annotations
@@ -87,8 +88,14 @@ def _reach_intervals(
     st_offset: FloatArray,
     on: npt.NDArray[np.bool_],
     limit: float,
+    own_radius: FloatArray | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """Merged reached intervals: ``(station, edge, start_m, end_m)`` sorted by station, edge."""
+    """Merged reached intervals: ``(station, edge, start_m, end_m)`` sorted by station, edge.
+
+    ``own_radius`` is how far each station reaches along its own edge from the snapped point
+    (``limit`` when omitted; ``limit`` minus the snap distance when the walk to the street
+    counts).
+    """
     n_st = st_edge.shape[0]
     m = net.n_edges
     indptr = np.asarray(balls.indptr, dtype=np.int64)
@@ -139,9 +146,11 @@ def _reach_intervals(
     hi[ok, 1] = length[ok]
     own = st_edge[gs] == ge
     own &= on[gs]
+    radius = np.full(n_st, limit) if own_radius is None else own_radius
     o = np.clip(st_offset[gs[own]], 0.0, length[own])
-    lo[own, 2] = np.maximum(0.0, o - limit)
-    hi[own, 2] = np.minimum(length[own], o + limit)
+    r = radius[gs[own]]
+    lo[own, 2] = np.maximum(0.0, o - r)
+    hi[own, 2] = np.minimum(length[own], o + r)
 
     # Union of (at most) three intervals per row: sort by start, sweep.
     order = np.argsort(lo, axis=1, kind="stable")
@@ -324,6 +333,7 @@ def isochrones(
     half_width_m: float,
     crs_out: str | CRS | None = None,
     quad_segs: int = 8,
+    include_snap: bool = False,
 ) -> gpd.GeoDataFrame:
     """Draw each station's walking isochrone as a MultiPolygon.
 
@@ -342,12 +352,18 @@ def isochrones(
         omitted.
     quad_segs
         Segments per quarter circle of the round buffer caps and joins.
+    include_snap
+        Count the walk from the station to the street (its snap distance) against
+        ``limit_m``, as the coverage figures do (:mod:`skillcircle.access`): a station 200 m
+        from the street then reaches ``limit_m − 200`` m along it. Off by default (the
+        isochrone grows the full ``limit_m`` from the snapped point).
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per station, in order: ``station`` (position in ``stations``), ``reach_m``
-        (``limit_m``), ``geometry`` (MultiPolygon, holes kept; empty for an off-network
+        (the distance walked along the streets: ``limit_m``, less the snap distance with
+        ``include_snap``), ``geometry`` (MultiPolygon, holes kept; empty for an off-network
         station, which is logged as a warning).
 
     Examples
@@ -365,6 +381,9 @@ def isochrones(
         raise InputError(f"quad_segs must be at least 1, got {quad_segs!r}", field="quad_segs")
     st_edge, st_offset, on = _station_arrays(net, stations)
     n_st = st_edge.shape[0]
+    snap = np.asarray(stations.distance_m, dtype=np.float64) if include_snap else np.zeros(n_st)
+    reach = limit_m - snap
+    on = on & (reach >= 0)
     off = np.flatnonzero(~on)
     if off.size:
         logger.info(
@@ -376,8 +395,10 @@ def isochrones(
         )
     geometry = np.array([shapely.MultiPolygon() for _ in range(n_st)], dtype=object)
     if on.any():
-        ball = balls(net, stations, limit=limit_m, include_snap=False)
-        station, edge, start, end = _reach_intervals(net, ball, st_edge, st_offset, on, limit_m)
+        ball = balls(net, stations, limit=limit_m, include_snap=include_snap)
+        station, edge, start, end = _reach_intervals(
+            net, ball, st_edge, st_offset, on, limit_m, own_radius=reach
+        )
         pieces = _cut(net, edge, start, end)
         todo = np.flatnonzero(on).astype(np.int64)
         polys = _station_polygons(pieces, station, todo, half_width_m, int(quad_segs))
@@ -392,7 +413,7 @@ def isochrones(
             half_width_m,
         )
     gdf = gpd.GeoDataFrame(
-        {"station": np.arange(n_st, dtype=np.int64), "reach_m": np.full(n_st, limit_m)},
+        {"station": np.arange(n_st, dtype=np.int64), "reach_m": np.where(on, reach, 0.0)},
         geometry=geometry,
         crs=net.crs,
     )
@@ -458,7 +479,8 @@ def add_access_legs(
 
     A station 120 m from the nearest mapped street is reached along that 120 m too; drawing
     the leg (buffered like the streets) makes every on-network station lie inside its own
-    isochrone. Off-network stations keep their empty geometry.
+    isochrone. Stations with an empty isochrone (off-network, or whose walk to the street
+    alone exceeds the limit) keep it empty.
 
     Parameters
     ----------
@@ -485,7 +507,8 @@ def add_access_legs(
     grown = shapely.union(
         iso.geometry.to_numpy(), shapely.buffer(legs, half_width_m, quad_segs=quad_segs)
     )
-    geoms = np.where(stations.on_network, grown, iso.geometry.to_numpy())
+    current = iso.geometry.to_numpy()
+    geoms = np.where(stations.on_network & ~shapely.is_empty(current), grown, current)
     as_multi = [
         g if g.is_empty or g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g])
         for g in geoms

@@ -25,6 +25,7 @@ Provenance (source, its SHA-256, loader, CRS, what the largest-component step dr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -52,6 +53,7 @@ __all__ = [
     "ROAD_LAYER_SUFFIXES",
     "WALK_EXCLUDED_HIGHWAY",
     "build_roads_network",
+    "keep_largest_piece",
     "load_network",
     "read_osm_pbf_ways",
     "walk_filter_mask",
@@ -780,6 +782,25 @@ def _finish(
         "all" if retain_all else "the largest",
     )
     return result
+
+
+def keep_largest_piece(net: Network) -> Network:
+    """The largest piece of a network loaded with ``retain_all=True``.
+
+    Gives the same network, with the same provenance, as loading with ``retain_all=False``,
+    without loading twice (e.g. to measure who lives near the dropped pieces first).
+
+    Parameters
+    ----------
+    net
+        A network from :func:`load_network` with ``retain_all=True``.
+
+    Returns
+    -------
+    Network
+    """
+    kept = net.largest_component()
+    return dataclasses.replace(kept, meta={**kept.meta, "retain_all": False})
 
 
 def _load_pbf(path: Path, crs: str) -> Network:

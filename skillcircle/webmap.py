@@ -1,8 +1,9 @@
 """The interactive web map (``map.html``): coverage, gaps and suggested sites on one page.
 
-:func:`build_map` turns the analysis layers (stations, district and 街道 coverage, 15-minute
-walking areas, uncovered residents, gap zones, suggested sites) into a :class:`folium.Map`;
-:func:`write_map` writes it atomically as one HTML file.
+:func:`build_map` turns the analysis layers (stations, district and 街道 coverage, walking
+areas (15 minutes by default), uncovered residents, gap zones, suggested sites) into a
+:class:`folium.Map`; :func:`write_map` writes it atomically as one HTML file, and
+:func:`map_from_dir` rebuilds the map of an output folder.
 
 The file is **self-contained**: Leaflet (BSD-2-Clause) and Leaflet.heat (BSD-2-Clause), vendored
 under ``skillcircle/assets/``, are inlined, so the map works without internet and behind intranet
@@ -24,6 +25,7 @@ from __future__ import annotations
 import base64
 import html
 import itertools
+import json
 import logging
 import math
 import os
@@ -63,6 +65,8 @@ __all__ = [
     "TIANDITU_ENV",
     "UNCOVERED_CIRCLES_MAX",
     "build_map",
+    "check_basemap",
+    "layer_names",
     "map_from_dir",
     "write_map",
 ]
@@ -78,17 +82,56 @@ ATTRIBUTION = (
 #: Named base maps; anything else must be a tile URL template with ``{x}``, ``{y}``, ``{z}``.
 BASEMAPS = ("osm", "amap", "tianditu")
 
-#: Names of the overlays in the layer control, keyed by the :func:`build_map` argument.
-LAYER_NAMES: dict[str, str] = {
-    "districts": "District coverage (区)",
-    "subdistricts": "Sub-district coverage (街道)",
-    "service_area": "15-min service area",
-    "isochrones": "15-min walk area per station",
-    "uncovered": "Uncovered residents",
-    "gaps": "Coverage gaps",
-    "stations": "Stations (技能加油站)",
-    "suggestions": "Suggested sites",
-}
+#: Walking time (minutes) of the labels when none is given.
+_DEFAULT_MINUTES = 15.0
+
+
+def _minutes_label(minutes: float) -> str:
+    """``minutes`` as shown in labels (15 → ``"15"``, 7.5 → ``"7.5"``), after checking it."""
+    if not (
+        isinstance(minutes, int | float)
+        and not isinstance(minutes, bool)
+        and math.isfinite(minutes)
+        and minutes > 0
+    ):
+        raise InputError(f"minutes must be a number > 0, got {minutes!r}", field="minutes")
+    return f"{minutes:g}"
+
+
+def layer_names(minutes: float = _DEFAULT_MINUTES) -> dict[str, str]:
+    """Names of the overlays in the layer control for a ``minutes`` walk.
+
+    Parameters
+    ----------
+    minutes
+        Walking time of the analysis (the ``minutes`` given to :func:`build_map`).
+
+    Returns
+    -------
+    dict[str, str]
+        Layer label keyed by the :func:`build_map` argument.
+
+    Examples
+    --------
+    >>> layer_names(7.5)["isochrones"]
+    '7.5-min walk area per station'
+    """
+    label = _minutes_label(minutes)
+    return {
+        "districts": "District coverage (区)",
+        "subdistricts": "Sub-district coverage (街道)",
+        "service_area": f"{label}-min service area",
+        "isochrones": f"{label}-min walk area per station",
+        "uncovered": "Uncovered residents",
+        "gaps": "Coverage gaps",
+        "stations": "Stations (技能加油站)",
+        "suggestions": "Suggested sites",
+    }
+
+
+#: Names of the overlays in the layer control for the default 15-minute walk, keyed by the
+#: :func:`build_map` argument (:func:`layer_names` gives them for any walking time).
+LAYER_NAMES: dict[str, str] = layer_names()
 
 #: Marker colour of each station type (``other`` for anything unknown).
 STATION_COLOURS: dict[str, str] = {
@@ -136,6 +179,7 @@ _CSS = """
 .sc-box{background:rgba(255,255,255,.92);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);
   font:12px/1.45 sans-serif;padding:6px 9px;max-width:260px}
 .sc-title{font-weight:bold;font-size:14px}
+.sc-note{font-style:italic;color:#555;margin-top:2px}
 .sc-box .sw{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;
   border:1px solid rgba(0,0,0,.3);box-sizing:border-box}
 .sc-box .dot{border-radius:50%}
@@ -501,10 +545,13 @@ def _records(gdf: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 # layers
 
 
-def _coverage_colormap() -> branca.colormap.LinearColormap:
+def _coverage_colormap(minutes: str) -> branca.colormap.LinearColormap:
     """Red (0 %) → yellow → green (100 %) ramp of population coverage."""
     return branca.colormap.LinearColormap(
-        list(_COVERAGE_COLOURS), vmin=0.0, vmax=100.0, caption="Residents within 15-min walk (%)"
+        list(_COVERAGE_COLOURS),
+        vmin=0.0,
+        vmax=100.0,
+        caption=f"Residents within {minutes}-min walk (%)",
     )
 
 
@@ -551,7 +598,9 @@ def _add_choropleth(
     _GeoJsonLayer(_feature_collection(geoms, props)).add_to(group)
 
 
-def _add_stations(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display) -> set[str]:
+def _add_stations(
+    group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display, *, minutes: str
+) -> set[str]:
     """Station markers coloured by type; returns the types drawn."""
     lat, lon = display.points(gdf)
     rows, types = [], set()
@@ -569,7 +618,7 @@ def _add_stations(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _D
                 ("Type", _text(raw_type)),
                 ("District", _text(rec.get("district_name"))),
                 ("Address", _text(rec.get("address"))),
-                ("Residents within 15 min", _count(rec.get("reach_population"))),
+                (f"Residents within {minutes} min", _count(rec.get("reach_population"))),
                 ("Nearest other station", _metres(rec.get("next_station_m"))),
             ],
         )
@@ -589,8 +638,10 @@ def _add_stations(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _D
     return types
 
 
-def _add_isochrones(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display) -> None:
-    """One outline per station's 15-minute walking area."""
+def _add_isochrones(
+    group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display, *, minutes: str
+) -> None:
+    """One outline per station's walking area."""
     geoms = display.polygons(gdf)
     props = []
     for rec in _records(gdf):
@@ -605,7 +656,9 @@ def _add_isochrones(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: 
                     "fillColor": "#2b8cbe",
                     "fillOpacity": 0.08,
                 },
-                "tip": f"15-min walk from <b>{label}</b>" if label else "15-min walk area",
+                "tip": f"{minutes}-min walk from <b>{label}</b>"
+                if label
+                else f"{minutes}-min walk area",
             }
         )
     _GeoJsonLayer(_feature_collection(geoms, props)).add_to(group)
@@ -772,13 +825,14 @@ def _legend_html(
     station_types: set[str],
     phases: dict[str, str],
     layers: set[str],
+    minutes: str,
 ) -> str:
     """The legend box (our own labels; phase labels escaped)."""
     parts: list[str] = []
     if coverage:
         stops = ", ".join(_COVERAGE_COLOURS)
         parts += [
-            "<h4>Residents within 15-min walk</h4>",
+            f"<h4>Residents within {minutes}-min walk</h4>",
             f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
             '<div class="sc-ramp-labels"><span>0 %</span><span>50 %</span><span>100 %</span></div>',
         ]
@@ -797,8 +851,8 @@ def _legend_html(
             for p, c in phases.items()
         ]
     extra = [
-        ("service_area", "#1a9641", "15-min walking service area"),
-        ("isochrones", "#2b8cbe", "15-min walk area of a station"),
+        ("service_area", "#1a9641", f"{minutes}-min walking service area"),
+        ("isochrones", "#2b8cbe", f"{minutes}-min walk area of a station"),
         ("gaps", "#ef8a62", "Gap zone (label: uncovered residents)"),
     ]
     shown = [(c, text) for key, c, text in extra if key in layers]
@@ -812,8 +866,55 @@ def _legend_html(
 # base maps
 
 
+def check_basemap(basemap: str) -> None:
+    """Check a base-map choice the way :func:`build_map` does, without building anything.
+
+    Lets a command line reject a bad ``--basemap`` before a long analysis.
+
+    Parameters
+    ----------
+    basemap
+        ``"osm"``, ``"amap"``, ``"tianditu"`` (case and surrounding spaces ignored) or a tile
+        URL template with ``{x}``, ``{y}`` and ``{z}``.
+
+    Raises
+    ------
+    InputError
+        ``basemap`` is not a string, is unknown and not a tile URL template, or is
+        ``"tianditu"`` while ``$TIANDITU_KEY`` is unset or blank.
+
+    Examples
+    --------
+    >>> check_basemap("osm")
+    >>> check_basemap("https://tiles.example/{z}/{x}/{y}.png")
+    """
+    if not isinstance(basemap, str):
+        raise InputError(f"basemap must be a string, got {type(basemap).__name__}", field="basemap")
+    key = basemap.strip().lower()
+    if key in BASEMAPS and key != "tianditu":
+        return
+    if key == "tianditu":
+        if not os.environ.get(TIANDITU_ENV, "").strip():
+            raise InputError(
+                f"basemap 'tianditu' needs a Tianditu key: set {TIANDITU_ENV}=<key> "
+                "(free from console.tianditu.gov.cn) or use basemap 'osm'",
+                field="basemap",
+            )
+        return
+    if all(p in basemap for p in ("{x}", "{y}", "{z}")):
+        return
+    raise InputError(
+        f"basemap must be one of {', '.join(BASEMAPS)} or a tile URL template with "
+        f"{{x}}, {{y}} and {{z}}; got {basemap!r}",
+        field="basemap",
+    )
+
+
 def _add_basemap(m: folium.Map, basemap: str, attribution: str) -> bool:
-    """Add the base tiles; return True when overlays must be shifted to GCJ-02."""
+    """Add the base tiles; return True when overlays must be shifted to GCJ-02.
+
+    ``basemap`` has been checked by :func:`check_basemap`.
+    """
     credit = html.escape(attribution)
     key = basemap.strip().lower()
     if key == "osm":
@@ -831,14 +932,7 @@ def _add_basemap(m: folium.Map, basemap: str, attribution: str) -> bool:
         ).add_to(m)
         return True
     if key == "tianditu":
-        tk = os.environ.get(TIANDITU_ENV, "").strip()
-        if not tk:
-            raise InputError(
-                f"basemap 'tianditu' needs a Tianditu key: set {TIANDITU_ENV}=<key> "
-                "(free from console.tianditu.gov.cn) or use basemap 'osm'",
-                field="basemap",
-            )
-        tk = quote(tk, safe="")
+        tk = quote(os.environ.get(TIANDITU_ENV, "").strip(), safe="")
         folium.TileLayer(
             _TIANDITU_URL.format(layer="vec", key=tk),
             name="天地图 Tianditu",
@@ -856,14 +950,8 @@ def _add_basemap(m: folium.Map, basemap: str, attribution: str) -> bool:
             control=False,
         ).add_to(m)
         return False
-    if all(p in basemap for p in ("{x}", "{y}", "{z}")):
-        folium.TileLayer(basemap, name="Base map", attr=credit, max_zoom=19).add_to(m)
-        return False
-    raise InputError(
-        f"basemap must be one of {', '.join(BASEMAPS)} or a tile URL template with "
-        f"{{x}}, {{y}} and {{z}}; got {basemap!r}",
-        field="basemap",
-    )
+    folium.TileLayer(basemap, name="Base map", attr=credit, max_zoom=19).add_to(m)
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -908,11 +996,14 @@ def build_map(
     attribution: str = ATTRIBUTION,
     isochrones_shown_max: int = 50,
     simplify_m: float = 2.0,
+    minutes: float = _DEFAULT_MINUTES,
+    note: str | None = None,
 ) -> folium.Map:
     """Build the interactive coverage map.
 
     Every layer is optional except ``stations`` and may be in any CRS; a layer that is given
-    appears in the layer control (under the name in :data:`LAYER_NAMES`) even when empty.
+    appears in the layer control (under the name in :func:`layer_names` for ``minutes``;
+    :data:`LAYER_NAMES` for 15) even when empty.
     Columns missing from a layer just leave their line out of the popups.
 
     Parameters
@@ -930,7 +1021,7 @@ def build_map(
         ``covered_population`` and (required) ``coverage_pct``. When given, it is the
         choropleth shown at load and the district one starts hidden.
     isochrones
-        One 15-minute walking polygon per station (``station``, ``name``). Hidden at load
+        One ``minutes`` walking polygon per station (``station``, ``name``). Hidden at load
         when there are more than ``isochrones_shown_max``.
     service_area
         The union of all walking areas (one (Multi)Polygon).
@@ -959,6 +1050,12 @@ def build_map(
     simplify_m
         Display simplification tolerance in metres (0 = none). Coordinates are also rounded
         to 6 decimals (≈ 0.1 m).
+    minutes
+        Walking time of the analysis, used only in labels (layer names, popups, legend:
+        ``f"{minutes:g}-min"``, so 15 → "15-min", 7.5 → "7.5-min").
+    note
+        A short plain-text line (HTML-escaped) shown under the title, e.g. "Illustrative
+        stations, not the official list"; none when omitted or blank.
 
     Returns
     -------
@@ -969,7 +1066,8 @@ def build_map(
     ------
     InputError
         A layer is not a GeoDataFrame, has no CRS, holds the wrong geometry type or lacks a
-        required column; the base map is unknown; the Tianditu key is missing.
+        required column; the base map is unknown; the Tianditu key is missing; ``minutes``
+        is not a number > 0; ``note`` is not a string.
 
     Examples
     --------
@@ -991,9 +1089,15 @@ def build_map(
         )
     if not (isinstance(simplify_m, int | float) and math.isfinite(simplify_m) and simplify_m >= 0):
         raise InputError(f"simplify_m must be >= 0, got {simplify_m!r}", field="simplify_m")
+    mins = _minutes_label(minutes)
+    names = layer_names(minutes)
+    if note is not None and not isinstance(note, str):
+        raise InputError(f"note must be a string, got {type(note).__name__}", field="note")
+    note = note.strip() if note else None
 
     if stations is None:
         raise InputError("stations are required (a point GeoDataFrame)", field="stations")
+    check_basemap(basemap)
     m = _OfflineMap(location=_GUANGZHOU, zoom_start=11, tiles=None)
     gcj02 = _add_basemap(m, basemap, attribution)
     display = _Display(gcj02=gcj02, simplify_m=float(simplify_m))
@@ -1012,11 +1116,11 @@ def build_map(
             layers[layer] = _clean(layer, _as_frame(layer, data), kind)  # type: ignore[arg-type]
 
     def group(layer: str, *, show: bool = True) -> folium.FeatureGroup:
-        fg = folium.FeatureGroup(name=LAYER_NAMES[layer], show=show)
+        fg = folium.FeatureGroup(name=names[layer], show=show)
         fg.add_to(m)
         return fg
 
-    colormap = _coverage_colormap()
+    colormap = _coverage_colormap(mins)
     if "districts" in layers:
         _add_choropleth(
             group("districts", show="subdistricts" not in layers),
@@ -1044,26 +1148,30 @@ def build_map(
         show_iso = n_iso <= isochrones_shown_max
         if not show_iso:
             logger.info("%d walking areas > %d: layer hidden at load", n_iso, isochrones_shown_max)
-        _add_isochrones(group("isochrones", show=show_iso), layers["isochrones"], display)
+        _add_isochrones(
+            group("isochrones", show=show_iso), layers["isochrones"], display, minutes=mins
+        )
     if "uncovered" in layers:
-        _add_uncovered(m, layers["uncovered"], display, name=LAYER_NAMES["uncovered"])
+        _add_uncovered(m, layers["uncovered"], display, name=names["uncovered"])
     if "gaps" in layers:
         _add_gaps(group("gaps"), layers["gaps"], display)
-    station_types = _add_stations(group("stations"), layers["stations"], display)
+    station_types = _add_stations(group("stations"), layers["stations"], display, minutes=mins)
     phases: dict[str, str] = {}
     if "suggestions" in layers:
         phases = _add_suggestions(group("suggestions"), layers["suggestions"], display)
 
     _MetricScale().add_to(m)
-    _BoxControl(
-        f'<div class="sc-title">{html.escape(title)}</div>', position="topright", css_class="sc-box"
-    ).add_to(m)
+    title_box = f'<div class="sc-title">{html.escape(title)}</div>'
+    if note:
+        title_box += f'<div class="sc-note">{html.escape(note)}</div>'
+    _BoxControl(title_box, position="topright", css_class="sc-box").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     legend = _legend_html(
         coverage="districts" in layers or "subdistricts" in layers,
         station_types=station_types,
         phases=phases,
         layers=set(layers),
+        minutes=mins,
     )
     if legend:
         _BoxControl(legend, position="bottomright", css_class="sc-box sc-legend").add_to(m)
@@ -1118,15 +1226,36 @@ OUTPUT_LAYERS = {
 }
 
 
+def _read_summary(folder: Path) -> dict[str, Any]:
+    """``summary.json`` of an output folder, or ``{}`` when absent or unreadable."""
+    path = folder / "summary.json"
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        logger.warning("%s unreadable (%s): map labels use the defaults", path, exc)
+        return {}
+    if not isinstance(summary, dict):
+        logger.warning("%s is not a JSON object: map labels use the defaults", path)
+        return {}
+    return summary
+
+
 def map_from_dir(
-    out_dir: str | os.PathLike[str], *, basemap: str = "osm", title: str | None = None
+    out_dir: str | os.PathLike[str],
+    *,
+    basemap: str = "osm",
+    title: str | None = None,
+    note: str | None = None,
 ) -> folium.Map:
     """Build the map of an output folder written by ``report``, ``suggest`` or the demo.
 
-    Reads ``stations.geojson`` (required), the layers in :data:`OUTPUT_LAYERS` that exist, and
-    the uncovered residents from ``units.parquet``. The map a command writes is built this way
-    too, so ``skillcircle map --from DIR`` redraws exactly the same map (e.g. with another
-    base map).
+    Reads ``stations.geojson`` (required), the layers in :data:`OUTPUT_LAYERS` that exist, the
+    uncovered residents from ``units.parquet`` and, from ``summary.json`` when present and
+    readable, the walking time (``minutes``, 15 otherwise) and ``note``. The map a command
+    writes is built this way too, so ``skillcircle map --from DIR`` redraws exactly the same
+    map (e.g. with another base map).
 
     Parameters
     ----------
@@ -1136,6 +1265,8 @@ def map_from_dir(
         ``osm``, ``amap``, ``tianditu`` or a tile URL template.
     title
         Page title; the folder name when omitted.
+    note
+        Line shown under the title; ``summary.json``'s ``"note"`` when omitted.
 
     Returns
     -------
@@ -1159,4 +1290,21 @@ def map_from_dir(
     if units_path.is_file():
         units = gpd.read_parquet(units_path, columns=["population", "covered", "geometry"])
         layers["uncovered"] = units.loc[~units["covered"].to_numpy(dtype=bool)]
-    return build_map(basemap=basemap, title=title or f"skillcircle · {folder.name}", **layers)
+    summary = _read_summary(folder)
+    minutes = summary.get("minutes")
+    try:
+        _minutes_label(minutes)  # type: ignore[arg-type]
+    except InputError:
+        if minutes is not None:
+            logger.warning("summary.json minutes %r invalid: map labels use 15", minutes)
+        minutes = _DEFAULT_MINUTES
+    if note is None:
+        found = summary.get("note")
+        note = found if isinstance(found, str) else None
+    return build_map(
+        basemap=basemap,
+        title=title or f"skillcircle · {folder.name}",
+        minutes=minutes,
+        note=note,
+        **layers,
+    )

@@ -371,3 +371,20 @@ def test_access_leg_puts_an_off_street_station_inside_its_isochrone():
     # street reach [0, 150] buffered 10 m; leg (50, 0)-(50, 120) buffered 10 m
     np.testing.assert_allclose(geom.bounds, (-10.0, -10.0, 160.0, 130.0), atol=1e-9)
     assert iso.geometry.iloc[0].bounds[3] == pytest.approx(10.0)
+
+
+def test_include_snap_counts_the_walk_to_the_street():
+    net = Network.from_edges([0.0, 1000.0], [0.0, 0.0], [0], [1], crs="EPSG:4547")
+    st = snap_points(net, [500.0], [30.0], max_snap_m=50.0)  # 30 m off the street
+    plain = isochrones(net, st, limit_m=100.0, half_width_m=20.0)
+    counted = isochrones(net, st, limit_m=100.0, half_width_m=20.0, include_snap=True)
+    np.testing.assert_allclose(plain.total_bounds, [380.0, -20.0, 620.0, 20.0], atol=1e-9)
+    # 100 m budget - 30 m to the street = 70 m each way along it
+    np.testing.assert_allclose(counted.total_bounds, [410.0, -20.0, 590.0, 20.0], atol=1e-9)
+    assert counted["reach_m"].tolist() == [70.0]
+    far = snap_points(net, [500.0], [130.0], max_snap_m=500.0)  # the walk to the street alone
+    assert (
+        isochrones(net, far, limit_m=100.0, half_width_m=20.0, include_snap=True)
+        .geometry[0]
+        .is_empty
+    )

@@ -22,6 +22,9 @@ from skillcircle.webmap import (
     PHASE_COLOURS,
     STATION_COLOURS,
     build_map,
+    check_basemap,
+    layer_names,
+    map_from_dir,
     write_map,
 )
 
@@ -44,6 +47,12 @@ def geojson_layers(html: str) -> list[dict[str, Any]]:
     """The GeoJSON FeatureCollection of every polygon layer, in page order."""
     found = re.findall(r"L\.geoJSON\((\{.*?\}), \{\s*interactive", html, re.S)
     return [json.loads(f) for f in found]
+
+
+def title_box(html: str) -> str:
+    """The HTML of the title box (title and note)."""
+    (found,) = re.findall(r'div\.innerHTML = ("\\u003cdiv class=\\"sc-title.*?");', html)
+    return str(json.loads(found))
 
 
 def points(lonlat: list[tuple[float, float]], crs: str = "EPSG:4326", **cols: Any) -> Any:
@@ -212,6 +221,25 @@ def test_custom_tile_url_and_unknown_basemap(tower_station: gpd.GeoDataFrame) ->
         build_map(stations=tower_station, basemap="google")
 
 
+def test_check_basemap_validates_without_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    for ok in ("osm", " AMap ", "OSM", "http://tiles.intranet.gz/{z}/{x}/{y}.png"):
+        assert check_basemap(ok) is None
+    with pytest.raises(InputError, match="TIANDITU_KEY") as err:
+        check_basemap("tianditu")
+    assert err.value.field == "basemap"
+    monkeypatch.setenv("TIANDITU_KEY", "   ")
+    with pytest.raises(InputError, match="TIANDITU_KEY"):
+        check_basemap("Tianditu")
+    monkeypatch.setenv("TIANDITU_KEY", "abc123")
+    check_basemap("tianditu")
+    for bad in ("google", "", "http://tiles.intranet.gz/{z}/{x}.png"):
+        with pytest.raises(InputError, match="basemap must be one of osm, amap, tianditu"):
+            check_basemap(bad)
+    with pytest.raises(InputError, match="basemap must be a string"):
+        check_basemap(None)  # type: ignore[arg-type]
+
+
 # ------------------------------------------------------------------------------------------
 # layers
 
@@ -378,6 +406,123 @@ def test_layer_control_lists_every_given_layer() -> None:
     html = html_of(m)
     for name in LAYER_NAMES.values():
         assert f"{json.dumps(name)} : feature_group_" in html
+
+
+def _every_layer(**kw: Any) -> folium.Map:
+    poly = gpd.GeoDataFrame(
+        {"coverage_pct": [10.0], "station": [0], "name": ["a"]},
+        geometry=[box(113.3, 23.1, 113.31, 23.11)],
+        crs="EPSG:4326",
+    )
+    return build_map(
+        stations=points([TOWER], name=["a"], reach_population=[1000]),
+        districts=poly,
+        subdistricts=poly,
+        isochrones=poly,
+        service_area=poly.geometry,
+        uncovered=points([TOWER], population=[3]),
+        gaps=poly,
+        suggestions=points([TOWER], rank=[1]),
+        **kw,
+    )
+
+
+def test_walking_minutes_in_every_label() -> None:
+    assert layer_names() == LAYER_NAMES
+    assert LAYER_NAMES["service_area"] == "15-min service area"
+    assert layer_names(7.5)["isochrones"] == "7.5-min walk area per station"
+    assert layer_names(10)["service_area"] == "10-min service area"
+
+    default = html_of(_every_layer())
+    assert "15-min" in default
+    assert "Residents within 15 min: 1,000" in default
+
+    m = _every_layer(minutes=10)
+    assert set(_groups(m)) == {"OpenStreetMap", *layer_names(10).values()}
+    html = html_of(m)
+    assert "15-min" not in html
+    assert "15 min" not in html
+    for label in (
+        "10-min service area",
+        "10-min walk area per station",
+        "Residents within 10-min walk",
+        "10-min walking service area",
+        "10-min walk area of a station",
+        "10-min walk from \\u003cb\\u003ea\\u003c/b\\u003e",
+    ):
+        assert label in html, label
+    (_labels, stations, _suggestions) = marker_rows(html)
+    assert "Residents within 10 min: 1,000" in stations[0]["popup"]
+
+    for bad in (0, -5, float("nan"), float("inf"), True, "15"):
+        with pytest.raises(InputError, match="minutes must be a number > 0"):
+            build_map(stations=points([TOWER]), minutes=bad)  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="minutes"):
+            layer_names(bad)  # type: ignore[arg-type]
+
+
+def test_note_is_shown_under_the_title_escaped(tower_station: gpd.GeoDataFrame) -> None:
+    plain = html_of(build_map(stations=tower_station, title="T"))
+    assert title_box(plain) == '<div class="sc-title">T</div>'
+    note = "Illustrative stations, <b>not</b> the official list & co"
+    html = html_of(build_map(stations=tower_station, title="T", note=f"  {note} "))
+    assert title_box(html) == (
+        '<div class="sc-title">T</div><div class="sc-note">'
+        "Illustrative stations, &lt;b&gt;not&lt;/b&gt; the official list &amp; co</div>"
+    )
+    assert "<b>not</b>" not in html
+    assert html_of(build_map(stations=tower_station, title="T", note="  ")) == plain
+    with pytest.raises(InputError, match="note must be a string"):
+        build_map(stations=tower_station, note=3)  # type: ignore[arg-type]
+
+
+def _output_folder(folder: Path, summary: bytes | None) -> Path:
+    folder.mkdir()
+    points([TOWER], name=["a"], reach_population=[1000]).to_file(
+        folder / "stations.geojson", driver="GeoJSON"
+    )
+    gpd.GeoDataFrame(
+        {"station": [0], "name": ["a"]},
+        geometry=[box(113.3, 23.1, 113.31, 23.11)],
+        crs="EPSG:4326",
+    ).to_file(folder / "isochrones.geojson", driver="GeoJSON")
+    if summary is not None:
+        (folder / "summary.json").write_bytes(summary)
+    return folder
+
+
+def test_map_from_dir_reads_minutes_and_note_from_summary(tmp_path: Path) -> None:
+    summary = json.dumps({"minutes": 10, "note": "Illustrative <b>only</b>", "stations": 1})
+    folder = _output_folder(tmp_path / "out", summary.encode())
+    m = map_from_dir(folder)
+    assert set(_groups(m)) == {
+        "OpenStreetMap",
+        layer_names(10)["isochrones"],
+        layer_names(10)["stations"],
+    }
+    html = html_of(m)
+    assert "15-min" not in html
+    assert "10-min walk area of a station" in html
+    assert title_box(html) == (
+        '<div class="sc-title">skillcircle · out</div>'
+        '<div class="sc-note">Illustrative &lt;b&gt;only&lt;/b&gt;</div>'
+    )
+    # The keyword wins over summary.json.
+    assert title_box(html_of(map_from_dir(folder, title="T", note="Other"))) == (
+        '<div class="sc-title">T</div><div class="sc-note">Other</div>'
+    )
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [None, b"{not json", b"[1, 2]", b'{"minutes": "ten", "note": 5}', b'{"minutes": -1}', b"\xff{"],
+)
+def test_map_from_dir_defaults_to_15_minutes(tmp_path: Path, summary: bytes | None) -> None:
+    m = map_from_dir(_output_folder(tmp_path / "out", summary), title="T")
+    assert LAYER_NAMES["isochrones"] in _groups(m)
+    html = html_of(m)
+    assert "15-min walk area of a station" in html
+    assert title_box(html) == '<div class="sc-title">T</div>'
 
 
 # ------------------------------------------------------------------------------------------
