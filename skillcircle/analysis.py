@@ -49,6 +49,8 @@ Progress = Callable[[str], AbstractContextManager[Any]]
 
 DISTRICT_KEYS = ("district_code", "district_name")
 SUBDISTRICT_KEYS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
+#: Grid spacing of the census-only population model (``build_population``'s default).
+CENSUS_GRID_M = 100.0
 #: A district takes part in a raster study when the raster covers at least this share of it.
 MIN_DISTRICT_COVER = 0.9
 
@@ -391,7 +393,15 @@ def analyse(
     gaps = empty
     if with_gaps:
         with step("Finding gap zones"):
-            gaps = gap_zones(head.units, covered=head.units["covered"].to_numpy())
+            pop = inputs.population
+            cell = pop.units.attrs.get("cell_size_m")
+            if cell is None and pop.model_key == "census-grid":
+                cell = CENSUS_GRID_M
+            gaps = gap_zones(
+                head.units,
+                covered=head.units["covered"].to_numpy(),
+                unit_area_m2=None if cell is None else float(cell) ** 2,
+            )
     summary = _summary(inputs, head, by_district, gaps)
     return Analysis(
         inputs=inputs,

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from skillcircle import __version__
-from skillcircle._errors import SkillcircleError
+from skillcircle._errors import InputError, SkillcircleError
 
 __all__ = ["app", "main"]
 
@@ -36,12 +36,6 @@ stations_app = typer.Typer(help="Check and clean a station ledger.", no_args_is_
 network_app = typer.Typer(help="Build and inspect walking networks.", no_args_is_help=True)
 app.add_typer(stations_app, name="stations")
 app.add_typer(network_app, name="network")
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr and return the exit-2 exception to raise."""
-    err_console.print(f"error: {message}", markup=False)
-    return typer.Exit(code=2)
 
 
 def _version(value: bool) -> None:
@@ -107,6 +101,15 @@ STUDY_FLAGS = (
 def _study_flags(options: dict[str, Any]) -> dict[str, Any]:
     """The study fields among a command's options."""
     return {k: options[k] for k in STUDY_FLAGS}
+
+
+def _check_outputs(out: Path, basemap: str) -> None:
+    """Refuse an unusable output folder or base map before any long computation."""
+    from skillcircle.fileio import check_output_dir
+    from skillcircle.webmap import check_basemap
+
+    check_output_dir(out)
+    check_basemap(basemap)
 
 
 def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
@@ -208,6 +211,7 @@ def report_cmd(
     from skillcircle.publish import publish
 
     spec = _study_from_cli(study, **_study_flags(locals()))
+    _check_outputs(out, basemap)
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -228,9 +232,11 @@ def _parse_phases(text: str | None) -> tuple[tuple[int, int], ...] | None:
     try:
         totals = [int(v) for v in text.split(",")]
     except ValueError as exc:
-        raise typer.BadParameter(f"expected station totals like 250,300,350: {text!r}") from exc
+        raise InputError(
+            f"--phases: expected station totals like 250,300,350, got {text!r}"
+        ) from exc
     if any(b <= a for a, b in itertools.pairwise(totals)) or min(totals) <= 0:
-        raise typer.BadParameter(f"phase totals must be positive and increasing: {text!r}")
+        raise InputError(f"--phases: totals must be positive and increasing, got {text!r}")
     first_year = DEFAULT_PHASES[0][0]
     return tuple((first_year + i, t) for i, t in enumerate(totals))
 
@@ -244,7 +250,7 @@ def _parse_quota(text: str | None) -> int | dict[str, int] | None:
             return int(text)
         return {k.strip(): int(v) for k, v in (item.split("=") for item in text.split(","))}
     except ValueError as exc:
-        raise typer.BadParameter(f"expected N or CODE=N,CODE=N: {text!r}") from exc
+        raise InputError(f"per-district quota: expected N or CODE=N,CODE=N, got {text!r}") from exc
 
 
 @app.command("suggest")
@@ -298,12 +304,23 @@ def suggest_cmd(
 ) -> None:
     """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
     from skillcircle.analysis import analyse
-    from skillcircle.planning import suggest
+    from skillcircle.planning import check_plan_options, suggest
     from skillcircle.publish import publish
 
     spec = _study_from_cli(study, **_study_flags(locals()))
+    candidates = candidates or spec.candidates
     phase_spec = _parse_phases(phases)
     min_q, max_q = _parse_quota(min_per_district), _parse_quota(max_per_district)
+    check_plan_options(
+        add=add,
+        target_stations=target_stations,
+        target_coverage_pct=target_coverage,
+        candidates=candidates,
+        candidate_spacing_m=candidate_spacing,
+        min_spacing_m=min_spacing_m,
+        time_limit_s=time_limit,
+    )
+    _check_outputs(out, basemap)
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -549,6 +566,7 @@ def demo_cmd(
     from skillcircle.demo import demo_study, run_demo
 
     study = demo_study(online=online)  # fails fast, before any progress display or output
+    _check_outputs(out, basemap)
     display, step = _progress_hook()
     with display:
         result = run_demo(out, study=study, basemap=basemap, progress=step)

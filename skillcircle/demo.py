@@ -19,12 +19,14 @@ from skillcircle.planning import Plan, suggest
 from skillcircle.publish import publish
 from skillcircle.study import Study
 
-__all__ = ["DEMO_ADD", "DemoResult", "demo_study", "run_demo"]
+__all__ = ["DEMO_ADD", "DEMO_NOTE", "DemoResult", "demo_study", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
 #: New sites the demo suggests.
 DEMO_ADD = 10
+#: Shown on the demo's map and reports: the sample ledger is made up.
+DEMO_NOTE = "Illustrative stations, not the official list / 示例站点，非官方名单"
 #: Place name osmnx geocodes for the online demo.
 YUEXIU_PLACE = "Yuexiu District, Guangzhou, Guangdong, China"
 
@@ -105,6 +107,8 @@ def run_demo(
     analysis = analyse(study, progress=step)
     plan = suggest(analysis, add=add, progress=step)
     out = Path(out_dir)
+    for summary in (analysis.summary, plan.summary):
+        summary["note"] = DEMO_NOTE
     with step(f"Writing {out}"):
         files = publish(analysis, out, plan=plan, basemap=basemap)
     return DemoResult(analysis=analysis, plan=plan, files=files)

@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from skillcircle._errors import DataFolderError
+from skillcircle._errors import DataFolderError, InputError
 
 __all__ = [
     "DATA_ENV",
     "atomic_path",
+    "check_output_dir",
     "data_dir",
+    "output_dir",
     "sha256_file",
     "write_json",
     "write_text",
@@ -47,7 +49,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     'hello'
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise InputError("is a folder, expected a file to write", path=target)
+    output_dir(target.parent)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
@@ -60,6 +64,44 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def output_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder ``path`` if needed and return it.
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Raises
+    ------
+    InputError
+        When ``path`` (or a parent) exists as a file.
+    """
+    folder = check_output_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Check, without creating anything, that ``path`` can be an output folder.
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Raises
+    ------
+    InputError
+        When ``path`` (or a parent) exists as a file.
+    """
+    folder = Path(path)
+    for p in (folder, *folder.parents):
+        if p.exists() and not p.is_dir():
+            raise InputError("exists and is not a folder: cannot write outputs there", path=p)
+    return folder
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:

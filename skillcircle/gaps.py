@@ -136,6 +136,7 @@ def gap_zones(
     min_population: float = 0.0,
     min_cluster_population: float = 500.0,
     max_radius_m: float | None = 600.0,
+    unit_area_m2: float | None = None,
     districts: gpd.GeoDataFrame | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
     metric_crs: str = DEFAULT_CRS,
@@ -163,6 +164,10 @@ def gap_zones(
         Largest distance from a zone's population-weighted centre to its farthest unit; wider
         zones are split by weighted k-means (see the module notes). ``None`` keeps DBSCAN's
         zones whole.
+    unit_area_m2
+        Ground area one unit stands for (a raster cell: 90 m × 90 m for WorldPop). When given,
+        a zone's ``area_km2`` is its units' total cell area — the land where its residents
+        live; otherwise the area of the convex hull of its unit points.
     districts, subdistricts
         Optional polygons (``district_code``/``district_name``, resp.
         ``subdistrict_code``/``subdistrict_name``, any CRS). When given, a zone takes the
@@ -261,7 +266,10 @@ def gap_zones(
         hulls = shapely.convex_hull(bags)
     else:
         hulls = np.empty(0, dtype=object)
-    area_km2 = shapely.area(hulls) / 1e6
+    if unit_area_m2 is not None:
+        area_km2 = count * _positive(unit_area_m2, "unit_area_m2") / 1e6
+    else:
+        area_km2 = shapely.area(hulls) / 1e6
     zone_geom = shapely.buffer(hulls, eps_m / 2.0)
     centres = gpd.GeoSeries(shapely.points(cx, cy), crs=crs)
 

@@ -17,7 +17,7 @@ import pandas as pd
 from skillcircle.analysis import Analysis
 from skillcircle.fileio import write_text
 from skillcircle.planning import Plan
-from skillcircle.report import OSM_WARNING, _fragment_line, coverage_definition, plan_words
+from skillcircle.report import OSM_WARNING, coverage_definition, fragment_line, plan_words
 
 __all__ = ["html_report", "write_html_report"]
 
@@ -33,6 +33,7 @@ padding:.25em .5em;text-align:right} th{background:#eef}
 td:first-child,th:first-child{text-align:left}
 iframe{width:100%;height:640px;border:1px solid #ccc} .muted{color:#666;font-size:.85em}
 .scroll{overflow-x:auto} body{padding:0 1em}
+.note{font-weight:bold;color:#b2182b}
 .warn{background:#fff4e5;border-left:4px solid #f0a030;padding:.5em 1em}
 @media print{iframe{display:none} .pagebreak{page-break-before:always} body{margin:0}
 .scroll{overflow:visible} table{font-size:.75em}}
@@ -44,11 +45,8 @@ def _fmt_table(frame: pd.DataFrame) -> str:
     formatters: dict[str, Any] = {}
     for col in frame.columns:
         if pd.api.types.is_float_dtype(frame[col]):
-            formatters[col] = (
-                (lambda v: "" if pd.isna(v) else f"{v:.1f}")
-                if "pct" in col
-                else (lambda v: "" if pd.isna(v) else f"{v:,.0f}")
-            )
+            fmt = "{:.1f}" if "pct" in col else "{:.2f}" if "km2" in col else "{:,.0f}"
+            formatters[col] = lambda v, fmt=fmt: "" if pd.isna(v) else fmt.format(v)
     table = frame.to_html(index=False, escape=True, formatters=formatters, border=0)
     return f"<div class='scroll'>{table}</div>"
 
@@ -93,6 +91,7 @@ def html_report(
         figures.append(("After the plan 规划后", f"{s['coverage_pct_after']:.1f} %"))
     body = [
         f"<h1>{e(title)}</h1>",
+        *([f"<p class='note'>{e(str(s['note']))}</p>"] if s.get("note") else []),
         f"<p class='muted'>skillcircle {e(str(s['version']))} · {e(str(s['generated']))}</p>",
         "<div class='figures'>",
         *[f"<div class='fig'>{e(label)}<b>{e(value)}</b></div>" for label, value in figures],
@@ -148,7 +147,7 @@ def html_report(
         f"<li>Walking network: {q.get('n_nodes', 0):,} nodes, {q.get('n_edges', 0):,} edges, "
         f"{q.get('total_length_m', 0) / 1000:,.1f} km.</li>",
         f"<li>Distances computed in {e(str(s['crs']))}; outputs in WGS84.</li>",
-        *[f"<li>{e(line[2:])}</li>" for line in _fragment_line(s)],
+        *[f"<li>{e(line[2:])}</li>" for line in fragment_line(s)],
         "</ul>",
         f"<p class='warn'>{e(OSM_WARNING)}</p>",
         "<h2>Inputs 输入数据</h2>",

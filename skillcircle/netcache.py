@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from skillcircle._errors import CacheError, InputFileNotFoundError
+from skillcircle._errors import CacheError, InputError, InputFileNotFoundError
 from skillcircle.fileio import sha256_file, write_with
 from skillcircle.graph import Network
 from skillcircle.settings import Settings
@@ -235,7 +235,7 @@ def cached_network(
     net = build_fn()
     try:
         save_network(net, target, key=key)
-    except OSError as exc:
+    except (OSError, InputError) as exc:  # a read-only or blocked cache folder
         logger.warning("could not write the network cache %s: %s", target, exc)
     else:
         logger.info("network cached in %s", target)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from skillcircle._errors import InputError
+from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.analysis import Analysis, Progress, log_step
 from skillcircle.boundaries import assign_areas
 from skillcircle.graph import Network
@@ -29,7 +29,14 @@ from skillcircle.siting import CoverageProblem, SitingSolution, phase_plan
 from skillcircle.snapping import snap_geoseries
 from skillcircle.stations import read_stations
 
-__all__ = ["DEFAULT_PHASES", "Plan", "generate_candidates", "suggest"]
+__all__ = [
+    "DEFAULT_PHASES",
+    "PLAN_COLUMNS",
+    "Plan",
+    "check_plan_options",
+    "generate_candidates",
+    "suggest",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +70,9 @@ class Plan:
         The solver's result (bound, gap, swaps, model reduction).
     candidates
         All candidates considered (WGS84), with ``candidate`` index and ``selected`` flag.
+    candidates_rejected
+        Rows of a user's candidate file that were refused (``row``, ``reason`` and the
+        original columns): unreadable coordinates, duplicates, outside the districts.
     summary
         The analysis summary extended with the plan's figures (``summary.json``).
     """
@@ -70,6 +80,7 @@ class Plan:
     suggestions: gpd.GeoDataFrame
     solution: SitingSolution
     candidates: gpd.GeoDataFrame
+    candidates_rejected: pd.DataFrame
     summary: dict[str, Any]
 
 
@@ -128,6 +139,47 @@ def generate_candidates(
     )
 
 
+def check_plan_options(
+    *,
+    add: int | None = None,
+    target_stations: int | None = None,
+    target_coverage_pct: float | None = None,
+    candidates: str | Path | gpd.GeoDataFrame | None = None,
+    candidate_spacing_m: float = 200.0,
+    min_spacing_m: float | None = None,
+    time_limit_s: float = 60.0,
+) -> None:
+    """Refuse impossible siting options before any long computation.
+
+    Parameters
+    ----------
+    add, target_stations, target_coverage_pct, candidates, candidate_spacing_m, min_spacing_m,
+    time_limit_s
+        As in :func:`suggest`.
+
+    Raises
+    ------
+    InputError
+        With one line naming the option.
+    """
+    if add is not None and target_stations is not None:
+        raise InputError("give either --add or --target-stations, not both")
+    if add is not None and (isinstance(add, bool) or add <= 0):
+        raise InputError(f"--add must be a positive number of sites, got {add}")
+    if target_stations is not None and target_stations <= 0:
+        raise InputError(f"--target-stations must be positive, got {target_stations}")
+    if target_coverage_pct is not None and not 0 < target_coverage_pct <= 100:
+        raise InputError(f"--target-coverage must be in (0, 100] %, got {target_coverage_pct}")
+    if not candidate_spacing_m > 0:
+        raise InputError(f"--candidate-spacing must be positive, got {candidate_spacing_m}")
+    if min_spacing_m is not None and not min_spacing_m >= 0:
+        raise InputError(f"--min-spacing-m must not be negative, got {min_spacing_m}")
+    if not time_limit_s > 0:
+        raise InputError(f"--time-limit must be positive, got {time_limit_s}")
+    if isinstance(candidates, str | Path) and not Path(candidates).is_file():
+        raise InputFileNotFoundError(candidates, "candidate file")
+
+
 def _resolve_add(
     *,
     add: int | None,
@@ -136,8 +188,6 @@ def _resolve_add(
     phases: tuple[tuple[int, int], ...] | None,
     target_coverage_pct: float | None,
 ) -> int | None:
-    if add is not None and target_stations is not None:
-        raise InputError("give either --add or --target-stations, not both")
     if target_stations is not None:
         add = target_stations - existing
         if add <= 0:
@@ -147,9 +197,18 @@ def _resolve_add(
     if add is None and target_coverage_pct is None:
         if not phases:
             raise InputError("say how many sites to add: --add, --target-stations or --phases")
-        add = max(phases[-1][1] - existing, 0)
-    if add is not None and add < 0:
-        raise InputError(f"--add must be a positive number, got {add}")
+        add = phases[-1][1] - existing
+        if add <= 0:
+            raise InputError(
+                f"the {existing} existing stations already reach the last phase target "
+                f"({phases[-1][1]} in {phases[-1][0]}): say how many sites to add with --add"
+            )
+        logger.info(
+            "no --add given: adding %d sites to reach %d stations (%d target)",
+            add,
+            phases[-1][1],
+            phases[-1][0],
+        )
     return add
 
 
@@ -210,6 +269,15 @@ def suggest(
     -------
     Plan
     """
+    check_plan_options(
+        add=add,
+        target_stations=target_stations,
+        target_coverage_pct=target_coverage_pct,
+        candidates=candidates,
+        candidate_spacing_m=candidate_spacing_m,
+        min_spacing_m=min_spacing_m,
+        time_limit_s=time_limit_s,
+    )
     step = progress or log_step
     inputs = analysis.inputs
     net = inputs.network
@@ -224,7 +292,7 @@ def suggest(
         target_coverage_pct=target_coverage_pct,
     )
     with step("Preparing candidate sites"):
-        cand = _candidates(
+        cand, cand_rejected = _candidates(
             analysis,
             candidates,
             coords=candidate_coords,
@@ -277,12 +345,19 @@ def suggest(
             "swaps": solution.swaps,
             "added_sites": len(solution.selected),
             "candidates": len(cand),
+            "candidates_rejected": len(cand_rejected),
             "reduced_units": solution.reduction.n_units_after,
             "reduction": _reduction_dict(solution),
             "phases": [list(p) for p in phases] if phases else None,
         }
     )
-    return Plan(suggestions=suggestions, solution=solution, candidates=cand_out, summary=summary)
+    return Plan(
+        suggestions=suggestions,
+        solution=solution,
+        candidates=cand_out,
+        candidates_rejected=cand_rejected,
+        summary=summary,
+    )
 
 
 def _reduction_dict(solution: SitingSolution) -> dict[str, Any]:
@@ -304,9 +379,11 @@ def _candidates(
     coords: str,
     spacing_m: float,
     only_near_gaps: bool,
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Candidate sites (WGS84, with areas) and the user's candidate rows that were refused."""
     inputs = analysis.inputs
     net = inputs.network
+    rejected = pd.DataFrame({"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str)})
     if source is None:
         area = None
         if inputs.districts is not None:
@@ -325,15 +402,27 @@ def _candidates(
         cand = cand.to_crs("EPSG:4326")
     elif isinstance(source, gpd.GeoDataFrame):
         cand = source.to_crs("EPSG:4326")
+        cand["row"] = np.arange(1, len(cand) + 1)
     else:
         read = read_stations(source, coords=coords, require_type=False)
-        if len(read.rejected):
-            logger.warning("%d candidate rows rejected (see the log)", len(read.rejected))
+        rejected = read.rejected
         cand = read.stations
     cand = assign_areas(cand, districts=inputs.districts, subdistricts=inputs.subdistricts)
-    if inputs.districts is not None:
+    if inputs.districts is not None and source is not None:
+        outside = cand["district_code"].fillna("").astype(str) == ""
+        if outside.any():
+            extra = pd.DataFrame(cand.loc[outside].drop(columns=cand.geometry.name))
+            extra.insert(0, "reason", "outside the study's districts")
+            keep_cols = ["row", "reason"] + [c for c in extra.columns if c not in ("row", "reason")]
+            rejected = pd.concat([rejected, extra[keep_cols]], ignore_index=True)
+        cand = cand.loc[~outside]
+    elif inputs.districts is not None:
         cand = cand.loc[cand["district_code"].fillna("").astype(str) != ""]
-    return cand.reset_index(drop=True)
+    if len(rejected):
+        logger.warning(
+            "%d candidate row(s) refused (candidates_rejected.csv gives the reasons)", len(rejected)
+        )
+    return cand.reset_index(drop=True), rejected
 
 
 def _suggestion_frame(
@@ -357,6 +446,8 @@ def _suggestion_frame(
     )
     for col in ("district_code", "district_name", "subdistrict_code", "subdistrict_name"):
         frame[col] = picked[col].fillna("").to_numpy() if col in picked.columns else ""
+    if "name" in picked.columns:  # a user's candidate file names its sites
+        frame["name"] = picked["name"].fillna("").astype(str).to_numpy()
     frame["added_population"] = cum["added_population"].to_numpy()
     frame["cumulative_covered_population"] = cum["cumulative_covered_population"].to_numpy()
     frame["cumulative_coverage_pct"] = cum["cumulative_coverage_pct"].to_numpy()
@@ -368,8 +459,9 @@ def _suggestion_frame(
             years=tuple(y for y, _ in phases),
         )
         frame["phase"] = labelled["phase"].astype(str).to_numpy()
+    extra = [c for c in ("name",) if c in frame.columns]
     return gpd.GeoDataFrame(
-        frame[PLAN_COLUMNS],
+        frame[[*PLAN_COLUMNS, *extra]],
         geometry=shapely.points(frame["lon"], frame["lat"]),
         crs="EPSG:4326",
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from skillcircle.analysis import Analysis
 from skillcircle.htmlreport import write_html_report
 from skillcircle.planning import Plan
-from skillcircle.report import write_plan, write_report
+from skillcircle.report import write_report
 from skillcircle.webmap import map_from_dir, write_map
 
 __all__ = ["publish"]
@@ -43,7 +43,7 @@ def publish(
         Output name → path.
     """
     out = Path(out_dir)
-    files = write_plan(plan, analysis, out) if plan is not None else write_report(analysis, out)
+    files = write_report(analysis, out, plan=plan)
     files["map.html"] = write_map(map_from_dir(out, basemap=basemap), out / "map.html")
     files["report.html"] = write_html_report(
         out / "report.html",

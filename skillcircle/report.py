@@ -20,21 +20,28 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from skillcircle.access import COVERAGE_UNIT_COLUMNS
 from skillcircle.analysis import Analysis
-from skillcircle.fileio import write_json, write_text, write_with
+from skillcircle.fileio import output_dir, write_json, write_text, write_with
 from skillcircle.planning import Plan
 from skillcircle.population import UNIT_COLUMNS
 
 __all__ = [
     "OSM_WARNING",
+    "OUTPUT_FILES",
+    "area_layers",
     "coverage_definition",
+    "fragment_line",
+    "gap_layer",
     "markdown_report",
+    "plan_words",
+    "station_layer",
+    "summary_rows",
     "to_wgs84",
     "write_csv",
     "write_geojson",
-    "write_plan",
     "write_report",
 ]
 
@@ -92,7 +99,8 @@ def _md_table(frame: pd.DataFrame, columns: Iterable[str]) -> str:
         for c in cols:
             v = row[c]
             if isinstance(v, float | np.floating):
-                cells.append("" if np.isnan(v) else (f"{v:.1f}" if "pct" in c else f"{v:,.0f}"))
+                fmt = "{:.1f}" if "pct" in c else "{:.2f}" if "km2" in c else "{:,.0f}"
+                cells.append("" if np.isnan(v) else fmt.format(v))
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
@@ -118,7 +126,7 @@ def markdown_report(
         "(see stations_rejected.csv)",
         f"- Off-network residents (farther than {s['max_snap_m']:g} m from any street): "
         f"{s['offnetwork_population']:,.0f}",
-        *_fragment_line(s),
+        *fragment_line(s),
         "",
         "## Coverage by district / 分区覆盖",
         "",
@@ -177,7 +185,7 @@ def markdown_report(
     return "\n".join(parts)
 
 
-def _fragment_line(s: dict[str, Any]) -> list[str]:
+def fragment_line(s: dict[str, Any]) -> list[str]:
     """A line on residents nearest a cut-off piece of the network (when measured)."""
     frag = s.get("fragment_population")
     if not frag:
@@ -246,55 +254,104 @@ def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
-def write_report(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write every output file of an analysis into ``out_dir``.
+#: Every file :func:`write_report` may write (``map.html`` and ``report.html`` come from
+#: :func:`skillcircle.publish.publish`). Those a run does not write are removed from the
+#: folder, so a map or report never shows layers left by an earlier run.
+OUTPUT_FILES = (
+    "summary.json",
+    "coverage_by_district.csv",
+    "coverage_by_subdistrict.csv",
+    "coverage_sensitivity.csv",
+    "coverage_sensitivity_by_subdistrict.csv",
+    "stations.geojson",
+    "stations_rejected.csv",
+    "isochrones.geojson",
+    "service_area.geojson",
+    "gaps.geojson",
+    "districts.geojson",
+    "subdistricts.geojson",
+    "units.parquet",
+    "report.md",
+    "suggestions.csv",
+    "suggestions.geojson",
+    "candidates.geojson",
+    "candidates_rejected.csv",
+)
+
+
+def write_report(
+    analysis: Analysis, out_dir: str | Path, *, plan: Plan | None = None
+) -> dict[str, Path]:
+    """Write every output file of an analysis (and of its siting plan) into ``out_dir``.
 
     Parameters
     ----------
     analysis
         The result of :func:`skillcircle.analysis.analyse`.
     out_dir
-        Output folder (created if missing).
+        Output folder (created if missing; an existing file there is an error).
+    plan
+        The siting plan of :func:`skillcircle.planning.suggest`, if any: adds
+        ``suggestions.csv`` (WGS84), ``suggestions.geojson``, ``candidates.geojson``,
+        ``candidates_rejected.csv``, and the plan to ``summary.json`` and ``report.md``.
 
     Returns
     -------
     dict
         Output name → path.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
+    summary = plan.summary if plan is not None else analysis.summary
+    table = None if plan is None else pd.DataFrame(plan.suggestions.drop(columns="geometry"))
     written: dict[str, Path] = {}
-    written["summary.json"] = write_json(out / "summary.json", analysis.summary)
-    written["coverage_by_district.csv"] = write_csv(
-        analysis.by_district, out / "coverage_by_district.csv"
-    )
-    if analysis.by_subdistrict is not None:
-        written["coverage_by_subdistrict.csv"] = write_csv(
-            analysis.by_subdistrict, out / "coverage_by_subdistrict.csv"
-        )
-    written["coverage_sensitivity.csv"] = write_csv(
-        analysis.sensitivity, out / "coverage_sensitivity.csv"
-    )
-    if analysis.sensitivity_by_subdistrict is not None:
-        written["coverage_sensitivity_by_subdistrict.csv"] = write_csv(
-            analysis.sensitivity_by_subdistrict, out / "coverage_sensitivity_by_subdistrict.csv"
-        )
-    written["stations.geojson"] = write_geojson(station_layer(analysis), out / "stations.geojson")
-    rejected = analysis.inputs.stations.rejected
-    written["stations_rejected.csv"] = write_csv(rejected, out / "stations_rejected.csv")
+    written["summary.json"] = write_json(out / "summary.json", summary)
+    tables = {
+        "coverage_by_district.csv": analysis.by_district,
+        "coverage_by_subdistrict.csv": analysis.by_subdistrict,
+        "coverage_sensitivity.csv": analysis.sensitivity,
+        "coverage_sensitivity_by_subdistrict.csv": analysis.sensitivity_by_subdistrict,
+        "stations_rejected.csv": analysis.inputs.stations.rejected,
+    }
+    if plan is not None:
+        tables["suggestions.csv"] = table
+        tables["candidates_rejected.csv"] = plan.candidates_rejected
+    for name, frame in tables.items():
+        if frame is not None:
+            written[name] = write_csv(frame, out / name)
     layers: dict[str, gpd.GeoDataFrame] = {
+        "stations.geojson": station_layer(analysis),
         "isochrones.geojson": analysis.isochrones,
         "service_area.geojson": analysis.service_area,
-        "gaps.geojson": analysis.gaps,
+        "gaps.geojson": gap_layer(analysis.gaps),
+        **area_layers(analysis),
     }
-    layers.update(area_layers(analysis))
+    if plan is not None:
+        layers["suggestions.geojson"] = plan.suggestions
+        layers["candidates.geojson"] = plan.candidates
     for name, layer in layers.items():
         written[name] = write_geojson(layer, out / name)
     units = _units_frame(analysis)
     written["units.parquet"] = write_with(out / "units.parquet", units.to_parquet)
-    written["report.md"] = write_text(out / "report.md", markdown_report(analysis))
+    written["report.md"] = write_text(
+        out / "report.md", markdown_report(analysis, plan=table, plan_summary=summary)
+    )
+    for name in set(OUTPUT_FILES) - set(written):
+        (out / name).unlink(missing_ok=True)
     logger.info("wrote %d files to %s", len(written), out)
     return written
+
+
+def gap_layer(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Gap zones for files and maps: centres as WGS84 ``centre_lon``/``centre_lat``."""
+    if not len(gaps) or "centre_x" not in gaps.columns:
+        return gaps
+    centres = gpd.GeoSeries(
+        shapely.points(gaps["centre_x"], gaps["centre_y"]), crs=gaps.crs
+    ).to_crs("EPSG:4326")
+    out = gaps.drop(columns=["centre_x", "centre_y"])
+    out["centre_lon"] = centres.x.round(7).to_numpy()
+    out["centre_lat"] = centres.y.round(7).to_numpy()
+    return out
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -308,23 +365,3 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Walk distance", f"{summary['walk_distance_m']:,.0f} m"),
         ("Population model", str(summary["population_model"])),
     ]
-
-
-def write_plan(plan: Plan, analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write a siting plan (and the coverage outputs it builds on) into ``out_dir``.
-
-    Writes everything :func:`write_report` writes, then ``suggestions.csv`` (WGS84),
-    ``suggestions.geojson``, ``candidates.geojson`` and a ``summary.json`` and ``report.md``
-    extended with the plan.
-    """
-    out = Path(out_dir)
-    written = write_report(analysis, out)
-    table = pd.DataFrame(plan.suggestions.drop(columns="geometry"))
-    written["suggestions.csv"] = write_csv(table, out / "suggestions.csv")
-    written["suggestions.geojson"] = write_geojson(plan.suggestions, out / "suggestions.geojson")
-    written["candidates.geojson"] = write_geojson(plan.candidates, out / "candidates.geojson")
-    written["summary.json"] = write_json(out / "summary.json", plan.summary)
-    written["report.md"] = write_text(
-        out / "report.md", markdown_report(analysis, plan=table, plan_summary=plan.summary)
-    )
-    return written

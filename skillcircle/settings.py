@@ -78,7 +78,12 @@ class Settings:
     def __post_init__(self) -> None:
         for name in ("minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise SettingsError(f"setting {name} must be a positive number, got {value!r}")
         try:
             crs = CRS.from_user_input(self.crs)

@@ -43,6 +43,8 @@ def parse_speeds(value: Any) -> tuple[float, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if isinstance(items, int | float):
         items = [items]
+    if isinstance(items, bool) or any(isinstance(v, bool) for v in items):
+        raise InputError(f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}")
     try:
         speeds = tuple(float(v) for v in items)
     except (TypeError, ValueError) as exc:
@@ -107,6 +109,20 @@ class Study:
     buffer_m: float = 1000.0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("minutes", "max_snap_m", "buffer_m"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{name} must be a number, got {value!r}", field=name)
+        for name in ("calibrate", "retain_all"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(
+                    f"{name} must be true or false, got {getattr(self, name)!r}", field=name
+                )
+        for name in ("coords", "network", "crs"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"{name} must be text, got {getattr(self, name)!r}", field=name)
+
     def settings(self, *, cache_dir: Path | None = None) -> Settings:
         """The :class:`~skillcircle.settings.Settings` of the headline speed."""
         kw: dict[str, Any] = {
@@ -163,8 +179,19 @@ class Study:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"not a valid TOML study file ({exc})", path=path) from exc
+        # the file's relative paths are relative to the file; the flags' to the current folder
+        for key in (*_PATH_FIELDS, *_SOURCE_FIELDS):
+            if isinstance(data.get(key), str):
+                data[key] = (
+                    str(_resolve(data[key], path.parent))
+                    if key in _PATH_FIELDS
+                    else _resolve_source(data[key], path.parent)
+                )
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_options(base_dir=path.parent, **data)
+        try:
+            return cls.from_options(**data)
+        except InputError as exc:
+            raise InputError(exc.reason, path=path) from exc
 
 
 def _resolve(value: Any, base_dir: Path | None) -> Path:

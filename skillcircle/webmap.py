@@ -86,14 +86,19 @@ BASEMAPS = ("osm", "amap", "tianditu")
 _DEFAULT_MINUTES = 15.0
 
 
-def _minutes_label(minutes: float) -> str:
-    """``minutes`` as shown in labels (15 → ``"15"``, 7.5 → ``"7.5"``), after checking it."""
-    if not (
+def _valid_minutes(minutes: Any) -> bool:
+    """Whether ``minutes`` is a usable walking time (a finite number > 0, not a bool)."""
+    return (
         isinstance(minutes, int | float)
         and not isinstance(minutes, bool)
         and math.isfinite(minutes)
         and minutes > 0
-    ):
+    )
+
+
+def _minutes_label(minutes: float) -> str:
+    """``minutes`` as shown in labels (15 → ``"15"``, 7.5 → ``"7.5"``), after checking it."""
+    if not _valid_minutes(minutes):
         raise InputError(f"minutes must be a number > 0, got {minutes!r}", field="minutes")
     return f"{minutes:g}"
 
@@ -1291,12 +1296,9 @@ def map_from_dir(
         units = gpd.read_parquet(units_path, columns=["population", "covered", "geometry"])
         layers["uncovered"] = units.loc[~units["covered"].to_numpy(dtype=bool)]
     summary = _read_summary(folder)
-    minutes = summary.get("minutes")
-    try:
-        _minutes_label(minutes)  # type: ignore[arg-type]
-    except InputError:
-        if minutes is not None:
-            logger.warning("summary.json minutes %r invalid: map labels use 15", minutes)
+    minutes = summary.get("minutes", _DEFAULT_MINUTES)
+    if not _valid_minutes(minutes):
+        logger.warning("summary.json minutes %r invalid: map labels use 15", minutes)
         minutes = _DEFAULT_MINUTES
     if note is None:
         found = summary.get("note")

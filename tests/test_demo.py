@@ -120,6 +120,15 @@ def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_pa
     )
 
 
+def test_demo_outputs_say_the_stations_are_illustrative(yuexiu_demo):
+    from skillcircle.demo import DEMO_NOTE
+
+    for name in ("map.html", "report.html", "summary.json"):
+        text = yuexiu_demo.files[name].read_text(encoding="utf-8")
+        assert "not the official list" in text, name
+    assert "示例站点" in DEMO_NOTE
+
+
 def test_demo_layers_are_wgs84(yuexiu_demo):
     out = yuexiu_demo.files["map.html"].parent
     g = gpd.read_file(out / "suggestions.geojson")

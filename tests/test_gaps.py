@@ -177,3 +177,15 @@ def test_wide_uncovered_areas_are_split_into_station_sized_zones():
     for cx, n in zip(zones["centre_x"], zones["units"] // 3, strict=True):
         assert np.hypot((n - 1) / 2 * 100.0, 100.0) <= 600.0
         assert cx % 100.0 == 0.0
+
+
+def test_zone_area_from_cells_when_the_cell_size_is_known():
+    xs, ys = np.meshgrid(np.arange(0.0, 3000.0, 100.0), [0.0, 100.0, 200.0])
+    strip = gpd.GeoDataFrame(
+        {"population": np.full(xs.size, 200.0)},
+        geometry=gpd.points_from_xy(xs.ravel(), ys.ravel()),
+        crs="EPSG:4547",
+    )
+    zones = gap_zones(strip, covered=np.zeros(len(strip), dtype=bool), unit_area_m2=100.0**2)
+    # 27 and 21 cells of 100 m x 100 m
+    np.testing.assert_allclose(zones["area_km2"], [0.27, 0.21, 0.21, 0.21])

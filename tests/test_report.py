@@ -6,7 +6,7 @@ import pytest
 
 from skillcircle.analysis import analyse
 from skillcircle.planning import suggest
-from skillcircle.report import markdown_report, write_plan, write_report
+from skillcircle.report import markdown_report, write_report
 
 
 def test_report_files_hold_the_hand_computed_figures(hand_study, tmp_path):
@@ -61,7 +61,7 @@ def test_report_files_hold_the_hand_computed_figures(hand_study, tmp_path):
 def test_plan_files_and_words(hand_study, tmp_path):
     a = analyse(**hand_study, with_isochrones=False)
     plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=None)
-    files = write_plan(plan, a, tmp_path / "plan")
+    files = write_report(a, tmp_path / "plan", plan=plan)
     sug = pd.read_csv(files["suggestions.csv"], encoding="utf-8-sig")
     assert list(sug.columns) == [
         "rank",
@@ -91,3 +91,30 @@ def test_plan_files_and_words(hand_study, tmp_path):
     md = markdown_report(a, plan=sug, plan_summary=plan.summary)
     assert "Adding 1 sites" in md
     assert "within 0.00 % of the best possible" in md
+
+
+def test_a_report_removes_what_an_earlier_plan_left(hand_study, tmp_path):
+    a = analyse(**hand_study, with_isochrones=False)
+    plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=None)
+    out = tmp_path / "same"
+    first = write_report(a, out, plan=plan)
+    assert (out / "suggestions.csv").is_file()
+    assert (out / "candidates_rejected.csv").is_file()
+    again = write_report(a, out)
+    assert not (out / "suggestions.csv").exists()
+    assert not (out / "suggestions.geojson").exists()
+    assert not (out / "candidates.geojson").exists()
+    assert set(again) < set(first)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "optimality_gap_pct" not in summary
+
+
+def test_output_folder_that_is_a_file_is_refused(hand_study, tmp_path):
+    from skillcircle import InputError
+
+    a = analyse(**hand_study, with_isochrones=False, with_gaps=False)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        write_report(a, blocker)
+    assert blocker.read_text() == "x"

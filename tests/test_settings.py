@@ -22,7 +22,13 @@ def test_elderly_speed_shrinks_the_circle():
 
 @pytest.mark.parametrize(
     "change",
-    [{"minutes": 0}, {"speed_kmh": -1}, {"max_snap_m": float("nan")}, {"minutes": "15"}],
+    [
+        {"minutes": 0},
+        {"speed_kmh": -1},
+        {"max_snap_m": float("nan")},
+        {"minutes": "15"},
+        {"minutes": True},
+    ],
 )
 def test_bad_numbers_are_refused(change):
     with pytest.raises(SettingsError) as info:

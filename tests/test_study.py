@@ -55,3 +55,33 @@ def test_none_switches_districts_off():
     s = Study.from_options(stations="a.csv", network="b.gpkg", districts="none")
     assert s.districts is None
     assert Study.from_options(stations="a.csv", network="b.gpkg").districts == "cnmaps:4401"
+
+
+def test_flag_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "studies").mkdir()
+    f = tmp_path / "studies" / "s.toml"
+    f.write_text('stations = "ledger.csv"\nnetwork = "roads.gpkg"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    from_file = Study.from_toml(f)
+    assert from_file.stations == tmp_path / "studies" / "ledger.csv"
+    flagged = Study.from_toml(f, stations="mine.csv")
+    assert flagged.stations == Path("mine.csv")  # the flag's path, read from the current folder
+    assert flagged.network == str(tmp_path / "studies" / "roads.gpkg")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("minutes", "true"),
+        ("calibrate", '"no"'),
+        ("retain_all", "1"),
+        ("buffer_m", '"x"'),
+        ("speed_kmh", "true"),
+    ],
+)
+def test_wrong_types_in_a_study_file_are_refused(tmp_path, key, value):
+    f = tmp_path / "s.toml"
+    f.write_text(f'stations = "a.csv"\nnetwork = "b.gpkg"\n{key} = {value}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=key) as info:
+        Study.from_toml(f)
+    assert "s.toml" in str(info.value)

@@ -338,7 +338,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def map_file(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, Path]:
-    m = build_map(**synthetic_layers(), basemap=request.param, title="Test <map>")
+    m = build_map(
+        **synthetic_layers(), basemap=request.param, title="Test <map>", note="Not <b>official</b>"
+    )
     return request.param, write_map(m, tmp_path_factory.mktemp("map") / "map.html")
 
 
@@ -387,7 +389,11 @@ def test_page_title_and_suggestion_numbers(driver: Any, map_file: tuple[str, Pat
     assert numbers == ["1", "2", "3"]  # drawn in rank order
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-gap-label")]
     assert labels == ["1,234", "56"]
-    assert driver.find_element(By.CSS_SELECTOR, ".sc-title").text == "Test <map>"
+    title = driver.find_element(By.CSS_SELECTOR, ".sc-title")
+    assert title.text == "Test <map>"
+    note = driver.find_element(By.CSS_SELECTOR, ".sc-note")
+    assert note.text == "Not <b>official</b>"  # shown as text, under the title
+    assert note.location["y"] >= title.location["y"] + title.size["height"]
 
 
 def test_screenshot_is_not_blank(driver: Any, tmp_path: Path) -> None:
