@@ -97,8 +97,8 @@ def hand_study(tmp_path: Path) -> dict:
         {
             "名称": ["A站", "B站", "C站"],
             "类型": ["社区型", "园区型", "院校机构型"],
-            "经度": pts.x.round(9),
-            "纬度": pts.y.round(9),
+            "经度": pts.x,
+            "纬度": pts.y,
         }
     )
     ledger_path = tmp_path / "ledger.csv"
@@ -111,3 +111,9 @@ def hand_study(tmp_path: Path) -> dict:
         "minutes": 2.4,
         "max_snap_m": 100.0,
     }
+
+
+@pytest.fixture
+def hand_origin() -> tuple[float, float]:
+    """Origin (EPSG:4547) of the hand-made study's grid."""
+    return X0, Y0

@@ -4,7 +4,7 @@ Hand-made study (EPSG:4547, offset to central Guangzhou): a 3 × 3 grid of footw
 apart; a population raster of 100 m cells centred on the nine grid nodes; stations A on the
 bottom street 50 m from the corner, B 10 m east of the right street, C 424 m off the grid.
 Walk distance 160 m (4 km/h × 2.4 min): no node sits exactly on the limit, since station
-coordinates pass through WGS84 degrees in the ledger (a round trip of ~0.1 mm).
+coordinates pass through WGS84 degrees in the ledger (a round trip of ~1e-9 m).
 
 Node distances to the nearest station (walking distance, station snap legs included):
     (0,200): A 250, B 200+20+10=230 → uncovered       (100,200): B 130   (200,200): B 30
@@ -36,13 +36,13 @@ def test_hand_made_study_end_to_end(hand_study, tmp_path):
     assert s["fragment_population"] == 0  # one connected grid
     st = a.headline.stations
     np.testing.assert_allclose(st["reach_population"], [330.0, 110.0, 0.0])
-    np.testing.assert_allclose(st["snap_distance_m"][:2], [0.0, 10.0], atol=1e-3)
+    np.testing.assert_allclose(st["snap_distance_m"][:2], [0.0, 10.0], atol=1e-6)
     assert st["on_network"].tolist() == [True, True, False]
     units = a.headline.units.sort_values("population")
     np.testing.assert_allclose(
         units["distance_m"],
         [230.0, 130.0, 30.0, 150.0, 150.0, 90.0, 50.0, 50.0, 150.0],
-        atol=1e-3,
+        atol=1e-6,
     )
     files = write_report(a, tmp_path / "out")
     summary = json.loads(files["summary.json"].read_text(encoding="utf-8"))

@@ -88,8 +88,7 @@ def test_plan_is_certified_and_phased(yuexiu_demo):
 
 
 def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_path):
-    """Adding the suggested sites to the ledger and re-running gives the plan's coverage."""
-    from skillcircle.analysis import analyse
+    """Add the suggested sites to the ledger, run `skillcircle report`: same coverage."""
     from skillcircle.datasets import sample_path
 
     ledger = pd.read_csv(sample_path())
@@ -105,19 +104,32 @@ def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_pa
     )
     path = tmp_path / "with_suggestions.csv"
     pd.concat([ledger, extra], ignore_index=True).to_csv(path, index=False)
-    inputs = yuexiu_demo.analysis.inputs
-    again = analyse(
-        stations=path,
-        network=inputs.study.network,
-        population=inputs.study.population,
-        districts=inputs.study.districts,
-        subdistricts=inputs.study.subdistricts,
-        with_isochrones=False,
-        with_gaps=False,
-    )
-    assert again.headline.coverage_pct == pytest.approx(
-        sug["cumulative_coverage_pct"].iloc[-1], abs=0.01
-    )
+    study = yuexiu_demo.analysis.inputs.study
+    out = tmp_path / "again"
+    code = main(
+        [
+            "report",
+            "--stations", str(path),
+            "--network", study.network,
+            "--population", str(study.population),
+            "--districts", str(study.districts),
+            "--subdistricts", str(study.subdistricts),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    again = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert again["stations"] == 31
+    assert again["coverage_pct"] == pytest.approx(sug["cumulative_coverage_pct"].iloc[-1], abs=0.01)
+
+
+def test_demo_command_exits_0(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SKILLCIRCLE_DATA", str(data_root))
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    for name in ("map.html", "report.html", "summary.json", "suggestions.csv"):
+        assert (out / name).is_file()
+    assert "Adding 10 sites" in capsys.readouterr().out
 
 
 def test_demo_outputs_say_the_stations_are_illustrative(yuexiu_demo):

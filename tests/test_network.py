@@ -120,6 +120,15 @@ def test_roads_layer_nodes_at_shared_vertices_not_crossings(roads: gpd.GeoDataFr
     nodes = {p: i for i, p in enumerate(zip(net.x - 430_000.0, net.y - 2_558_000.0, strict=True))}
     dist = csgraph.dijkstra(net.adjacency(), indices=nodes[(0.0, 0.0)])
     assert dist[nodes[(50.0, -50.0)]] == pytest.approx(400.0, abs=1e-9)
+    # and skillcircle's own routing agrees: no shortcut across the bridge
+    from skillcircle.routing import nearest, reach_pairs
+    from skillcircle.snapping import snap_points
+
+    a = snap_points(net, [430_000.0], [2_558_000.0], max_snap_m=5.0)
+    b = snap_points(net, [430_050.0], [2_557_950.0], max_snap_m=5.0)
+    assert nearest(net, a, b, limit=1000.0).distance_m[0] == pytest.approx(400.0, abs=1e-6)
+    assert len(reach_pairs(net, a, b, limit=399.0).origin) == 0
+    assert reach_pairs(net, a, b, limit=400.0).distance_m.tolist() == pytest.approx([400.0])
 
 
 def test_roads_layer_without_simplification_or_filter(roads: gpd.GeoDataFrame) -> None:
