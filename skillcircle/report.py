@@ -36,6 +36,7 @@ __all__ = [
     "fragment_line",
     "gap_layer",
     "markdown_report",
+    "network_words",
     "plan_words",
     "station_layer",
     "summary_rows",
@@ -172,8 +173,7 @@ def markdown_report(
         "",
         "- " + coverage_definition(head.walk_distance_m, head.speed_kmh, head.minutes),
         f"- Population model: {s['population_model']}.",
-        f"- Walking network: {q.get('n_nodes', '?')} nodes, {q.get('n_edges', '?')} edges, "
-        f"{q.get('total_length_m', 0) / 1000:,.1f} km.",
+        f"- Walking network: {network_words(q)}",
         f"- {OSM_WARNING}",
         f"- Coordinate system for distances: {s['crs']}; outputs in WGS84 (EPSG:4326).",
         "",
@@ -183,6 +183,35 @@ def markdown_report(
         "",
     ]
     return "\n".join(parts)
+
+
+def network_words(q: dict[str, Any]) -> str:
+    """The walking network's size and fragmentation in one sentence."""
+    text = (
+        f"{q.get('n_nodes', 0):,} nodes, {q.get('n_edges', 0):,} edges, "
+        f"{q.get('total_length_m', 0) / 1000:,.1f} km"
+    )
+    if q.get("raw_n_components"):
+        text += (
+            f"; the data fell into {q['raw_n_components']:,} separate pieces"
+            + (
+                f", the largest holding {100 * q['raw_largest_length_share']:.1f} % of the "
+                "street length"
+                if q.get("raw_largest_length_share") is not None
+                else ""
+            )
+            + (
+                f" ({q['raw_likely_gaps']:,} likely gaps of ≤ {q.get('gap_m', 15):g} m)"
+                if q.get("raw_likely_gaps")
+                else ""
+            )
+        )
+        if q.get("reduced_to_largest"):
+            text += (
+                f"; only the largest was kept ({q.get('dropped_length_m', 0) / 1000:,.1f} km "
+                "dropped)"
+            )
+    return text + "."
 
 
 def fragment_line(s: dict[str, Any]) -> list[str]:
