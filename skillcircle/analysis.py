@@ -57,7 +57,21 @@ MIN_DISTRICT_COVER = 0.9
 
 @contextlib.contextmanager
 def log_step(name: str) -> Iterator[None]:
-    """Default progress hook: log the start and duration of a step."""
+    """Log the start and duration of a step: the default progress hook.
+
+    Both messages go to the ``skillcircle.analysis`` logger at INFO level. When the step
+    raises, the exception propagates and no duration is logged.
+
+    Parameters
+    ----------
+    name
+        The step's name, as shown in the log.
+
+    Yields
+    ------
+    None
+        Control to the step, once.
+    """
     start = time.perf_counter()
     logger.info("%s …", name)
     yield

@@ -37,7 +37,24 @@ DATA_ENV = "SKILLCIRCLE_DATA"
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left untouched.
+    The folder of ``target`` is created if missing. The temporary path has the same suffix
+    as ``target`` and does not exist yet, so writers that refuse to overwrite a file accept
+    it. On any exception the temporary file is removed and ``target`` is left untouched.
+
+    Parameters
+    ----------
+    target
+        The file to write (replaced if it exists).
+
+    Yields
+    ------
+    tmp
+        The temporary path to write to.
+
+    Raises
+    ------
+    InputError
+        When ``target`` is a folder, or a parent of it exists as a file.
 
     Examples
     --------
@@ -72,7 +89,12 @@ def output_dir(path: str | os.PathLike[str]) -> Path:
     Parameters
     ----------
     path
-        The folder.
+        The folder; missing parents are created too.
+
+    Returns
+    -------
+    folder
+        ``path`` as a :class:`~pathlib.Path`.
 
     Raises
     ------
@@ -90,7 +112,12 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
     Parameters
     ----------
     path
-        The folder.
+        The folder; it need not exist.
+
+    Returns
+    -------
+    folder
+        ``path`` as a :class:`~pathlib.Path`.
 
     Raises
     ------
@@ -105,26 +132,106 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 text atomically and return the target path."""
+    """Write UTF-8 text to a file atomically.
+
+    Parameters
+    ----------
+    target
+        The file to write (replaced if it exists; a missing folder is created).
+    text
+        The text.
+
+    Returns
+    -------
+    path
+        ``target`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        When ``target`` is a folder, or a parent of it exists as a file.
+    """
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
 
 
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
-    """Write JSON (UTF-8, non-ASCII kept readable, indented) atomically."""
-    return write_text(target, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Write an object as JSON atomically.
+
+    The file is UTF-8, indented by two spaces, with non-ASCII text (Chinese names) kept
+    readable and a final newline. NumPy numbers are written as plain JSON numbers; any other
+    value JSON cannot encode (a path, a timestamp) is written as its ``str()``.
+
+    Parameters
+    ----------
+    target
+        The file to write (replaced if it exists; a missing folder is created).
+    obj
+        The object to encode.
+
+    Returns
+    -------
+    path
+        ``target`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        When ``target`` is a folder, or a parent of it exists as a file.
+    """
+    return write_text(target, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
 
 
 def write_with(target: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
-    """Call ``writer(tmp_path)`` and move the result onto ``target`` atomically."""
+    """Call ``writer(tmp_path)`` and move the result onto ``target`` atomically.
+
+    Parameters
+    ----------
+    target
+        The file to write (replaced if it exists; a missing folder is created).
+    writer
+        Called once with a temporary path beside ``target`` (same suffix, not yet existing);
+        it must create that file. If it raises, ``target`` is left untouched.
+
+    Returns
+    -------
+    path
+        ``target`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        When ``target`` is a folder, or a parent of it exists as a file.
+    """
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
 
 
+def _json_default(value: Any) -> Any:
+    """NumPy scalars as plain numbers; anything else (paths, dates) as text."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return str(value)
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Compute the SHA-256 digest of a file's bytes.
+
+    The file is read in 1 MiB blocks, so large rasters need little memory.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    digest
+        The digest as 64 lowercase hexadecimal characters.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -138,8 +245,18 @@ def data_dir(*, required: bool = True) -> Path | None:
     Parameters
     ----------
     required
-        Raise :class:`~skillcircle.DataFolderError` when the folder is not set or missing;
-        otherwise return ``None``.
+        Whether a missing folder is an error; when ``False``, ``None`` is returned instead.
+
+    Returns
+    -------
+    folder
+        The folder as an absolute path, or ``None`` when ``required`` is ``False`` and the
+        variable is not set or does not name a folder.
+
+    Raises
+    ------
+    DataFolderError
+        When ``required`` is ``True`` and the variable is not set or does not name a folder.
     """
     env = os.environ.get(DATA_ENV)
     if env and Path(env).is_dir():

@@ -175,5 +175,27 @@ def write_html_report(
     plan: Plan | None = None,
     map_html: str | None = None,
 ) -> Path:
-    """Write :func:`html_report` atomically and return the path."""
+    """Write the HTML report page of :func:`html_report` to a file, atomically.
+
+    Parameters
+    ----------
+    path
+        The HTML file to write (replaced if it exists; a missing folder is created).
+    analysis
+        The coverage analysis.
+    plan
+        A siting plan to include, if any.
+    map_html
+        The web map's HTML document, embedded inline when given.
+
+    Returns
+    -------
+    path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is a folder, or a parent of it exists as a file.
+    """
     return write_text(path, html_report(analysis, plan=plan, map_html=map_html))

@@ -57,17 +57,72 @@ OSM_WARNING = (
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``gdf`` in EPSG:4326 (a copy)."""
+    """Return a layer in WGS84 (EPSG:4326).
+
+    Parameters
+    ----------
+    gdf
+        The layer. One without a coordinate system is taken to be in WGS84 already: the
+        coordinate system is set, the coordinates are left as they are.
+
+    Returns
+    -------
+    gdf
+        A copy in EPSG:4326; ``gdf`` itself is not changed.
+    """
     return gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf.set_crs("EPSG:4326")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table as UTF-8 CSV with BOM (Excel-friendly), atomically."""
+    """Write a table as a CSV file that Excel opens with Chinese names intact.
+
+    The file is UTF-8 with a byte-order mark, without the index, and written atomically
+    (see :func:`skillcircle.fileio.atomic_path`); a missing parent folder is created.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    path
+        The CSV file to write (replaced if it exists).
+
+    Returns
+    -------
+    path
+        ``path``, as given.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is a folder, or a parent of it exists as a file.
+    """
     return write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> Path:
-    """Write a layer as WGS84 GeoJSON (7 decimals ≈ 1 cm), atomically."""
+    """Write a layer as a WGS84 GeoJSON file, atomically.
+
+    The layer is reprojected with :func:`to_wgs84`; geometry columns other than the active
+    one are dropped, the index is not written and non-ASCII text (Chinese names) is kept
+    readable. Coordinates are not rounded: they are written at full floating-point precision.
+
+    Parameters
+    ----------
+    gdf
+        The layer.
+    path
+        The GeoJSON file to write (replaced if it exists; a missing parent folder is created).
+
+    Returns
+    -------
+    path
+        ``path``, as given.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is a folder, or a parent of it exists as a file.
+    """
     out = to_wgs84(gdf)
     out = out.loc[:, [c for c in out.columns if not _is_object_of_geoms(out, c)]]
 
@@ -82,7 +137,26 @@ def _is_object_of_geoms(gdf: gpd.GeoDataFrame, column: str) -> bool:
 
 
 def coverage_definition(walk_distance_m: float, speed_kmh: float, minutes: float) -> str:
-    """The coverage rule in plain words."""
+    """State the coverage rule in plain words.
+
+    The figures are only formatted: ``walk_distance_m`` is not recomputed from the speed and
+    the minutes.
+
+    Parameters
+    ----------
+    walk_distance_m
+        The longest walk that counts as covered, in metres.
+    speed_kmh
+        The walking speed, in km/h.
+    minutes
+        The walking time.
+
+    Returns
+    -------
+    text
+        A short paragraph: the rule, how walking distance is measured and how off-network
+        residents are counted.
+    """
     return (
         f"A resident is covered when the walking distance to the nearest station is at most "
         f"{walk_distance_m:,.0f} m ({speed_kmh:g} km/h × {minutes:g} min). Walking distance = "
@@ -114,7 +188,28 @@ def markdown_report(
     plan: pd.DataFrame | None = None,
     plan_summary: dict[str, Any] | None = None,
 ) -> str:
-    """The analysis as a Markdown page: headline, tables, gaps, plan and assumptions."""
+    """Render an analysis as the Markdown page ``report.md``.
+
+    The page holds the headline figures, coverage by district (and by 街道 when known), the
+    sensitivity to walking speed (when several speeds were run), the 20 most populous gap
+    zones, the siting plan (when given) and the assumptions and data credits.
+
+    Parameters
+    ----------
+    analysis
+        The result of :func:`skillcircle.analysis.analyse`.
+    plan
+        The suggested sites as a plain table (without geometry); its ``lon``, ``lat`` and
+        ``district_code`` columns are not shown. The plan section needs ``plan_summary`` too.
+    plan_summary
+        The plan's summary (:attr:`skillcircle.planning.Plan.summary`); the plan section is
+        left out unless both ``plan`` and ``plan_summary`` are given.
+
+    Returns
+    -------
+    text
+        The Markdown page.
+    """
     s = analysis.summary
     head = analysis.headline
     q = analysis.inputs.quality.to_dict()
@@ -186,7 +281,21 @@ def markdown_report(
 
 
 def network_words(q: dict[str, Any]) -> str:
-    """The walking network's size and fragmentation in one sentence."""
+    """Describe the walking network's size and fragmentation in one sentence.
+
+    Parameters
+    ----------
+    q
+        The network quality report as a dict (``NetworkQuality.to_dict()``); missing keys
+        count as zero or are left out of the sentence.
+
+    Returns
+    -------
+    text
+        Nodes, edges and length, then (when measured) how many separate pieces the raw data
+        formed, the largest piece's share, likely small gaps and what was dropped; ends with
+        a full stop.
+    """
     text = (
         f"{q.get('n_nodes', 0):,} nodes, {q.get('n_edges', 0):,} edges, "
         f"{q.get('total_length_m', 0) / 1000:,.1f} km"
@@ -215,7 +324,19 @@ def network_words(q: dict[str, Any]) -> str:
 
 
 def fragment_line(s: dict[str, Any]) -> list[str]:
-    """A line on residents nearest a cut-off piece of the network (when measured)."""
+    """Build the Markdown line on residents nearest a cut-off piece of the network.
+
+    Parameters
+    ----------
+    s
+        An analysis summary; reads ``fragment_population`` and ``population``.
+
+    Returns
+    -------
+    lines
+        One Markdown bullet with the count and share of those residents, or an empty list
+        when ``fragment_population`` is missing, ``None`` or zero.
+    """
     frag = s.get("fragment_population")
     if not frag:
         return []
@@ -227,7 +348,19 @@ def fragment_line(s: dict[str, Any]) -> list[str]:
 
 
 def plan_words(ps: dict[str, Any]) -> str:
-    """The plan's headline and certificate in plain words."""
+    """Describe a siting plan's gain and its optimality certificate in plain words.
+
+    Parameters
+    ----------
+    ps
+        The plan's summary (:attr:`skillcircle.planning.Plan.summary`).
+
+    Returns
+    -------
+    text
+        A paragraph: sites added, coverage before and after, the upper bound on what any plan
+        of that size could cover, the gap to it, and what the swap pass improved.
+    """
     gap = ps["optimality_gap_pct"]
     return (
         f"Adding {ps['added_sites']} sites (chosen among {ps['candidates']:,} candidates) raises "
@@ -249,7 +382,19 @@ def _units_frame(analysis: Analysis) -> gpd.GeoDataFrame:
 
 
 def station_layer(analysis: Analysis) -> gpd.GeoDataFrame:
-    """Stations with coverage columns, WGS84, ready to write or map."""
+    """Return the stations with their coverage columns, ready to write or map.
+
+    Parameters
+    ----------
+    analysis
+        The result of :func:`skillcircle.analysis.analyse`.
+
+    Returns
+    -------
+    stations
+        The stations of the headline speed in WGS84 (a copy), with ``reach_population``,
+        ``snap_distance_m`` and ``next_station_m`` (where present) rounded to 0.1.
+    """
     st = to_wgs84(analysis.headline.stations)
     for col in ("reach_population", "snap_distance_m", "next_station_m"):
         if col in st.columns:
@@ -258,7 +403,22 @@ def station_layer(analysis: Analysis) -> gpd.GeoDataFrame:
 
 
 def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
-    """District and 街道 polygons (WGS84) joined with their coverage figures."""
+    """Join district and 街道 polygons with their coverage figures.
+
+    Parameters
+    ----------
+    analysis
+        The result of :func:`skillcircle.analysis.analyse`.
+
+    Returns
+    -------
+    layers : dict
+        Output file name → WGS84 layer. ``"districts.geojson"`` (when the study has
+        districts) holds every district polygon with its row of the district table (empty
+        figures for a district without one). ``"subdistricts.geojson"`` (when the study has
+        街道) holds the 街道 that have figures, summed over the districts a 街道 spans, with
+        ``coverage_pct`` recomputed from the sums. Either key is absent when not applicable.
+    """
     layers: dict[str, gpd.GeoDataFrame] = {}
     inputs = analysis.inputs
     if inputs.districts is not None:
@@ -313,12 +473,15 @@ def write_report(
 ) -> dict[str, Path]:
     """Write every output file of an analysis (and of its siting plan) into ``out_dir``.
 
+    Each file is written atomically. Files of an earlier run are replaced, and every file of
+    :data:`OUTPUT_FILES` that this run does not write is deleted from ``out_dir``.
+
     Parameters
     ----------
     analysis
         The result of :func:`skillcircle.analysis.analyse`.
     out_dir
-        Output folder (created if missing; an existing file there is an error).
+        Output folder, created if missing.
     plan
         The siting plan of :func:`skillcircle.planning.suggest`, if any: adds
         ``suggestions.csv`` (WGS84), ``suggestions.geojson``, ``candidates.geojson``,
@@ -326,8 +489,13 @@ def write_report(
 
     Returns
     -------
-    dict
-        Output name → path.
+    written : dict
+        Output file name (e.g. ``"summary.json"``) → path of each file written.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir``, or a parent of it, exists as a file.
     """
     out = output_dir(out_dir)
     summary = plan.summary if plan is not None else analysis.summary
@@ -371,7 +539,21 @@ def write_report(
 
 
 def gap_layer(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Gap zones for files and maps: centres as WGS84 ``centre_lon``/``centre_lat``."""
+    """Prepare gap zones for files and maps: centres as WGS84 longitude and latitude.
+
+    Parameters
+    ----------
+    gaps
+        The gap zones (:attr:`skillcircle.analysis.Analysis.gaps`), with projected centres in
+        ``centre_x`` and ``centre_y``.
+
+    Returns
+    -------
+    gaps
+        A copy whose ``centre_x``/``centre_y`` are replaced by ``centre_lon``/``centre_lat``
+        (WGS84, rounded to 7 decimals); the polygons keep their coordinate system.
+        ``gaps`` itself is returned when it is empty or has no ``centre_x`` column.
+    """
     if not len(gaps) or "centre_x" not in gaps.columns:
         return gaps
     centres = gpd.GeoSeries(
@@ -384,7 +566,19 @@ def gap_layer(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """Headline figures as (label, value) pairs for a console table."""
+    """List the headline figures as (label, value) pairs for a console table.
+
+    Parameters
+    ----------
+    summary
+        An analysis or plan summary (:attr:`skillcircle.analysis.Analysis.summary`).
+
+    Returns
+    -------
+    rows : list of tuple
+        Seven ``(label, formatted value)`` pairs: residents, covered, coverage, off-network,
+        stations, walk distance and population model.
+    """
     return [
         ("Residents", f"{summary['population']:,.0f}"),
         ("Covered", f"{summary['covered_population']:,.0f}"),

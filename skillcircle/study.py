@@ -37,13 +37,36 @@ _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
 def parse_speeds(value: Any) -> tuple[float, ...]:
     """Read walking speeds from ``4.0``, ``"4.0,3.0"`` or ``[4.0, 3.0]``.
 
+    Parameters
+    ----------
+    value
+        One number, comma-separated text, or a sequence of numbers (or numeric text), in
+        km/h; the first is the headline speed.
+
+    Returns
+    -------
+    speeds : tuple of float
+        The speeds, in the order given.
+
+    Raises
+    ------
+    InputError
+        When a value is not a number (booleans included), none is given, or a speed is not
+        strictly between 0 and 50 km/h.
+
+    Examples
+    --------
     >>> parse_speeds("4.0, 3")
     (4.0, 3.0)
     """
     items = value.split(",") if isinstance(value, str) else value
     if isinstance(items, int | float):
         items = [items]
-    if isinstance(items, bool) or any(isinstance(v, bool) for v in items):
+    if (
+        isinstance(items, bool)
+        or not isinstance(items, list | tuple)
+        or any(isinstance(v, bool) for v in items)
+    ):
         raise InputError(f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}")
     try:
         speeds = tuple(float(v) for v in items)

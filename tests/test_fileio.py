@@ -34,3 +34,13 @@ def test_data_dir(monkeypatch, tmp_path):
     assert data_dir(required=False) is None
     with pytest.raises(DataFolderError, match="SKILLCIRCLE_DATA is not set"):
         data_dir()
+
+
+def test_json_numbers_from_numpy_stay_numbers(tmp_path):
+    import json
+
+    import numpy as np
+
+    p = write_json(tmp_path / "n.json", {"a": np.int64(3), "b": np.float32(1.5), "p": tmp_path})
+    back = json.loads(p.read_text(encoding="utf-8"))
+    assert back == {"a": 3, "b": 1.5, "p": str(tmp_path)}

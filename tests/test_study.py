@@ -85,3 +85,9 @@ def test_wrong_types_in_a_study_file_are_refused(tmp_path, key, value):
     with pytest.raises(InputError, match=key) as info:
         Study.from_toml(f)
     assert "s.toml" in str(info.value)
+
+
+def test_speeds_of_the_wrong_kind():
+    for bad in (None, True, {"a": 1}):
+        with pytest.raises(InputError, match="speed_kmh"):
+            parse_speeds(bad)
