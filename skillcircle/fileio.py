@@ -180,7 +180,9 @@ def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     InputError
         When ``target`` is a folder, or a parent of it exists as a file.
     """
-    return write_text(target, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+    return write_text(
+        target, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+    )
 
 
 def write_with(target: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
