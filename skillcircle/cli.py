@@ -60,12 +60,17 @@ def _root(
 
 # ---------------------------------------------------------------------------- report
 def _progress_hook() -> tuple[Any, Any]:
-    """A rich progress display and a step hook for :func:`skillcircle.analysis.analyse`."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    """A rich progress display and a step hook for :func:`skillcircle.analysis.analyse`.
+
+    Each step gets a line with a spinner, a bar (pulsing while the step runs, full when done)
+    and its elapsed time; the display is erased at the end, so errors stay one line.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     display = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description:<40}"),
+        BarColumn(bar_width=24),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
@@ -73,9 +78,9 @@ def _progress_hook() -> tuple[Any, Any]:
 
     @contextlib.contextmanager
     def step(name: str) -> Iterator[None]:
-        task = display.add_task(name, total=1)
+        task = display.add_task(name, total=None)
         yield
-        display.update(task, completed=1)
+        display.update(task, total=1, completed=1)
 
     return display, step
 
