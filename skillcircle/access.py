@@ -123,6 +123,7 @@ def compute_coverage(
     *,
     settings: Settings,
     units_snapped: Snapped | None = None,
+    stations_snapped: Snapped | None = None,
 ) -> Coverage:
     """Compute which demand units are within walking distance of a station.
 
@@ -138,6 +139,9 @@ def compute_coverage(
         Walk speed, minutes and ``max_snap_m``.
     units_snapped
         The units already snapped to ``net`` (reused across speeds); snapped here when omitted.
+    stations_snapped
+        The stations already snapped to ``net`` (reused across speeds); snapped here, with a
+        warning about stations off the network, when omitted.
 
     Returns
     -------
@@ -153,7 +157,7 @@ def compute_coverage(
     limit = settings.walk_distance_m
     st = stations.to_crs(net.crs) if stations.crs != net.crs else stations.copy()
     un = units.to_crs(net.crs) if units.crs != net.crs else units.copy()
-    st_snap = snap_geoseries(net, st, max_snap_m=settings.max_snap_m)
+    st_snap = stations_snapped or snap_geoseries(net, st, max_snap_m=settings.max_snap_m)
     un_snap = units_snapped or snap_geoseries(net, un, max_snap_m=settings.max_snap_m)
     if len(st) and not st_snap.on_network.any():
         raise InputError(
@@ -161,7 +165,7 @@ def compute_coverage(
             "network: check the stations' coordinate system (--coords) and the network's area"
         )
     n_off = int((~st_snap.on_network).sum())
-    if n_off:
+    if n_off and stations_snapped is None:
         logger.warning(
             "%d station(s) lie farther than %g m from the walking network and cover no one",
             n_off,

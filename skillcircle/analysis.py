@@ -385,12 +385,19 @@ def analyse(
     units = inputs.population.units
 
     coverage: dict[float, Coverage] = {}
+    st_snap: Snapped | None = None  # snapped (and warned about) once, at the first speed
     for speed in study.speeds_kmh:
         with step(f"Coverage at {speed:g} km/h"):
             s = inputs.settings.replace(speed_kmh=speed)
             coverage[speed] = compute_coverage(
-                inputs.network, stations, units, settings=s, units_snapped=inputs.units_snapped
+                inputs.network,
+                stations,
+                units,
+                settings=s,
+                units_snapped=inputs.units_snapped,
+                stations_snapped=st_snap,
             )
+            st_snap = coverage[speed].stations_snapped
     head = next(iter(coverage.values()))
     by_district = coverage_table(head, by=DISTRICT_KEYS)
     by_subdistrict = (
