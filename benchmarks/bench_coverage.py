@@ -6,12 +6,12 @@ default :class:`~skillcircle.settings.Settings` (1 000 m walk, 50 m isochrone ha
 this measures:
 
 * snapping the 1 M units to their nearest edge;
-* :func:`~skillcircle.access.compute_coverage` end to end (snap the stations, nearest station
+* :func:`~skillcircle.access.coverage.compute_coverage` end to end (snap the stations, nearest station
   per unit, reach population per station, next-station distances), with and without the
   unit snapping; the goal is < 10 s on 2 cores;
-* 350 isochrone polygons with :func:`~skillcircle.isochrones.isochrones`; goal < 15 s;
+* 350 isochrone polygons with :func:`~skillcircle.access.isochrones.isochrones`; goal < 15 s;
 * baselines in the same run: the osmnx-style isochrone (``networkx.ego_graph`` on
-  :meth:`~skillcircle.graph.Network.to_networkx`, then buffer the subgraph's edges and union)
+  :meth:`~skillcircle.network.model.Network.to_networkx`, then buffer the subgraph's edges and union)
   on a subset of stations, and the common "snap to the nearest node" coverage (scipy
   ``cKDTree`` + networkx ``multi_source_dijkstra_path_length(cutoff=)``), with how many units
   that approximation classifies differently from the exact edge snapping.
@@ -34,13 +34,13 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from benchmarks.common import peak_rss_mb, report, section, timed
-from skillcircle.access import FAR_FACTOR, compute_coverage
-from skillcircle.graph import Network
-from skillcircle.isochrones import isochrones
-from skillcircle.routing import balls, node_distances
+from skillcircle.access.coverage import FAR_FACTOR, compute_coverage
+from skillcircle.access.isochrones import isochrones
+from skillcircle.access.routing import balls, node_distances
+from skillcircle.access.snapping import Snapped, at_nodes, snap_points
+from skillcircle.network.model import Network
+from skillcircle.network.synthetic import grid_city, random_points
 from skillcircle.settings import Settings
-from skillcircle.snapping import Snapped, at_nodes, snap_points
-from skillcircle.synthetic import grid_city, random_points
 
 __all__ = ["run"]
 

@@ -4,13 +4,13 @@ On a synthetic ≥ 1 M-node grid city (and the real Wuhan street network when
 ``$SKILLCIRCLE_DATA`` is set) this measures:
 
 * building the network and snapping 1 M points (vs a shapely STRtree on a subset);
-* (a) one-pass coverage from 350 sources within 1 000 m: :func:`~skillcircle.routing.
-  node_distances` and :func:`~skillcircle.routing.nearest` to 1 M points, vs networkx
+* (a) one-pass coverage from 350 sources within 1 000 m: :func:`~skillcircle.access.routing.
+  node_distances` and :func:`~skillcircle.access.routing.nearest` to 1 M points, vs networkx
   ``multi_source_dijkstra_path_length(cutoff=)`` and scipy ``dijkstra(min_only=True, limit=)``;
 * (b) per-source balls within 1 000 m for 10 000 sources, vs networkx ``ego_graph`` and
   ``single_source_dijkstra_path_length`` and scipy ``dijkstra(limit=)`` per source on a
   subset;
-* the sparse coverage matrix :func:`~skillcircle.routing.reach_pairs` (10 000 sources × 1 M
+* the sparse coverage matrix :func:`~skillcircle.access.routing.reach_pairs` (10 000 sources × 1 M
   points).
 """
 
@@ -25,10 +25,10 @@ import numpy.typing as npt
 from scipy.sparse import csgraph
 
 from benchmarks.common import data_path, peak_rss_mb, report, section, timed
-from skillcircle.graph import Network
-from skillcircle.routing import balls, nearest, node_distances, reach_pairs
-from skillcircle.snapping import at_nodes, snap_points
-from skillcircle.synthetic import grid_city, random_points
+from skillcircle.access.routing import balls, nearest, node_distances, reach_pairs
+from skillcircle.access.snapping import at_nodes, snap_points
+from skillcircle.network.model import Network
+from skillcircle.network.synthetic import grid_city, random_points
 
 __all__ = ["run"]
 

@@ -1,13 +1,13 @@
-"""Benchmark of the siting solver (:mod:`skillcircle.siting`) on the synthetic city.
+"""Benchmark of the siting solver (:mod:`skillcircle.siting.solver`) on the synthetic city.
 
 The instance goes through the real pipeline: the synthetic grid city of the other benchmarks
 (``grid_city(1_010_000, seed=1)``, ≈ 1.01 M nodes), 1 M demand units of random population,
 245 existing stations and 20 000 candidate sites scattered near its streets, all snapped to
-the network with :func:`~skillcircle.snapping.snap_points`. The existing coverage is
-:func:`~skillcircle.routing.nearest` within 1 000 m, each candidate's cover set is
-:func:`~skillcircle.routing.reach_pairs` within 1 000 m (the coverage report's exact walking
+the network with :func:`~skillcircle.access.snapping.snap_points`. The existing coverage is
+:func:`~skillcircle.access.routing.nearest` within 1 000 m, each candidate's cover set is
+:func:`~skillcircle.access.routing.reach_pairs` within 1 000 m (the coverage report's exact walking
 distance, snap legs included), the problem is
-:meth:`~skillcircle.siting.CoverageProblem.from_pairs`, solved with ``add=50``.
+:meth:`~skillcircle.siting.solver.CoverageProblem.from_pairs`, solved with ``add=50``.
 
 * full size: 20 000 candidates, 1 000 000 units, K = 50 — time of every step (snapping,
   existing coverage, cover sets, problem build + reduction, greedy, 1-swap, bound), the
@@ -38,11 +38,11 @@ if __name__ == "__main__":  # run as a script: make ``benchmarks.common`` import
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import peak_rss_mb, report, section, timed
-from skillcircle.routing import nearest, reach_pairs
+from skillcircle.access.routing import nearest, reach_pairs
+from skillcircle.access.snapping import snap_points
+from skillcircle.network.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
 from skillcircle.settings import Settings
-from skillcircle.siting import CoverageProblem
-from skillcircle.snapping import snap_points
-from skillcircle.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
+from skillcircle.siting.solver import CoverageProblem
 
 __all__ = ["run"]
 

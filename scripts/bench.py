@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import as_report, machine_info, render  # noqa: E402
-from skillcircle.fileio import write_text  # noqa: E402
+from skillcircle.inputs.files import write_text  # noqa: E402
 
 
 def discover(only: list[str]) -> list[str]:

@@ -22,17 +22,17 @@ from skillcircle.settings import Settings
 
 # The heavy public API is imported on first use, so `import skillcircle` and `--version` stay fast.
 _LAZY = {
-    "analyse": "skillcircle.analysis",
-    "Analysis": "skillcircle.analysis",
+    "analyse": "skillcircle.access.analysis",
+    "Analysis": "skillcircle.access.analysis",
     "Study": "skillcircle.study",
-    "suggest": "skillcircle.planning",
-    "Plan": "skillcircle.planning",
-    "publish": "skillcircle.publish",
-    "read_stations": "skillcircle.stations",
-    "read_districts": "skillcircle.boundaries",
-    "read_subdistricts": "skillcircle.boundaries",
-    "load_network": "skillcircle.network",
-    "Network": "skillcircle.graph",
+    "suggest": "skillcircle.siting.suggest",
+    "Plan": "skillcircle.siting.suggest",
+    "publish": "skillcircle.outputs.publish",
+    "read_stations": "skillcircle.inputs.stations",
+    "read_districts": "skillcircle.inputs.boundaries",
+    "read_subdistricts": "skillcircle.inputs.boundaries",
+    "load_network": "skillcircle.network.load",
+    "Network": "skillcircle.network.model",
     "run_demo": "skillcircle.demo",
 }
 

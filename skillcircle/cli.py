@@ -60,7 +60,7 @@ def _root(
 
 # ---------------------------------------------------------------------------- report
 def _progress_hook() -> tuple[Any, Any]:
-    """A rich progress display and a step hook for :func:`skillcircle.analysis.analyse`.
+    """A rich progress display and a step hook for :func:`skillcircle.access.analysis.analyse`.
 
     Each step gets a line with a spinner, a bar (pulsing while the step runs, full when done)
     and its elapsed time; the display is erased at the end, so errors stay one line.
@@ -110,8 +110,8 @@ def _study_flags(options: dict[str, Any]) -> dict[str, Any]:
 
 def _check_outputs(out: Path, basemap: str) -> None:
     """Refuse an unusable output folder or base map before any long computation."""
-    from skillcircle.fileio import check_output_dir
-    from skillcircle.webmap import check_basemap
+    from skillcircle.inputs.files import check_output_dir
+    from skillcircle.outputs.webmap import check_basemap
 
     check_output_dir(out)
     check_basemap(basemap)
@@ -128,7 +128,7 @@ def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
 def _print_summary(summary: dict[str, Any], table: Any, title: str) -> None:
     from rich.table import Table
 
-    from skillcircle.report import summary_rows
+    from skillcircle.outputs.datafiles import summary_rows
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
@@ -212,8 +212,8 @@ def report_cmd(
     basemap: BasemapOpt = "osm",
 ) -> None:
     """Coverage of a station ledger: tables by district and 街道, isochrones, gaps, map."""
-    from skillcircle.analysis import analyse
-    from skillcircle.publish import publish
+    from skillcircle.access.analysis import analyse
+    from skillcircle.outputs.publish import publish
 
     spec = _study_from_cli(study, **_study_flags(locals()))
     _check_outputs(out, basemap)
@@ -228,7 +228,7 @@ def report_cmd(
 # ---------------------------------------------------------------------------- suggest
 def _parse_phases(text: str | None) -> tuple[tuple[int, int], ...] | None:
     """``"250,300,350"`` → ((2025, 250), (2026, 300), (2027, 350)); ``"none"`` → None."""
-    from skillcircle.planning import DEFAULT_PHASES
+    from skillcircle.siting.suggest import DEFAULT_PHASES
 
     if text is None:
         return DEFAULT_PHASES
@@ -308,9 +308,9 @@ def suggest_cmd(
     basemap: BasemapOpt = "osm",
 ) -> None:
     """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
-    from skillcircle.analysis import analyse
-    from skillcircle.planning import check_plan_options, suggest
-    from skillcircle.publish import publish
+    from skillcircle.access.analysis import analyse
+    from skillcircle.outputs.publish import publish
+    from skillcircle.siting.suggest import check_plan_options, suggest
 
     spec = _study_from_cli(study, **_study_flags(locals()))
     candidates = candidates or spec.candidates
@@ -355,7 +355,7 @@ def suggest_cmd(
 def _print_plan(plan: Any) -> None:
     from rich.table import Table
 
-    from skillcircle.report import plan_words
+    from skillcircle.outputs.datafiles import plan_words
 
     table = Table(title="Suggested new sites")
     for col in (
@@ -402,7 +402,7 @@ def stations_check_cmd(
     """Validate a station ledger; write clean stations and the rejected rows with reasons."""
     from rich.table import Table
 
-    from skillcircle.stations import check_ledger, station_counts
+    from skillcircle.inputs.stations import check_ledger, station_counts
 
     result, written = check_ledger(
         ledger, out, coords=coords, districts=districts, subdistricts=subdistricts
@@ -492,9 +492,9 @@ def network_build_cmd(
     ] = False,
 ) -> None:
     """Build a walking network and save it; print its quality report."""
-    from skillcircle.netcache import save_network
-    from skillcircle.network import load_network
-    from skillcircle.quality import network_quality
+    from skillcircle.network.cache import save_network
+    from skillcircle.network.load import load_network
+    from skillcircle.network.quality import network_quality
     from skillcircle.settings import Settings
 
     net = load_network(
@@ -523,9 +523,9 @@ def network_stats_cmd(
     """Quality report of a walking network: size, components, dead ends, likely gaps."""
     import json
 
-    from skillcircle.netcache import load_network_file
-    from skillcircle.network import load_network
-    from skillcircle.quality import network_quality
+    from skillcircle.network.cache import load_network_file
+    from skillcircle.network.load import load_network
+    from skillcircle.network.quality import network_quality
     from skillcircle.settings import Settings
 
     if file.lower().endswith(".npz"):
@@ -551,7 +551,7 @@ def map_cmd(
     ] = None,
 ) -> None:
     """Draw (again) the interactive web map of an output folder."""
-    from skillcircle.webmap import map_from_dir, write_map
+    from skillcircle.outputs.webmap import map_from_dir, write_map
 
     target = out or from_dir / "map.html"
     path = write_map(map_from_dir(from_dir, basemap=basemap), target)

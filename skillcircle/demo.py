@@ -13,10 +13,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillcircle.analysis import Analysis, Progress, analyse, log_step
-from skillcircle.datasets import YUEXIU_ADCODE, sample_path, yuexiu
-from skillcircle.planning import Plan, suggest
-from skillcircle.publish import publish
+from skillcircle.access.analysis import Analysis, Progress, analyse, log_step
+from skillcircle.inputs.datasets import YUEXIU_ADCODE, sample_path, yuexiu
+from skillcircle.outputs.publish import publish
+from skillcircle.siting.suggest import Plan, suggest
 from skillcircle.study import Study
 
 __all__ = ["DEMO_ADD", "DEMO_NOTE", "DemoResult", "demo_study", "run_demo"]
@@ -66,7 +66,7 @@ def demo_study(*, online: bool = False, data_root: str | Path | None = None) -> 
     Returns
     -------
     study
-        The study, ready for :func:`skillcircle.analysis.analyse`.
+        The study, ready for :func:`skillcircle.access.analysis.analyse`.
 
     Raises
     ------

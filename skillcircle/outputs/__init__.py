@@ -1,0 +1,1 @@
+"""Outputs: the output contract, data files, prose, Markdown, HTML, the web map, publish."""

@@ -1,0 +1,1 @@
+"""City profiles: the defaults that belong to one city, chosen from the study area."""

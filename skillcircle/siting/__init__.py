@@ -1,0 +1,1 @@
+"""Siting: the maximal-covering problem, its solvers and bounds, phases, candidates, suggest."""

@@ -1,0 +1,467 @@
+"""Where to put the next stations: :func:`suggest` builds and solves the siting problem.
+
+Candidates (a user file, or network nodes thinned to one per grid cell) are snapped like
+stations; each candidate's coverage set is the set of demand units within the walking
+distance, measured exactly as in the coverage report, so that a suggested site's added
+population equals the report's coverage change when the site is added to the ledger.
+The optimisation itself lives in :mod:`skillcircle.siting.solver`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.access.analysis import Analysis, Progress, log_step
+from skillcircle.access.routing import reach_pairs
+from skillcircle.access.snapping import snap_geoseries
+from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.stations import read_stations
+from skillcircle.network.model import Network
+from skillcircle.siting.solver import CoverageProblem, SitingSolution, phase_plan
+
+__all__ = [
+    "DEFAULT_PHASES",
+    "PLAN_COLUMNS",
+    "Plan",
+    "check_plan_options",
+    "generate_candidates",
+    "suggest",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Programme targets (total stations): ≥250 by end 2025, ≥300 by 2026, ≥350 by 2027.
+DEFAULT_PHASES: tuple[tuple[int, int], ...] = ((2025, 250), (2026, 300), (2027, 350))
+
+PLAN_COLUMNS = [
+    "rank",
+    "phase",
+    "lon",
+    "lat",
+    "district_code",
+    "district_name",
+    "subdistrict_code",
+    "subdistrict_name",
+    "added_population",
+    "cumulative_covered_population",
+    "cumulative_coverage_pct",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Suggested new sites and how good the plan is.
+
+    Attributes
+    ----------
+    suggestions
+        One row per new site in pick order, WGS84 points, columns :data:`PLAN_COLUMNS`.
+    solution
+        The solver's result (bound, gap, swaps, model reduction).
+    candidates
+        All candidates considered (WGS84), with ``candidate`` index and ``selected`` flag.
+    candidates_rejected
+        Rows of a user's candidate file that were refused (``row``, ``reason`` and the
+        original columns): unreadable coordinates, duplicates, outside the districts.
+    summary
+        The analysis summary extended with the plan's figures (``summary.json``).
+    """
+
+    suggestions: gpd.GeoDataFrame
+    solution: SitingSolution
+    candidates: gpd.GeoDataFrame
+    candidates_rejected: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def generate_candidates(
+    net: Network,
+    *,
+    area: shapely.Geometry | None,
+    spacing_m: float = 200.0,
+    near: gpd.GeoDataFrame | None = None,
+    near_m: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Network nodes thinned to one per ``spacing_m`` grid cell.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    area
+        Keep nodes inside this polygon (network CRS); all nodes when ``None``.
+    spacing_m
+        Grid cell size; the node nearest each occupied cell's centre is kept.
+    near, near_m
+        When given, keep only cells within ``near_m`` (straight line) of these points (e.g.
+        uncovered residents) — a candidate farther than that cannot reach them on foot.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in the network CRS with the column ``node``.
+    """
+    if spacing_m <= 0:
+        raise InputError(f"candidate spacing must be positive, got {spacing_m}")
+    x, y = net.x, net.y
+    keep = np.ones(net.n_nodes, dtype=bool)
+    if area is not None:
+        keep &= shapely.contains_xy(area, x, y)
+    if near is not None and near_m is not None and len(near):
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(shapely.get_coordinates(near.geometry.to_numpy()))
+        d, _ = tree.query(np.column_stack([x, y]), distance_upper_bound=near_m)
+        keep &= np.isfinite(d)
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return gpd.GeoDataFrame({"node": []}, geometry=[], crs=net.crs)
+    cx = np.floor(x[idx] / spacing_m)
+    cy = np.floor(y[idx] / spacing_m)
+    d2 = (x[idx] - (cx + 0.5) * spacing_m) ** 2 + (y[idx] - (cy + 0.5) * spacing_m) ** 2
+    order = np.lexsort((idx, d2, cy, cx))
+    cells = np.column_stack([cx[order], cy[order]])
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = np.any(cells[1:] != cells[:-1], axis=1)
+    chosen = np.sort(idx[order[first]])
+    return gpd.GeoDataFrame(
+        {"node": chosen}, geometry=shapely.points(x[chosen], y[chosen]), crs=net.crs
+    )
+
+
+def check_plan_options(
+    *,
+    add: int | None = None,
+    target_stations: int | None = None,
+    target_coverage_pct: float | None = None,
+    candidates: str | Path | gpd.GeoDataFrame | None = None,
+    candidate_spacing_m: float = 200.0,
+    min_spacing_m: float | None = None,
+    time_limit_s: float = 60.0,
+) -> None:
+    """Refuse impossible siting options before any long computation.
+
+    Parameters
+    ----------
+    add, target_stations, target_coverage_pct, candidates, candidate_spacing_m, min_spacing_m,
+    time_limit_s
+        As in :func:`suggest`.
+
+    Raises
+    ------
+    InputError
+        With one line naming the option.
+    """
+    if add is not None and target_stations is not None:
+        raise InputError("give either --add or --target-stations, not both")
+    if add is not None and (isinstance(add, bool) or add <= 0):
+        raise InputError(f"--add must be a positive number of sites, got {add}")
+    if target_stations is not None and target_stations <= 0:
+        raise InputError(f"--target-stations must be positive, got {target_stations}")
+    if target_coverage_pct is not None and not 0 < target_coverage_pct <= 100:
+        raise InputError(f"--target-coverage must be in (0, 100] %, got {target_coverage_pct}")
+    if not candidate_spacing_m > 0:
+        raise InputError(f"--candidate-spacing must be positive, got {candidate_spacing_m}")
+    if min_spacing_m is not None and not min_spacing_m >= 0:
+        raise InputError(f"--min-spacing-m must not be negative, got {min_spacing_m}")
+    if not time_limit_s > 0:
+        raise InputError(f"--time-limit must be positive, got {time_limit_s}")
+    if isinstance(candidates, str | Path) and not Path(candidates).is_file():
+        raise InputFileNotFoundError(candidates, "candidate file")
+
+
+def _resolve_add(
+    *,
+    add: int | None,
+    target_stations: int | None,
+    existing: int,
+    phases: tuple[tuple[int, int], ...] | None,
+    target_coverage_pct: float | None,
+) -> int | None:
+    if target_stations is not None:
+        add = target_stations - existing
+        if add <= 0:
+            raise InputError(
+                f"--target-stations {target_stations} is not above the {existing} existing stations"
+            )
+    if add is None and target_coverage_pct is None:
+        if not phases:
+            raise InputError("say how many sites to add: --add, --target-stations or --phases")
+        add = phases[-1][1] - existing
+        if add <= 0:
+            raise InputError(
+                f"the {existing} existing stations already reach the last phase target "
+                f"({phases[-1][1]} in {phases[-1][0]}): say how many sites to add with --add"
+            )
+        logger.info(
+            "no --add given: adding %d sites to reach %d stations (%d target)",
+            add,
+            phases[-1][1],
+            phases[-1][0],
+        )
+    return add
+
+
+def suggest(
+    analysis: Analysis,
+    *,
+    add: int | None = None,
+    target_stations: int | None = None,
+    target_coverage_pct: float | None = None,
+    candidates: str | Path | gpd.GeoDataFrame | None = None,
+    candidate_coords: str = "wgs84",
+    candidate_spacing_m: float = 200.0,
+    only_near_gaps: bool = False,
+    min_per_district: int | dict[str, int] | None = None,
+    max_per_district: int | dict[str, int] | None = None,
+    min_spacing_m: float | None = None,
+    phases: tuple[tuple[int, int], ...] | None = DEFAULT_PHASES,
+    exact: bool = False,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
+) -> Plan:
+    """Suggest new station sites that add the most covered residents.
+
+    Parameters
+    ----------
+    analysis
+        A coverage analysis of the existing stations (kept fixed).
+    add
+        Number of new sites.
+    target_stations
+        Total number of stations wanted (adds ``target_stations − existing``).
+    target_coverage_pct
+        Fewest new sites that reach this coverage (0-100).
+    candidates
+        Candidate sites: a ledger file (same formats and ``candidate_coords`` as stations) or
+        a GeoDataFrame; generated from the network when ``None``.
+    candidate_coords
+        Coordinate system of a candidate file.
+    candidate_spacing_m
+        Grid spacing for generated candidates.
+    only_near_gaps
+        Generate candidates only within walking range of uncovered residents.
+    min_per_district, max_per_district
+        Quotas of new sites per district (one number for every district, or a mapping).
+    min_spacing_m
+        Minimum straight-line distance between new sites.
+    phases
+        ``(year, total stations)`` pairs; each suggestion is labelled with the year whose
+        target it helps reach.
+    exact
+        Always solve the exact MILP for the certificate (with ``time_limit_s``).
+    time_limit_s
+        Time limit of the exact solver.
+    progress
+        Progress hook.
+
+    Returns
+    -------
+    Plan
+    """
+    check_plan_options(
+        add=add,
+        target_stations=target_stations,
+        target_coverage_pct=target_coverage_pct,
+        candidates=candidates,
+        candidate_spacing_m=candidate_spacing_m,
+        min_spacing_m=min_spacing_m,
+        time_limit_s=time_limit_s,
+    )
+    step = progress or log_step
+    inputs = analysis.inputs
+    net = inputs.network
+    head = analysis.headline
+    settings = inputs.settings.replace(speed_kmh=head.speed_kmh)
+    existing = len(head.stations)
+    k = _resolve_add(
+        add=add,
+        target_stations=target_stations,
+        existing=existing,
+        phases=phases,
+        target_coverage_pct=target_coverage_pct,
+    )
+    with step("Preparing candidate sites"):
+        cand, cand_rejected = _candidates(
+            analysis,
+            candidates,
+            coords=candidate_coords,
+            spacing_m=candidate_spacing_m,
+            only_near_gaps=only_near_gaps,
+        )
+        if len(cand) == 0:
+            raise InputError("no candidate sites: none lies inside the study area")
+        cand_snap = snap_geoseries(net, cand, max_snap_m=settings.max_snap_m)
+    with step(f"Coverage sets of {len(cand):,} candidates"):
+        pairs = reach_pairs(net, cand_snap, inputs.units_snapped, limit=head.walk_distance_m)
+        units = head.units
+        problem = CoverageProblem.from_pairs(
+            pairs.origin,
+            pairs.target,
+            n_candidates=len(cand),
+            n_units=len(units),
+            weights=units["population"].to_numpy(dtype=np.float64),
+            covered0=units["covered"].to_numpy(dtype=bool),
+            candidate_group=cand["district_code"].fillna("").astype(str).to_numpy(),
+            candidate_xy=shapely.get_coordinates(cand.to_crs(net.crs).geometry.to_numpy()),
+        )
+    with step("Choosing sites (greedy + swaps + bound)"):
+        solution = problem.solve(
+            add=k,
+            target_coverage_pct=target_coverage_pct,
+            min_per_group=min_per_district,
+            max_per_group=max_per_district,
+            min_spacing_m=min_spacing_m,
+            bound="milp" if exact else "auto",
+            time_limit_s=time_limit_s,
+        )
+    suggestions = _suggestion_frame(solution, cand, existing=existing, phases=phases)
+    cand_out = cand.to_crs("EPSG:4326")
+    cand_out["candidate"] = np.arange(len(cand))
+    cand_out["selected"] = np.isin(cand_out["candidate"], solution.selected)
+    summary = dict(analysis.summary)
+    summary.update(
+        {
+            "greedy_covered_population": round(solution.greedy_covered_population, 3),
+            "covered_population_after": round(solution.covered_population, 3),
+            "coverage_pct_after": round(
+                100.0 * solution.covered_population / solution.total_population, 4
+            )
+            if solution.total_population > 0
+            else 0.0,
+            "upper_bound_covered_population": round(solution.upper_bound_covered_population, 3),
+            "optimality_gap_pct": round(solution.optimality_gap_pct, 4),
+            "bound_method": solution.bound_method,
+            "swaps": solution.swaps,
+            "added_sites": len(solution.selected),
+            "candidates": len(cand),
+            "candidates_rejected": len(cand_rejected),
+            "reduced_units": solution.reduction.n_units_after,
+            "reduction": _reduction_dict(solution),
+            "phases": [list(p) for p in phases] if phases else None,
+        }
+    )
+    return Plan(
+        suggestions=suggestions,
+        solution=solution,
+        candidates=cand_out,
+        candidates_rejected=cand_rejected,
+        summary=summary,
+    )
+
+
+def _reduction_dict(solution: SitingSolution) -> dict[str, Any]:
+    """The model reduction's counts (no index arrays), JSON-ready."""
+    red = solution.reduction
+    out = {
+        f.name: getattr(red, f.name)
+        for f in dataclasses.fields(red)
+        if f.name not in ("candidate_index", "unit_index")
+    }
+    out["summary"] = red.summary()
+    return out
+
+
+def _candidates(
+    analysis: Analysis,
+    source: str | Path | gpd.GeoDataFrame | None,
+    *,
+    coords: str,
+    spacing_m: float,
+    only_near_gaps: bool,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Candidate sites (WGS84, with areas) and the user's candidate rows that were refused."""
+    inputs = analysis.inputs
+    net = inputs.network
+    rejected = pd.DataFrame({"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str)})
+    if source is None:
+        area = None
+        if inputs.districts is not None:
+            area = shapely.union_all(inputs.districts.to_crs(net.crs).geometry.to_numpy())
+        near = None
+        if only_near_gaps:
+            units = analysis.headline.units
+            near = units.loc[~units["covered"].to_numpy()]
+        cand = generate_candidates(
+            net,
+            area=area,
+            spacing_m=spacing_m,
+            near=near,
+            near_m=analysis.headline.walk_distance_m,
+        )
+        cand = cand.to_crs("EPSG:4326")
+    elif isinstance(source, gpd.GeoDataFrame):
+        cand = source.to_crs("EPSG:4326")
+        cand["row"] = np.arange(1, len(cand) + 1)
+    else:
+        read = read_stations(source, coords=coords, require_type=False)
+        rejected = read.rejected
+        cand = read.stations
+    cand = assign_areas(cand, districts=inputs.districts, subdistricts=inputs.subdistricts)
+    if inputs.districts is not None and source is not None:
+        outside = cand["district_code"].fillna("").astype(str) == ""
+        if outside.any():
+            extra = pd.DataFrame(cand.loc[outside].drop(columns=cand.geometry.name))
+            extra.insert(0, "reason", "outside the study's districts")
+            keep_cols = ["row", "reason"] + [c for c in extra.columns if c not in ("row", "reason")]
+            rejected = pd.concat([rejected, extra[keep_cols]], ignore_index=True)
+        cand = cand.loc[~outside]
+    elif inputs.districts is not None:
+        cand = cand.loc[cand["district_code"].fillna("").astype(str) != ""]
+    if len(rejected):
+        logger.warning(
+            "%d candidate row(s) refused (candidates_rejected.csv gives the reasons)", len(rejected)
+        )
+    return cand.reset_index(drop=True), rejected
+
+
+def _suggestion_frame(
+    solution: SitingSolution,
+    cand: gpd.GeoDataFrame,
+    *,
+    existing: int,
+    phases: tuple[tuple[int, int], ...] | None,
+) -> gpd.GeoDataFrame:
+    cum = solution.cumulative()
+    picked = cand.iloc[solution.selected].to_crs("EPSG:4326").reset_index(drop=True)
+    lon = picked.geometry.x.to_numpy()
+    lat = picked.geometry.y.to_numpy()
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(picked) + 1),
+            "phase": "",
+            "lon": np.round(lon, 7),
+            "lat": np.round(lat, 7),
+        }
+    )
+    for col in ("district_code", "district_name", "subdistrict_code", "subdistrict_name"):
+        frame[col] = picked[col].fillna("").to_numpy() if col in picked.columns else ""
+    if "name" in picked.columns:  # a user's candidate file names its sites
+        frame["name"] = picked["name"].fillna("").astype(str).to_numpy()
+    frame["added_population"] = cum["added_population"].to_numpy()
+    frame["cumulative_covered_population"] = cum["cumulative_covered_population"].to_numpy()
+    frame["cumulative_coverage_pct"] = cum["cumulative_coverage_pct"].to_numpy()
+    if phases:
+        labelled = phase_plan(
+            solution,
+            existing_stations=existing,
+            phases=tuple(t for _, t in phases),
+            years=tuple(y for y, _ in phases),
+        )
+        frame["phase"] = labelled["phase"].astype(str).to_numpy()
+    extra = [c for c in ("name",) if c in frame.columns]
+    return gpd.GeoDataFrame(
+        frame[[*PLAN_COLUMNS, *extra]],
+        geometry=shapely.points(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )

@@ -1,0 +1,440 @@
+"""The web map in a real headless Chromium, offline, opened from ``file://``.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y chromium
+chromium-driver``); skipped when ``/usr/bin/chromium`` is absent.
+
+:func:`check_map_in_browser` holds every check so that other maps (the Yuexiu demo's
+``map.html``) can be put through the same tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely import Point, box
+
+from skillcircle.outputs.webmap import LAYER_NAMES, build_map, write_map
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Base-map tile hosts: their failed image loads are expected offline.
+TILE_HOSTS = ("openstreetmap.org", "autonavi.com", "tianditu.gov.cn")
+XSS = "<img src=x onerror=alert(1)>"
+NAMES = ["Alpha 站", "Beta", XSS, "Delta & Co", "Epsilon"]
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium "
+        "chromium-driver)",
+    ),
+]
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+# ------------------------------------------------------------------------------------------
+# browser helpers
+
+
+def start_chromium(user_data_dir: Path, *, size: tuple[int, int] = (1280, 900)) -> Any:
+    """A headless Chromium that stays off the (closed) network and keeps console logs."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--window-size={size[0]},{size[1]}",
+        f"--user-data-dir={user_data_dir}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Leave alert() dialogs open so that the test can see them.
+    options.set_capability("unhandledPromptBehavior", "ignore")
+    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    return webdriver.Chrome(options=options, service=service)
+
+
+def _is_tile_failure(entry: dict[str, Any], tile_hosts: Sequence[str]) -> bool:
+    """A console error about a base-map tile image that could not be fetched."""
+    first = str(entry.get("message", "")).split(" ", 1)[0]
+    host = urlparse(first).hostname or ""
+    return any(host == h or host.endswith("." + h) for h in tile_hosts)
+
+
+def _distinct_colours(png: Path) -> int:
+    """Number of distinct RGB colours in a PNG (PIL when available, else -1)."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow comes with matplotlib
+        return -1
+    with Image.open(png) as img:
+        colours = img.convert("RGB").getcolors(maxcolors=1 << 24)
+    return len(colours or [])
+
+
+def _wait_until_still(driver: Any, timeout_s: float) -> None:
+    """Wait until the initial zoom animation is over (markers stop moving)."""
+    rects = (
+        "return JSON.stringify(Array.from(document.querySelectorAll('.leaflet-marker-icon'))"
+        ".map(function (e) { var r = e.getBoundingClientRect(); return [r.x, r.y]; }));"
+    )
+    deadline = time.monotonic() + timeout_s
+    before = driver.execute_script(rects)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = driver.execute_script(rects)
+        if now == before:
+            return
+        before = now
+    raise AssertionError("the map kept moving")
+
+
+def check_map_in_browser(
+    path: str | os.PathLike[str],
+    *,
+    expected_layers: Sequence[str],
+    n_stations: int,
+    click_name: str,
+    driver: Any = None,
+    screenshot: str | os.PathLike[str] | None = None,
+    min_colours: int = 32,
+    tile_hosts: Sequence[str] = TILE_HOSTS,
+    timeout_s: float = 20.0,
+) -> dict[str, Any]:
+    """Open a skillcircle ``map.html`` offline and check it like a planner would.
+
+    Asserts: no console error except failed base-map tile loads; the layer control lists
+    exactly ``expected_layers``; there are ``n_stations`` station markers; hovering the station
+    called ``click_name`` shows its name in a tooltip and clicking it shows the name in its
+    popup, as literal text (no element injected, no ``alert``); the screenshot is not blank.
+
+    Returns
+    -------
+    dict
+        ``layers``, ``n_stations``, ``tooltips`` (texts of the open tooltips),
+        ``popup_text``, ``popup_html``, ``console`` (all entries), ``errors`` (unexpected
+        SEVERE entries), ``screenshot``, ``colours``.
+    """
+    own = driver is None
+    tmp = Path(tempfile.mkdtemp(prefix="sc-chromium-")) if own else None
+    if own:
+        driver = start_chromium(tmp)  # type: ignore[arg-type]
+    try:
+        driver.get_log("browser")  # drain what earlier pages left
+        driver.get(Path(path).resolve().as_uri())
+        wait = WebDriverWait(driver, timeout_s)
+        wait.until(
+            lambda d: d.execute_script(
+                "return document.readyState === 'complete' && typeof L !== 'undefined' &&"
+                " document.querySelector('.leaflet-control-layers') !== null"
+            )
+        )
+        _wait_until_still(driver, timeout_s)
+        out: dict[str, Any] = {}
+        out["layers"] = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
+            ".map(function (l) { return l.textContent.trim(); });"
+        )
+        assert sorted(out["layers"]) == sorted(expected_layers), out["layers"]
+
+        # The initial view, before any hover or click.
+        if screenshot is not None:
+            shot = Path(screenshot)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            assert driver.save_screenshot(str(shot))
+            out["screenshot"] = shot
+            out["colours"] = _distinct_colours(shot)
+            if out["colours"] >= 0:
+                assert out["colours"] > min_colours
+            else:  # pragma: no cover
+                assert shot.stat().st_size > 20_000
+
+        markers = driver.find_elements(By.CSS_SELECTOR, ".sc-station")
+        out["n_stations"] = len(markers)
+        assert out["n_stations"] == n_stations
+
+        marker = next((m for m in markers if m.get_attribute("data-sc-name") == click_name), None)
+        assert marker is not None, f"no station marker named {click_name!r}"
+        # Pan the marker to the map centre so no control covers it.
+        driver.execute_script(
+            """
+            var el = arguments[0];
+            var box = document.querySelector('.folium-map');
+            var map = window[box.id];
+            var r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+            map.panBy([r.left + r.width / 2 - (b.left + b.width / 2),
+                       r.top + r.height / 2 - (b.top + b.height / 2)], {animate: false});
+            """,
+            marker,
+        )
+        _wait_until_still(driver, timeout_s)
+        ActionChains(driver).move_to_element(marker).perform()
+        read_tooltips = (
+            "return Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+            ".map(function (t) { return t.innerText.trim(); });"
+        )
+        wait.until(lambda d: click_name.strip() in d.execute_script(read_tooltips))
+        out["tooltips"] = driver.execute_script(read_tooltips)
+
+        marker.click()
+        popup = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-popup-content"))
+        read_popup = (
+            "var p = document.querySelector('.leaflet-popup-content'); return p ? p.innerText : '';"
+        )
+        wait.until(lambda d: d.execute_script(read_popup).strip())
+        out["popup_text"] = driver.execute_script(read_popup)
+        out["popup_html"] = popup.get_attribute("innerHTML")
+        assert click_name.strip() in out["popup_text"]
+        assert popup.find_elements(By.CSS_SELECTOR, "*:not(b):not(br)") == []
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018  (property access is the check)
+        injected = driver.execute_script(
+            "return document.querySelectorAll('img[src=\"x\"], script[src]').length;"
+        )
+        assert injected == 0
+
+        out["console"] = driver.get_log("browser")
+        out["errors"] = [
+            e
+            for e in out["console"]
+            if e["level"] == "SEVERE" and not _is_tile_failure(e, tile_hosts)
+        ]
+        assert out["errors"] == []
+        return out
+    finally:
+        if own:
+            driver.quit()
+            shutil.rmtree(tmp, ignore_errors=True)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# a small synthetic map: 3 districts, 5 stations, walking areas, gaps, 3 suggestions
+
+CRS = "EPSG:4547"
+
+
+def synthetic_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Layers around Canton Tower, in EPSG:4547 (the map converts them)."""
+    tower = gpd.GeoSeries([Point(113.3245, 23.1064)], crs="EPSG:4326").to_crs(CRS).iloc[0]
+    x0, y0 = tower.x, tower.y
+    districts = gpd.GeoDataFrame(
+        {
+            "district_code": ["440103", "440104", "440105"],
+            "district_name": ["荔湾区", "越秀<区>", "海珠区"],
+            "population": [1000, 2000, 3000],
+            "covered_population": [500, 1500, 300],
+            "coverage_pct": [50.0, 75.0, 10.0],
+        },
+        geometry=[
+            box(x0 - 3000 + i * 2000, y0 - 1200, x0 - 1000 + i * 2000, y0 + 1200) for i in range(3)
+        ],
+        crs=CRS,
+    )
+    points = [Point(x0 - 2500 + i * 1200, y0 + (i % 2) * 400) for i in range(5)]
+    stations = gpd.GeoDataFrame(
+        {
+            "name": NAMES,
+            "type": ["community", "rural", "park", "institution", "community"],
+            "district_name": ["荔湾区", "荔湾区", "越秀<区>", "海珠区", "海珠区"],
+            "reach_population": [100, 200, 300, 400, 500],
+            "next_station_m": [1200.0, 1264.9, 1264.9, 1264.9, 1264.9],
+        },
+        geometry=points,
+        crs=CRS,
+    )
+    isochrones = gpd.GeoDataFrame(
+        {"station": range(5), "name": NAMES}, geometry=[p.buffer(700) for p in points], crs=CRS
+    )
+    service_area = gpd.GeoDataFrame(geometry=[isochrones.union_all()], crs=CRS)
+    gaps = gpd.GeoDataFrame(
+        {
+            "zone_id": [1, 2],
+            "population": [1234.4, 56.0],
+            "area_km2": [0.27, 0.16],
+            "district_name": ["荔湾区", "海珠区"],
+            "subdistrict_name": ["沙面街", "<b>x</b>"],
+        },
+        geometry=[
+            box(x0 - 2900, y0 - 1150, x0 - 2000, y0 - 850),
+            box(x0 + 2500, y0 + 700, x0 + 2900, y0 + 1100),
+        ],
+        crs=CRS,
+    )
+    rng = np.random.default_rng(7)
+    uncovered = gpd.GeoDataFrame(
+        {"population": rng.integers(1, 50, 60)},
+        geometry=[
+            Point(x0 + dx, y0 + dy) for dx, dy in rng.uniform([-2900, -1150], [2900, -800], (60, 2))
+        ],
+        crs=CRS,
+    )
+    suggestions = gpd.GeoDataFrame(
+        {
+            "rank": [2, 1, 3],
+            "phase": [1, 1, 2],
+            "added_population": [300, 500, 100],
+            "cumulative_coverage_pct": [60.0, 55.0, 62.0],
+        },
+        geometry=[Point(x0 + 2200, y0 + 1000), Point(x0 - 1700, y0 - 1000), Point(x0, y0 - 900)],
+        crs=CRS,
+    )
+    return {
+        "stations": stations,
+        "districts": districts,
+        "isochrones": isochrones,
+        "service_area": service_area,
+        "gaps": gaps,
+        "uncovered": uncovered,
+        "suggestions": suggestions,
+    }
+
+
+EXPECTED_OVERLAYS = [
+    LAYER_NAMES[k]
+    for k in (
+        "districts",
+        "service_area",
+        "isochrones",
+        "uncovered",
+        "gaps",
+        "stations",
+        "suggestions",
+    )
+]
+BASE_LAYER = {"osm": "OpenStreetMap", "amap": "AMap 高德地图"}
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    d = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield d
+    d.quit()
+
+
+@pytest.fixture(scope="module", params=["osm", "amap"])
+def map_file(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
+    m = build_map(
+        **synthetic_layers(), basemap=request.param, title="Test <map>", note="Not <b>official</b>"
+    )
+    return request.param, write_map(m, tmp_path_factory.mktemp("map") / "map.html")
+
+
+def test_map_works_offline(driver: Any, map_file: tuple[str, Path]) -> None:
+    basemap, path = map_file
+    out = check_map_in_browser(
+        path,
+        expected_layers=[BASE_LAYER[basemap], *EXPECTED_OVERLAYS],
+        n_stations=5,
+        click_name="Beta",
+        driver=driver,
+    )
+    assert out["n_stations"] == 5
+    lines = out["popup_text"].splitlines()
+    assert lines == [
+        "Beta",
+        "Type: rural",
+        "District: 荔湾区",
+        "Residents within 15 min: 200",
+        "Nearest other station: 1,265 m",
+    ]
+    assert out["errors"] == []
+
+
+def test_hostile_station_name_stays_text(driver: Any, map_file: tuple[str, Path]) -> None:
+    basemap, path = map_file
+    out = check_map_in_browser(
+        path,
+        expected_layers=[BASE_LAYER[basemap], *EXPECTED_OVERLAYS],
+        n_stations=5,
+        click_name=XSS,
+        driver=driver,
+    )
+    assert out["popup_text"].splitlines()[0] == XSS
+    assert XSS in out["tooltips"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out["popup_html"]
+    assert "<img" not in out["popup_html"]
+
+
+def test_page_title_and_suggestion_numbers(driver: Any, map_file: tuple[str, Path]) -> None:
+    _, path = map_file
+    driver.get(path.resolve().as_uri())
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".sc-suggestion"))
+    assert driver.title == "Test <map>"
+    numbers = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-suggestion")]
+    assert numbers == ["1", "2", "3"]  # drawn in rank order
+    labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-gap-label")]
+    assert labels == ["1,234", "56"]
+    title = driver.find_element(By.CSS_SELECTOR, ".sc-title")
+    assert title.text == "Test <map>"
+    note = driver.find_element(By.CSS_SELECTOR, ".sc-note")
+    assert note.text == "Not <b>official</b>"  # shown as text, under the title
+    assert note.location["y"] >= title.location["y"] + title.size["height"]
+
+
+def test_screenshot_is_not_blank(driver: Any, tmp_path: Path) -> None:
+    m = build_map(**synthetic_layers(), title="skillcircle — synthetic test map")
+    path = write_map(m, tmp_path / "map.html")
+    out = check_map_in_browser(
+        path,
+        expected_layers=["OpenStreetMap", *EXPECTED_OVERLAYS],
+        n_stations=5,
+        click_name="Alpha 站",
+        driver=driver,
+        screenshot=tmp_path / "map.png",
+    )
+    assert out["screenshot"].stat().st_size > 10_000
+    assert out["colours"] > 32
+
+
+@pytest.mark.data
+def test_the_yuexiu_demo_map(driver: Any, yuexiu_demo: Any, tmp_path: Path) -> None:
+    """The demo's own map.html, opened from disk: every layer, every station, a real popup."""
+    out_dir = yuexiu_demo.files["map.html"].parent
+    stations = gpd.read_file(out_dir / "stations.geojson")
+    name = str(stations["name"].iloc[0])
+    out = check_map_in_browser(
+        yuexiu_demo.files["map.html"],
+        expected_layers=["OpenStreetMap", *LAYER_NAMES.values()],
+        n_stations=len(stations),
+        click_name=name,
+        driver=driver,
+        screenshot=tmp_path / "yuexiu.png",
+    )
+    assert out["n_stations"] == len(stations) == 21
+    assert out["errors"] == []
+    lines = out["popup_text"].splitlines()
+    assert lines[0] == name
+    reach = f"{stations['reach_population'].iloc[0]:,.0f}"
+    assert f"Residents within 15 min: {reach}" in lines
+    numbers = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-suggestion")]
+    assert numbers == [str(i) for i in range(1, 11)]
+    if os.environ.get("SKILLCIRCLE_UPDATE_SCREENSHOT") == "1":  # refresh the README picture
+        from PIL import Image
+
+        shot = Image.open(out["screenshot"]).convert("RGB")
+        shot.quantize(colors=128).save(REPO / "docs" / "map.png", optimize=True)
