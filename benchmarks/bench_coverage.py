@@ -6,12 +6,14 @@ default :class:`~skillcircle.settings.Settings` (1 000 m walk, 50 m isochrone ha
 this measures:
 
 * snapping the 1 M units to their nearest edge;
-* :func:`~skillcircle.access.coverage.compute_coverage` end to end (snap the stations, nearest station
+* :func:`~skillcircle.access.coverage.compute_coverage` end to end (snap the stations, nearest
+  station
   per unit, reach population per station, next-station distances), with and without the
   unit snapping; the goal is < 10 s on 2 cores;
 * 350 isochrone polygons with :func:`~skillcircle.access.isochrones.isochrones`; goal < 15 s;
 * baselines in the same run: the osmnx-style isochrone (``networkx.ego_graph`` on
-  :meth:`~skillcircle.network.model.Network.to_networkx`, then buffer the subgraph's edges and union)
+  :meth:`~skillcircle.network.model.Network.to_networkx`, then buffer the subgraph's edges and
+  union)
   on a subset of stations, and the common "snap to the nearest node" coverage (scipy
   ``cKDTree`` + networkx ``multi_source_dijkstra_path_length(cutoff=)``), with how many units
   that approximation classifies differently from the exact edge snapping.

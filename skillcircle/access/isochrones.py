@@ -2,7 +2,8 @@
 
 The construction is exact on the network and only approximate in the drawing:
 
-1. :func:`skillcircle.access.routing.balls` gives, per station, every node within ``limit_m`` and its
+1. :func:`skillcircle.access.routing.balls` gives, per station, every node within ``limit_m``
+   and its
    network distance from the snapped station point.
 2. :func:`reached_edges` turns those node distances into the reached *pieces* of each edge. An
    edge of length ``L`` whose ends are reached at ``du`` and ``dv`` (``inf`` when not reached) is
@@ -238,7 +239,8 @@ def reached_edges(
         ``limit`` (CSR over stations: ``indptr``, ``node``, ``distance_m``). Nodes farther than
         ``limit`` are ignored.
     stations
-        The snapped stations (:class:`skillcircle.access.snapping.Snapped`). Off-network stations get
+        The snapped stations (:class:`skillcircle.access.snapping.Snapped`). Off-network stations
+        get
         no pieces.
     limit
         Walking distance in metres.
@@ -354,7 +356,8 @@ def isochrones(
         Segments per quarter circle of the round buffer caps and joins.
     include_snap
         Count the walk from the station to the street (its snap distance) against
-        ``limit_m``, as the coverage figures do (:mod:`skillcircle.access.coverage`): a station 200 m
+        ``limit_m``, as the coverage figures do (:mod:`skillcircle.access.coverage`): a station
+        200 m
         from the street then reaches ``limit_m − 200`` m along it. Off by default (the
         isochrone grows the full ``limit_m`` from the snapped point).
 

@@ -500,7 +500,8 @@ def read_stations(
         WGS84 polygons: stations outside are rejected. Default: Guangzhou's bounding box
         (112.9-114.1 E, 22.5-23.95 N).
     districts
-        District polygons (:func:`~skillcircle.inputs.boundaries.read_districts`). When given, they set
+        District polygons (:func:`~skillcircle.inputs.boundaries.read_districts`). When given, they
+        set
         ``district_code``/``district_name``; a ledger district (name or code) that disagrees is
         flagged in ``district_flag`` and the polygon wins. Without them, the ledger's district
         is looked up among Guangzhou's 11 districts.

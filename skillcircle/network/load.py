@@ -1,6 +1,7 @@
 """Walking-network loaders: OSM files, osmnx graphs, road layers → one :class:`Network`.
 
-Every loader returns the same compact :class:`~skillcircle.network.model.Network` in the projected CRS
+Every loader returns the same compact :class:`~skillcircle.network.model.Network` in the projected
+CRS
 of :class:`~skillcircle.settings.Settings`, built the same way:
 
 1. read the ways and keep those a pedestrian may use (:func:`walk_filter_mask`, the rules of

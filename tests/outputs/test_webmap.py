@@ -1,4 +1,7 @@
-"""Unit tests of skillcircle.outputs.webmap on the generated HTML (no browser: see test_webmap_browser)."""
+"""Unit tests of skillcircle.outputs.webmap on the generated HTML.
+
+No browser here: see test_webmap_browser.
+"""
 
 from __future__ import annotations
 
