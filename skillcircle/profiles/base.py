@@ -1,0 +1,45 @@
+"""What a city profile holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CityProfile"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CityProfile:
+    """The defaults that belong to one city.
+
+    Attributes
+    ----------
+    key
+        Short identifier (``"guangzhou"``).
+    name
+        Display name, Chinese with English.
+    adcode
+        Administrative code prefix of the city (``"4401"``): a study whose districts all
+        carry codes with this prefix is in this city.
+    districts
+        Source of the city's district polygons (``"cnmaps:4401"``).
+    crs
+        The projected CRS the city's planners use.
+    phases
+        Programme targets as (year, total stations), for a study of the whole city.
+    name_prefixes
+        Province and city prefixes stripped from area names in ledgers (``"广州市越秀区"``).
+    centre
+        (lat, lon) of the city centre, for an empty map.
+    census_file
+        Census table of the city's districts shipped in ``skillcircle/data``, or ``None``.
+    """
+
+    key: str
+    name: str
+    adcode: str
+    districts: str
+    crs: str
+    phases: tuple[tuple[int, int], ...] = ()
+    name_prefixes: tuple[str, ...] = ()
+    centre: tuple[float, float] | None = None
+    census_file: str | None = None
