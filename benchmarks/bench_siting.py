@@ -42,7 +42,7 @@ from skillcircle.access.routing import nearest, reach_pairs
 from skillcircle.access.snapping import snap_points
 from skillcircle.network.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
 from skillcircle.settings import Settings
-from skillcircle.siting.solver import CoverageProblem
+from skillcircle.siting.problem import CoverageProblem
 
 __all__ = ["run"]
 

@@ -10,7 +10,7 @@ import pytest
 from scipy import sparse
 
 from skillcircle._errors import InfeasibleError, InputError
-from skillcircle.siting.solver import CoverageProblem, SitingSolution, phase_plan
+from skillcircle.siting.problem import CoverageProblem, SitingSolution, phase_plan
 
 # --------------------------------------------------------------------------- fixtures
 # Units:       A1  A2  B1  B2  M
