@@ -1,4 +1,4 @@
-"""Benchmark of the siting solver (:mod:`skillcircle.siting.solver`) on the synthetic city.
+"""Benchmark of the siting solver (:mod:`skillcircle.siting.problem`) on the synthetic city.
 
 The instance goes through the real pipeline: the synthetic grid city of the other benchmarks
 (``grid_city(1_010_000, seed=1)``, ≈ 1.01 M nodes), 1 M demand units of random population,
@@ -7,7 +7,7 @@ the network with :func:`~skillcircle.access.snapping.snap_points`. The existing 
 :func:`~skillcircle.access.routing.nearest` within 1 000 m, each candidate's cover set is
 :func:`~skillcircle.access.routing.reach_pairs` within 1 000 m (the coverage report's exact walking
 distance, snap legs included), the problem is
-:meth:`~skillcircle.siting.solver.CoverageProblem.from_pairs`, solved with ``add=50``.
+:meth:`~skillcircle.siting.problem.CoverageProblem.from_pairs`, solved with ``add=50``.
 
 * full size: 20 000 candidates, 1 000 000 units, K = 50 — time of every step (snapping,
   existing coverage, cover sets, problem build + reduction, greedy, 1-swap, bound), the
@@ -42,7 +42,7 @@ from skillcircle.access.routing import nearest, reach_pairs
 from skillcircle.access.snapping import snap_points
 from skillcircle.network.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
 from skillcircle.settings import Settings
-from skillcircle.siting.solver import CoverageProblem
+from skillcircle.siting.problem import CoverageProblem
 
 __all__ = ["run"]
 

@@ -27,7 +27,8 @@ from skillcircle.access.snapping import snap_geoseries
 from skillcircle.inputs.boundaries import assign_areas
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
-from skillcircle.siting.solver import CoverageProblem, SitingSolution, phase_plan
+from skillcircle.siting.phases import phase_plan
+from skillcircle.siting.problem import CoverageProblem, SitingSolution
 
 __all__ = [
     "DEFAULT_PHASES",

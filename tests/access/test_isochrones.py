@@ -329,7 +329,7 @@ def test_many_stations_on_a_large_grid():
 # ------------------------------------------------------------------------- real streets
 @pytest.mark.data
 def test_yuexiu_streets(data_root):
-    from skillcircle.network.load import build_roads_network
+    from skillcircle.network.build import build_roads_network
 
     roads = gpd.read_file(data_root / "yuexiu" / "roads_osm.gpkg")
     net = build_roads_network(roads).largest_component()

@@ -1,0 +1,40 @@
+"""Downloading the walking network of a place or a study area from OpenStreetMap (osmnx)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+
+from skillcircle._errors import InputError
+from skillcircle.network.build import _standard_attrs
+from skillcircle.network.model import Network
+from skillcircle.settings import Settings
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+
+def _load_online(
+    place: str | None, boundary: gpd.GeoDataFrame | None, buffer_m: float, settings: Settings
+) -> Network:
+    """Download the walking network with osmnx (HTTP responses cached in ``cache_dir/osmnx``)."""
+    import osmnx as ox
+
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(settings.cache_dir / "osmnx")
+    if place:
+        G = ox.graph_from_place(place, network_type="walk", retain_all=True, simplify=True)
+    else:
+        if boundary is None:
+            raise InputError("an online network needs place:<name> or a boundary")
+        area = _buffered_area(boundary, buffer_m, settings.crs)
+        polygon = gpd.GeoSeries([area], crs=settings.crs).to_crs("EPSG:4326").iloc[0]
+        G = ox.graph_from_polygon(polygon, network_type="walk", retain_all=True, simplify=True)
+    return _standard_attrs(Network.from_networkx(G, crs=settings.crs))
+
+
+def _buffered_area(boundary: gpd.GeoDataFrame, buffer_m: float, crs: str) -> BaseGeometry:
+    """The boundary's union in ``crs``, grown by ``buffer_m`` metres."""
+    area = boundary.to_crs(crs).union_all()
+    return area.buffer(buffer_m) if buffer_m > 0 else area
