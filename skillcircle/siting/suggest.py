@@ -4,7 +4,7 @@ Candidates (a user file, or network nodes thinned to one per grid cell) are snap
 stations; each candidate's coverage set is the set of demand units within the walking
 distance, measured exactly as in the coverage report, so that a suggested site's added
 population equals the report's coverage change when the site is added to the ledger.
-The optimisation itself lives in :mod:`skillcircle.siting.solver`.
+The optimisation itself lives in :mod:`skillcircle.siting.problem`.
 """
 
 from __future__ import annotations
