@@ -35,6 +35,7 @@ import shapely
 from sklearn.cluster import DBSCAN, KMeans
 
 from skillcircle._errors import InputError
+from skillcircle.inputs.areas import AREA_COLUMNS
 from skillcircle.settings import DEFAULT_CRS
 
 __all__ = ["ZONE_COLUMNS", "gap_zones"]
@@ -54,8 +55,6 @@ ZONE_COLUMNS = [
     "centre_x",
     "centre_y",
 ]
-
-_AREA_COLUMNS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 
 
 def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
@@ -294,7 +293,7 @@ def gap_zones(
             "population": zpop,
             "units": count.astype(np.int64),
             "area_km2": area_km2,
-            **{c: pd.Series(area_cols[c], dtype=object) for c in _AREA_COLUMNS},
+            **{c: pd.Series(area_cols[c], dtype=object) for c in AREA_COLUMNS},
             "centre_x": cx,
             "centre_y": cy,
         },
