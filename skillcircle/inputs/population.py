@@ -18,8 +18,9 @@ siting) is only as good as these units. Three models build them:
     cover in the cell, else by the length of walkable street in the cell, else evenly.
 
 Units are always returned in the projected CRS of :class:`~skillcircle.settings.Settings`. A unit
-belongs to the district (and sub-district) whose polygon holds its centre; units outside every
-district are left out of the study and counted in :attr:`DemandUnits.excluded_units`.
+belongs to the district (and sub-district) whose polygon holds its centre, by the same rule as
+stations (:mod:`skillcircle.inputs.areas`); units outside every district are left out of the
+study and counted in :attr:`DemandUnits.excluded_units`.
 
 Examples
 --------
@@ -233,9 +234,9 @@ def calibrate_to_census(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int, float]:
     """Scale each district's units so they sum to the district's census population.
 
-    Units are assigned to the district whose polygon holds their centre (polygons are
-    reprojected to the units' CRS; a centre on a shared border goes to the first district in
-    ``districts``). Units outside every district are dropped and reported. A district that has a
+    Units are assigned to the district whose polygon holds their centre, by the rule of
+    :mod:`skillcircle.inputs.areas` (the one stations follow: tested in the districts' CRS, a
+    centre on a shared border goes to the first district in ``districts``). Units outside every district are dropped and reported. A district that has a
     census figure but no unit keeps population 0: it is logged as a warning and appears in the
     calibration table with ``units == 0`` and a NaN factor.
 
