@@ -236,9 +236,10 @@ def calibrate_to_census(
 
     Units are assigned to the district whose polygon holds their centre, by the rule of
     :mod:`skillcircle.inputs.areas` (the one stations follow: tested in the districts' CRS, a
-    centre on a shared border goes to the first district in ``districts``). Units outside every district are dropped and reported. A district that has a
-    census figure but no unit keeps population 0: it is logged as a warning and appears in the
-    calibration table with ``units == 0`` and a NaN factor.
+    centre on a shared border goes to the first district in ``districts``). Units outside every
+    district are dropped and reported. A district that has a census figure but no unit keeps
+    population 0: it is logged as a warning and appears in the calibration table with
+    ``units == 0`` and a NaN factor.
 
     Parameters
     ----------

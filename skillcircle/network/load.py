@@ -649,8 +649,8 @@ def load_network(
     buffer_m
         Margin around the boundary in metres, so walks may leave the area and come back.
     retain_all
-        Keep every connected piece; by default only the largest (by length) is kept, as osmnx
-        does.
+        Keep every connected piece; by default only the largest (the one with the most nodes,
+        as osmnx's ``retain_all=False``) is kept.
     bridge_gaps_m
         Join dead ends to the nearest node of another piece within this distance by virtual
         straight links (:func:`skillcircle.network.quality.bridge_gaps`). Off by default.

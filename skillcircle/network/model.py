@@ -370,19 +370,38 @@ class Network:
             meta=dict(self.meta),
         )
 
-    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
-        """Boolean node mask of the component with the most nodes (osmnx's rule).
+    def largest_component_label(self, labels: tuple[int, IntArray] | None = None) -> int:
+        """Label of the largest connected piece: the one with the most nodes (osmnx's rule).
 
-        Ties are broken by total edge length.
+        This is skillcircle's one definition of "largest component": the network quality
+        report, :meth:`largest_component` and the loaders' ``retain_all=False`` all use it.
+        Pieces with as many nodes are ordered by total edge length, then by lowest label.
+
+        Parameters
+        ----------
+        labels
+            The result of :meth:`component_labels`, if already computed.
+
+        Returns
+        -------
+        int
+            A label of ``component_labels()[1]``; ``-1`` for a network without nodes.
         """
+        n, lab = self.component_labels() if labels is None else labels
+        if n == 0:
+            return -1
+        length = np.bincount(lab[self.edge_u], weights=self.edge_length, minlength=n)
+        nodes = np.bincount(lab, minlength=n)
+        # lexsort: last key first; -label so that, all else equal, the lowest label is last.
+        return int(np.lexsort((-np.arange(n), length, nodes))[-1])
+
+    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
+        """Boolean node mask of the largest piece (see :meth:`largest_component_label`)."""
         n, labels = self.component_labels()
-        length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
-        nodes = np.bincount(labels, minlength=n)
-        best = int(np.lexsort((length, nodes))[-1])
-        return labels == best
+        return labels == self.largest_component_label((n, labels))
 
     def largest_component(self) -> Network:
-        """Return the component with the most nodes (see :meth:`largest_component_mask`)."""
+        """Return the largest piece (most nodes; see :meth:`largest_component_label`)."""
         mask = self.largest_component_mask()
         return self if mask.all() else self.subnetwork(mask)
 

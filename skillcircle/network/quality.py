@@ -52,7 +52,8 @@ class NetworkQuality:
     n_components
         Number of connected pieces.
     largest_component_length_share, largest_component_node_share
-        Share (0-1) of the length and of the nodes in the largest piece (largest by length).
+        Share (0-1) of the length and of the nodes in the largest piece (the piece with the
+        most nodes, :meth:`~skillcircle.network.model.Network.largest_component_label`).
     n_dead_ends
         Nodes with exactly one edge end.
     n_likely_gaps
@@ -104,9 +105,9 @@ class NetworkQuality:
 def _largest(net: Network) -> tuple[int, npt.NDArray[np.int64], float, float]:
     """Component count, labels, and the largest piece's length and node shares."""
     n, labels = net.component_labels()
+    best = net.largest_component_label((n, labels))
     length = np.bincount(labels[net.edge_u], weights=net.edge_length, minlength=n)
     nodes = np.bincount(labels, minlength=n)
-    best = int(np.lexsort((nodes, length))[-1])
     total = float(length.sum())
     length_share = float(length[best] / total) if total > 0 else 1.0
     return n, labels, length_share, float(nodes[best] / net.n_nodes)
