@@ -39,6 +39,7 @@ import shapely
 from pyproj import CRS
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.access.routing import Balls, balls
 from skillcircle.access.snapping import Snapped
 from skillcircle.network.model import Network
@@ -55,17 +56,6 @@ IntArray = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------------------------------
 # reached pieces
 # ---------------------------------------------------------------------------------------------
-def _check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float, or raise :class:`InputError` unless it is finite and > 0."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number, got {value!r}", field=name) from exc
-    if not math.isfinite(out) or out <= 0:
-        raise InputError(f"{name} must be a positive finite number, got {value!r}", field=name)
-    return out
-
-
 def _station_arrays(net: Network, stations: Snapped) -> tuple[IntArray, FloatArray, Any]:
     """Station edge rows, offsets and on-network flags, validated against ``net``."""
     edge = np.asarray(stations.edge, dtype=np.int64)
@@ -267,7 +257,7 @@ def reached_edges(
     >>> reached_edges(net, ball, st, 100.0)[["station", "edge", "start_m", "end_m"]].to_numpy()
     array([[  0.,   0.,   0., 150.]])
     """
-    limit = _check_positive(limit, "limit")
+    limit = positive(limit, "limit")
     st_edge, st_offset, on = _station_arrays(net, stations)
     station, edge, start, end = _reach_intervals(net, balls_result, st_edge, st_offset, on, limit)
     return gpd.GeoDataFrame(
@@ -378,8 +368,8 @@ def isochrones(
     >>> iso.total_bounds.round(6).tolist()
     [380.0, -20.0, 620.0, 20.0]
     """
-    limit_m = _check_positive(limit_m, "limit_m")
-    half_width_m = _check_positive(half_width_m, "half_width_m")
+    limit_m = positive(limit_m, "limit_m")
+    half_width_m = positive(half_width_m, "half_width_m")
     if int(quad_segs) < 1:
         raise InputError(f"quad_segs must be at least 1, got {quad_segs!r}", field="quad_segs")
     st_edge, st_offset, on = _station_arrays(net, stations)

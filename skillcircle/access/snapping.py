@@ -32,6 +32,7 @@ import shapely
 from numba import njit, prange
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
 __all__ = ["Snapped", "at_nodes", "snap_geoseries", "snap_points"]
@@ -329,8 +330,7 @@ def snap_points(net: Network, x: npt.ArrayLike, y: npt.ArrayLike, *, max_snap_m:
     ys = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
     if xs.shape != ys.shape:
         raise InputError(f"x and y have different lengths ({xs.size} and {ys.size})")
-    if not np.isfinite(max_snap_m) or max_snap_m < 0:
-        raise InputError(f"max_snap_m must be a non-negative number, got {max_snap_m!r}")
+    max_snap_m = positive(max_snap_m, "max_snap_m", allow_zero=True)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         first = int(np.flatnonzero(bad)[0])

@@ -56,6 +56,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle._validate import positive
 from skillcircle.inputs.areas import district_index, subdistrict_districts, subdistrict_index
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.model import Network
@@ -392,8 +393,7 @@ def build_population(
         Unreadable or empty raster, a raster that does not overlap the districts, districts
         without a census row, or a census-only request without districts and census.
     """
-    if not (isinstance(grid_m, int | float) and math.isfinite(grid_m) and grid_m > 0):
-        raise InputError(f"grid_m must be a positive number of metres, got {grid_m!r}")
+    grid_m = positive(grid_m, "grid_m")
     # Areas are decided in the polygons' own CRS (skillcircle.inputs.areas), like stations';
     # grids, bounds and overlap checks work on the copy in settings.crs.
     districts_a = None if districts is None else _repaired(districts, "districts")

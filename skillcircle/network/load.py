@@ -42,6 +42,7 @@ import pandas as pd
 import shapely
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
+from skillcircle._validate import positive
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.model import Network, _join_values, _present
 from skillcircle.settings import DEFAULT_CRS, Settings
@@ -674,8 +675,8 @@ def load_network(
     """
     kind = _kind(source)
     area = _read_boundary(boundary) if boundary is not None else None
-    if bridge_gaps_m is not None and not bridge_gaps_m > 0:
-        raise InputError(f"bridge_gaps_m must be positive, got {bridge_gaps_m!r}")
+    if bridge_gaps_m is not None:
+        bridge_gaps_m = positive(bridge_gaps_m, "bridge_gaps_m")
     if kind == "online":
         place = str(source)[len("place:") :] if str(source).startswith("place:") else None
         raw = _load_online(place, area, buffer_m, settings)

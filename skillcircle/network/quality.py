@@ -18,6 +18,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
 __all__ = [
@@ -263,8 +264,7 @@ def bridge_gaps(net: Network, *, max_gap_m: float) -> tuple[Network, int]:
     >>> n, bridged.component_labels()[0], bridged.edge_attrs["highway"].tolist()
     (1, 1, ['footway', 'footway', 'virtual_link'])
     """
-    if not max_gap_m > 0:
-        raise InputError(f"max_gap_m must be positive, got {max_gap_m!r}")
+    max_gap_m = positive(max_gap_m, "max_gap_m")
     _, labels = net.component_labels()
     src, dst, _ = _gap_pairs(net, labels, max_gap_m)
     if src.size == 0:
