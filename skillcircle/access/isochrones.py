@@ -41,7 +41,7 @@ from pyproj import CRS
 from skillcircle._errors import InputError
 from skillcircle._validate import positive
 from skillcircle.access.routing import Balls, balls
-from skillcircle.access.snapping import Snapped
+from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
 from skillcircle.settings import DEFAULT_CRS
 
@@ -58,6 +58,7 @@ IntArray = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------------------------------
 def _station_arrays(net: Network, stations: Snapped) -> tuple[IntArray, FloatArray, Any]:
     """Station edge rows, offsets and on-network flags, validated against ``net``."""
+    check_network(net, stations, "stations")
     edge = np.asarray(stations.edge, dtype=np.int64)
     offset = np.asarray(stations.offset_m, dtype=np.float64)
     on = np.asarray(stations.on_network, dtype=bool)

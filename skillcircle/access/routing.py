@@ -63,7 +63,7 @@ from scipy import sparse
 
 from skillcircle._errors import InputError
 from skillcircle._validate import positive
-from skillcircle.access.snapping import Snapped
+from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
 
 __all__ = [
@@ -553,6 +553,7 @@ def _scatter(indptr, origins, counts, idx, dst, out_idx, out_dist):  # type: ign
 
 # ---------------------------------------------------------------------------- helpers
 def _check_snapped(net: Network, pts: Snapped, what: str) -> None:
+    check_network(net, pts, what)
     n = len(pts)
     for name in ("offset_m", "distance_m", "x", "y", "on_network"):
         if getattr(pts, name).shape != (n,):
