@@ -251,8 +251,8 @@ def reached_edges(
 
     >>> from types import SimpleNamespace
     >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:4547")
-    >>> st = SimpleNamespace(edge=np.array([0]), offset_m=np.array([50.0]),
-    ...                      on_network=np.array([True]))
+    >>> from skillcircle.access.snapping import snap_points
+    >>> st = snap_points(net, [50.0], [0.0], max_snap_m=10)
     >>> ball = SimpleNamespace(indptr=np.array([0, 1]), node=np.array([0]),
     ...                        distance_m=np.array([50.0]))
     >>> reached_edges(net, ball, st, 100.0)[["station", "edge", "start_m", "end_m"]].to_numpy()
