@@ -13,7 +13,6 @@ budget, a coordinate reference system or a cache folder takes a :class:`Settings
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from skillcircle._errors import SettingsError
+from skillcircle._validate import positive
 
 __all__ = ["DEFAULT_CRS", "Settings", "default_cache_dir"]
 
@@ -77,14 +77,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise SettingsError(f"setting {name} must be a positive number, got {value!r}")
+            positive(getattr(self, name), name, error=SettingsError)
         try:
             crs = CRS.from_user_input(self.crs)
         except CRSError as exc:

@@ -29,6 +29,7 @@ from skillcircle.access.coverage import Coverage, compute_coverage, coverage_tab
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import load_census
 from skillcircle.inputs.files import sha256_file
@@ -47,8 +48,6 @@ logger = logging.getLogger(__name__)
 #: A progress hook: called with a step name, returns a context manager wrapping that step.
 Progress = Callable[[str], AbstractContextManager[Any]]
 
-DISTRICT_KEYS = ("district_code", "district_name")
-SUBDISTRICT_KEYS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 #: Grid spacing of the census-only population model (``build_population``'s default).
 CENSUS_GRID_M = 100.0
 #: A district takes part in a raster study when the raster covers at least this share of it.

@@ -39,8 +39,9 @@ import shapely
 from pyproj import CRS
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.access.routing import Balls, balls
-from skillcircle.access.snapping import Snapped
+from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
 from skillcircle.settings import DEFAULT_CRS
 
@@ -55,19 +56,9 @@ IntArray = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------------------------------
 # reached pieces
 # ---------------------------------------------------------------------------------------------
-def _check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float, or raise :class:`InputError` unless it is finite and > 0."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number, got {value!r}", field=name) from exc
-    if not math.isfinite(out) or out <= 0:
-        raise InputError(f"{name} must be a positive finite number, got {value!r}", field=name)
-    return out
-
-
 def _station_arrays(net: Network, stations: Snapped) -> tuple[IntArray, FloatArray, Any]:
     """Station edge rows, offsets and on-network flags, validated against ``net``."""
+    check_network(net, stations, "stations")
     edge = np.asarray(stations.edge, dtype=np.int64)
     offset = np.asarray(stations.offset_m, dtype=np.float64)
     on = np.asarray(stations.on_network, dtype=bool)
@@ -260,14 +251,14 @@ def reached_edges(
 
     >>> from types import SimpleNamespace
     >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:4547")
-    >>> st = SimpleNamespace(edge=np.array([0]), offset_m=np.array([50.0]),
-    ...                      on_network=np.array([True]))
+    >>> from skillcircle.access.snapping import snap_points
+    >>> st = snap_points(net, [50.0], [0.0], max_snap_m=10)
     >>> ball = SimpleNamespace(indptr=np.array([0, 1]), node=np.array([0]),
     ...                        distance_m=np.array([50.0]))
     >>> reached_edges(net, ball, st, 100.0)[["station", "edge", "start_m", "end_m"]].to_numpy()
     array([[  0.,   0.,   0., 150.]])
     """
-    limit = _check_positive(limit, "limit")
+    limit = positive(limit, "limit")
     st_edge, st_offset, on = _station_arrays(net, stations)
     station, edge, start, end = _reach_intervals(net, balls_result, st_edge, st_offset, on, limit)
     return gpd.GeoDataFrame(
@@ -378,8 +369,8 @@ def isochrones(
     >>> iso.total_bounds.round(6).tolist()
     [380.0, -20.0, 620.0, 20.0]
     """
-    limit_m = _check_positive(limit_m, "limit_m")
-    half_width_m = _check_positive(half_width_m, "half_width_m")
+    limit_m = positive(limit_m, "limit_m")
+    half_width_m = positive(half_width_m, "half_width_m")
     if int(quad_segs) < 1:
         raise InputError(f"quad_segs must be at least 1, got {quad_segs!r}", field="quad_segs")
     st_edge, st_offset, on = _station_arrays(net, stations)

