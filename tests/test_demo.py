@@ -89,9 +89,9 @@ def test_plan_is_certified_and_phased(yuexiu_demo):
 
 def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_path):
     """Add the suggested sites to the ledger, run `skillcircle report`: same coverage."""
-    from skillcircle.inputs.datasets import sample_path
+    from skillcircle.inputs.datasets import get_path
 
-    ledger = pd.read_csv(sample_path())
+    ledger = pd.read_csv(get_path("yuexiu_stations"))
     sug = pd.read_csv(yuexiu_demo.files["suggestions.csv"])
     extra = pd.DataFrame(
         {
