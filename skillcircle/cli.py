@@ -575,8 +575,7 @@ def demo_cmd(
 ) -> None:
     """The whole pipeline on real Yuexiu data with the illustrative sample ledger.
 
-    Data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the sample shipped
-    with skillcircle (same figures; works offline).
+    Data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the shipped sample.
     """
     import os
 
