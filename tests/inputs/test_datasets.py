@@ -230,3 +230,18 @@ def test_no_city_literal_outside_the_profile(module):
     text = (PACKAGE / module).read_text(encoding="utf-8")
     for pattern in (r"广州", r"Guangzhou", r"4401\d*", r"4547"):
         assert not re.search(pattern, text), f"{module}: {pattern}"
+
+
+def test_pyproject_ships_every_package_data_file():
+    """Each file of skillcircle/data matches a [tool.setuptools.package-data] pattern."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["skillcircle"]
+    found = (PACKAGE / "data").rglob("*")
+    files = [p.relative_to(PACKAGE).as_posix() for p in found if p.is_file()]
+    assert "data/yuexiu/roads.parquet" in files
+    assert "data/yuexiu/README.md" in files
+    for name in files:
+        assert any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns), name
