@@ -565,13 +565,35 @@ def demo_cmd(
         bool,
         typer.Option("--online", help="Download Yuexiu's network from OSM (census-only model)."),
     ] = False,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample", help="Use the Yuexiu sample shipped with skillcircle, even if data is set."
+        ),
+    ] = False,
     basemap: BasemapOpt = "osm",
 ) -> None:
-    """The whole pipeline on real Yuexiu data with the illustrative sample ledger."""
-    from skillcircle.demo import demo_study, run_demo
+    """The whole pipeline on real Yuexiu data with the illustrative sample ledger.
 
-    study = demo_study(online=online)  # fails fast, before any progress display or output
+    Data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the shipped sample.
+    """
+    import os
+
+    from skillcircle.demo import demo_study, run_demo
+    from skillcircle.inputs.datasets import get_path
+    from skillcircle.inputs.files import DATA_ENV
+
+    shared = Path("..", "shared", "data")
+    root = None
+    if not (online or sample or os.environ.get(DATA_ENV)) and (shared / "yuexiu").is_dir():
+        root = shared.resolve()
+    # fails fast, before any progress display or output
+    study = demo_study(online=online, data_root=root, sample=sample)
     _check_outputs(out, basemap)
+    if not online:
+        roads = Path(str(study.network))
+        what = "sample shipped with skillcircle" if roads == get_path("yuexiu_roads") else "data"
+        console.print(f"{what}: {roads.parent}")
     display, step = _progress_hook()
     with display:
         result = run_demo(out, study=study, basemap=basemap, progress=step)

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from skillcircle import InputError, InputFileNotFoundError
-from skillcircle.inputs.census import CENSUS_FILE, district_names, load_census
-
-REPO = Path(__file__).resolve().parents[2]
+from skillcircle.inputs.census import district_names, load_census
 
 
 def test_packaged_census_totals():
@@ -21,12 +17,6 @@ def test_packaged_census_totals():
     assert int(yuexiu["population"]) == 1_038_643
     # Other columns are kept: male + female = population for every district.
     assert (census["male"].astype(int) + census["female"].astype(int) == census["population"]).all()
-
-
-def test_packaged_copy_is_byte_identical_to_repository_data():
-    repo_csv = REPO / "data" / CENSUS_FILE
-    pkg_csv = REPO / "skillcircle" / "data" / CENSUS_FILE
-    assert repo_csv.read_bytes() == pkg_csv.read_bytes()
 
 
 def test_district_names():

@@ -13,6 +13,7 @@ from shapely import Point, box
 from skillcircle import InputError, InputFileNotFoundError
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.coords import wgs84_to_bd09, wgs84_to_gcj02
+from skillcircle.inputs.datasets import get_path
 from skillcircle.inputs.stations import (
     STATION_COLUMNS,
     normalise_type,
@@ -23,7 +24,6 @@ from skillcircle.inputs.stations import (
 
 HERE = Path(__file__).resolve().parents[1]
 FIXTURES = HERE / "data" / "stations"
-SAMPLES = HERE.parent / "data" / "samples"
 HEADER = "名称,类型,区,街道,经度,纬度"
 # The true WGS84 positions behind gbk_gcj02.csv (see tests/data/README.md).
 TRUE_A = (113.266000, 23.139500)
@@ -490,9 +490,7 @@ def test_station_counts(tmp_path):
 
 
 def test_yuexiu_sample_is_fully_accepted_by_cnmaps_yuexiu():
-    result = read_stations(
-        SAMPLES / "yuexiu_stations.csv", districts=read_districts("cnmaps:440104")
-    )
+    result = read_stations(get_path("yuexiu_stations"), districts=read_districts("cnmaps:440104"))
     assert len(result.rejected) == 0
     st = result.stations
     assert len(st) == 21
@@ -506,14 +504,14 @@ def test_yuexiu_sample_is_fully_accepted_by_cnmaps_yuexiu():
 def test_yuexiu_sample_lies_in_its_own_subdistricts(data_root):
     subs = read_subdistricts(data_root / "yuexiu" / "subdistricts_osm.gpkg")
     result = read_stations(
-        SAMPLES / "yuexiu_stations.csv",
+        get_path("yuexiu_stations"),
         districts=read_districts("cnmaps:440104"),
         subdistricts=subs,
     )
     st = result.stations
     assert (st["subdistrict_name"] == st["ledger_subdistrict"]).all()
     assert st["subdistrict_code"].str.startswith("440104").all()
-    small = read_stations(SAMPLES / "stations_sample.csv", subdistricts=subs)
+    small = read_stations(FIXTURES / "stations_sample.csv", subdistricts=subs)
     assert len(small.stations) == 7
     assert len(small.rejected) == 0
     assert small.stations["ledger_id"].tolist() == [str(i) for i in range(1, 8)]
