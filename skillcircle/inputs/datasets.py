@@ -84,7 +84,8 @@ def yuexiu(root: str | Path | None = None) -> YuexiuData:
     if missing:
         raise DataFolderError(
             f"the data folder {base} lacks {', '.join(missing)}: point SKILLCIRCLE_DATA at the "
-            "shared data folder or run with --online"
+            "shared data folder or run the demo with online=True",
+            param="online",
         )
     return paths
 
