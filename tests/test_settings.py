@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,26 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert default_cache_dir() == tmp_path / "x" / "skillcircle"
     assert isinstance(Settings(cache_dir="rel").cache_dir, Path)
+
+
+# ---------------------------------------------------------------------------- test isolation
+def test_tests_never_use_the_users_cache(isolated_caches):
+    # tests/conftest.py points SKILLCIRCLE_CACHE and XDG_CACHE_HOME at a session temp folder
+    assert Settings().cache_dir.is_relative_to(isolated_caches)
+    assert not Settings().cache_dir.is_relative_to(Path.home() / ".cache")
+    assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(isolated_caches)
+    from skillcircle.study import Study
+
+    study = Study(stations=Path("a.csv"), network="b.gpkg")
+    assert study.settings().cache_dir.is_relative_to(isolated_caches)
+
+
+def test_numba_kernels_are_not_cached_in_the_users_cache():
+    import numba
+
+    import skillcircle
+
+    if numba.config.CACHE_DIR:  # set by tests/conftest.py for a read-only install
+        assert not Path(numba.config.CACHE_DIR).is_relative_to(Path.home() / ".cache")
+    else:  # numba caches beside the kernels' source, inside the package
+        assert os.access(Path(skillcircle.__file__).parent, os.W_OK)
