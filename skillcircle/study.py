@@ -37,16 +37,6 @@ from skillcircle.settings import Settings
 __all__ = ["Study", "build_settings", "parse_speeds"]
 
 _PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
-#: Study field → Settings field: every Settings field is a study option (the one name that
-#: differs is the speed, a list in a study and the headline speed in Settings).
-_SETTINGS_OF_STUDY = {
-    "minutes": "minutes",
-    "speeds_kmh": "speed_kmh",
-    "max_snap_m": "max_snap_m",
-    "crs": "crs",
-    "cache_dir": "cache_dir",
-    "walkway_half_width_m": "walkway_half_width_m",
-}
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
 
 
@@ -229,15 +219,16 @@ class Study:
                 raise InputError(f"{name} must be text, got {getattr(self, name)!r}", param=name)
         # the numbers, the CRS and the cache folder are checked by Settings' own rules
         speeds = parse_speeds(self.speeds_kmh) if self.speeds_kmh != () else ()
+        # every Settings field is a study field of the same name (the speed is a list here)
         given = {
-            key: getattr(self, name)
-            for name, key in _SETTINGS_OF_STUDY.items()
-            if name != "speeds_kmh"
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(Settings)
+            if f.name != "speed_kmh"
         }
         settings = build_settings(**given, speed_kmh=speeds[0] if speeds else None)
         object.__setattr__(self, "_settings", settings)
-        for name, key in _SETTINGS_OF_STUDY.items():
-            object.__setattr__(self, name, getattr(settings, key))
+        for name in given:  # what is in force, defaults included
+            object.__setattr__(self, name, getattr(settings, name))
         object.__setattr__(self, "speeds_kmh", speeds or (settings.speed_kmh,))
 
     def settings(self) -> Settings:
