@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,8 @@ STUDY_FLAGS = (
     "speed_kmh",
     "max_snap_m",
     "crs",
+    "cache_dir",
+    "walkway_half_width_m",
     "calibrate",
     "retain_all",
 )
@@ -183,6 +186,14 @@ MaxSnapOpt = Annotated[
     float | None, typer.Option("--max-snap-m", help="Farthest from a street, metres.")
 ]
 CrsOpt = Annotated[str | None, typer.Option("--crs", help="Projected CRS for maths.")]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache folder (default: $SKILLCIRCLE_CACHE or ~/.cache)."),
+]
+WalkwayOpt = Annotated[
+    float | None,
+    typer.Option("--walkway-half-width-m", help="Isochrone half-width around streets, metres."),
+]
 CalibrateOpt = Annotated[
     bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
 ]
@@ -207,6 +218,8 @@ def report_cmd(
     study: StudyOpt = None,
     max_snap_m: MaxSnapOpt = None,
     crs: CrsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    walkway_half_width_m: WalkwayOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
@@ -273,6 +286,8 @@ def suggest_cmd(
     study: StudyOpt = None,
     max_snap_m: MaxSnapOpt = None,
     crs: CrsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    walkway_half_width_m: WalkwayOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,
@@ -486,7 +501,8 @@ def network_build_cmd(
         float | None,
         typer.Option("--bridge-gaps-m", help="Join dead ends to other components this close."),
     ] = None,
-    crs: Annotated[str, typer.Option("--crs", help="Projected CRS (metres).")] = "EPSG:4547",
+    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS (metres).")] = None,
+    cache_dir: CacheDirOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild, ignore the cache.")
     ] = False,
@@ -495,11 +511,11 @@ def network_build_cmd(
     from skillcircle.network.cache import save_network
     from skillcircle.network.load import load_network
     from skillcircle.network.quality import network_quality
-    from skillcircle.settings import Settings
+    from skillcircle.study import build_settings
 
     net = load_network(
         source,
-        settings=Settings(crs=crs),
+        settings=build_settings(crs=crs, cache_dir=cache_dir),
         boundary=boundary,
         buffer_m=buffer_m,
         retain_all=retain_all,
@@ -518,7 +534,8 @@ def network_stats_cmd(
     gap_m: Annotated[
         float, typer.Option("--gap-m", help="Dead ends this close to another component.")
     ] = 15.0,
-    crs: Annotated[str, typer.Option("--crs", help="Projected CRS for sources.")] = "EPSG:4547",
+    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS for sources.")] = None,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
     """Quality report of a walking network: size, components, dead ends, likely gaps."""
     import json
@@ -526,12 +543,12 @@ def network_stats_cmd(
     from skillcircle.network.cache import load_network_file
     from skillcircle.network.load import load_network
     from skillcircle.network.quality import network_quality
-    from skillcircle.settings import Settings
+    from skillcircle.study import build_settings
 
     if file.lower().endswith(".npz"):
         net = load_network_file(file)
     else:
-        net = load_network(file, settings=Settings(crs=crs))
+        net = load_network(file, settings=build_settings(crs=crs, cache_dir=cache_dir))
     quality = network_quality(net, gap_m=gap_m)
     if as_json:
         typer.echo(json.dumps(quality.to_dict(), ensure_ascii=False, indent=2))
@@ -602,6 +619,53 @@ def demo_cmd(
     console.print(f"open {out / 'map.html'} and {out / 'report.html'} in a browser")
 
 
+#: API parameter → command option, where the names differ (otherwise the option of the same
+#: name is used, e.g. ``add`` → ``--add``, ``speed_kmh`` → ``--speed-kmh``).
+_OPTION_OF_PARAM = {
+    "speeds_kmh": "speed_kmh",
+    "target_coverage_pct": "target_coverage",
+    "candidate_spacing_m": "candidate_spacing",
+    "time_limit_s": "time_limit",
+}
+
+
+def _flag_names() -> dict[str, str]:
+    """Every API parameter that a command option sets → its flag (``add`` → ``--add``)."""
+    flags: dict[str, str] = {}
+    commands: list[Any] = [typer.main.get_command(app)]
+    while commands:  # duck-typed: typer may ship its own copy of click
+        command = commands.pop()
+        commands.extend(getattr(command, "commands", {}).values())
+        for param in command.params:
+            long = [o for o in param.opts if o.startswith("--")]
+            if param.param_type_name == "option" and long and param.name:
+                flags.setdefault(param.name, long[0])
+    for api, option in _OPTION_OF_PARAM.items():
+        if option in flags:
+            flags[api] = flags[option]
+    return flags
+
+
+def _cli_message(exc: SkillcircleError) -> str:
+    """The error's message with the API parameters it names written as flags.
+
+    The parameters are those the error declares (``exc.params``), plus, in an error that is
+    not about a file, any parameter name with an underscore (``bridge_gaps_m``), which cannot
+    be an ordinary word.
+    """
+    text = str(exc)
+    flags = _flag_names()
+    names = set(exc.params)
+    if getattr(exc, "path", None) is None:
+        names |= {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
+    for name in sorted(names, key=len, reverse=True):
+        if name in flags:
+            word = rf"(?<![\w-]){re.escape(name)}"
+            text = re.sub(rf"{word}=True\b", flags[name], text)  # "online=True" → "--online"
+            text = re.sub(rf"{word}(?![\w-])", flags[name], text)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 ok, 2 user or usage error, 1 crash)."""
     try:
@@ -610,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     except SkillcircleError as exc:
-        err_console.print(f"error: {exc}", markup=False)
+        err_console.print(f"error: {_cli_message(exc)}", markup=False)
         return 2
     return 0
 

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,24 @@ def test_every_copy_now_uses_the_validator():
         assert module.positive is positive
     with pytest.raises(SettingsError, match="setting minutes must be a positive number, got nan"):
         Settings(minutes=float("nan"))
+# ---------------------------------------------------------------------------- test isolation
+def test_tests_never_use_the_users_cache(isolated_caches):
+    # tests/conftest.py points SKILLCIRCLE_CACHE and XDG_CACHE_HOME at a session temp folder
+    assert Settings().cache_dir.is_relative_to(isolated_caches)
+    assert not Settings().cache_dir.is_relative_to(Path.home() / ".cache")
+    assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(isolated_caches)
+    from skillcircle.study import Study
+
+    study = Study(stations=Path("a.csv"), network="b.gpkg")
+    assert study.settings().cache_dir.is_relative_to(isolated_caches)
+
+
+def test_numba_kernels_are_not_cached_in_the_users_cache():
+    import numba
+
+    import skillcircle
+
+    if numba.config.CACHE_DIR:  # set by tests/conftest.py for a read-only install
+        assert not Path(numba.config.CACHE_DIR).is_relative_to(Path.home() / ".cache")
+    else:  # numba caches beside the kernels' source, inside the package
+        assert os.access(Path(skillcircle.__file__).parent, os.W_OK)

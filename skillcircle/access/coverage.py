@@ -166,7 +166,8 @@ def compute_coverage(
     if len(st) and not st_snap.on_network.any():
         raise InputError(
             f"none of the {len(st)} stations lies within {settings.max_snap_m:g} m of the walking "
-            "network: check the stations' coordinate system (--coords) and the network's area"
+            "network: check the stations' coordinate system (coords) and the network's area",
+            param="coords",
         )
     n_off = int((~st_snap.on_network).sum())
     if n_off and stations_snapped is None:

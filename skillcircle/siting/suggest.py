@@ -164,19 +164,31 @@ def check_plan_options(
         With one line naming the option.
     """
     if add is not None and target_stations is not None:
-        raise InputError("give either --add or --target-stations, not both")
+        raise InputError(
+            "give either add or target_stations, not both", param=("add", "target_stations")
+        )
     if add is not None and (isinstance(add, bool) or add <= 0):
-        raise InputError(f"--add must be a positive number of sites, got {add}")
+        raise InputError(f"add must be a positive number of sites, got {add}", param="add")
     if target_stations is not None and target_stations <= 0:
-        raise InputError(f"--target-stations must be positive, got {target_stations}")
+        raise InputError(
+            f"target_stations must be positive, got {target_stations}", param="target_stations"
+        )
     if target_coverage_pct is not None and not 0 < target_coverage_pct <= 100:
-        raise InputError(f"--target-coverage must be in (0, 100] %, got {target_coverage_pct}")
+        raise InputError(
+            f"target_coverage_pct must be in (0, 100] %, got {target_coverage_pct}",
+            param="target_coverage_pct",
+        )
     if not candidate_spacing_m > 0:
-        raise InputError(f"--candidate-spacing must be positive, got {candidate_spacing_m}")
+        raise InputError(
+            f"candidate_spacing_m must be positive, got {candidate_spacing_m}",
+            param="candidate_spacing_m",
+        )
     if min_spacing_m is not None and not min_spacing_m >= 0:
-        raise InputError(f"--min-spacing-m must not be negative, got {min_spacing_m}")
+        raise InputError(
+            f"min_spacing_m must not be negative, got {min_spacing_m}", param="min_spacing_m"
+        )
     if not time_limit_s > 0:
-        raise InputError(f"--time-limit must be positive, got {time_limit_s}")
+        raise InputError(f"time_limit_s must be positive, got {time_limit_s}", param="time_limit_s")
     if isinstance(candidates, str | Path) and not Path(candidates).is_file():
         raise InputFileNotFoundError(candidates, "candidate file")
 
@@ -193,19 +205,24 @@ def _resolve_add(
         add = target_stations - existing
         if add <= 0:
             raise InputError(
-                f"--target-stations {target_stations} is not above the {existing} existing stations"
+                f"target_stations {target_stations} is not above the {existing} existing stations",
+                param="target_stations",
             )
     if add is None and target_coverage_pct is None:
         if not phases:
-            raise InputError("say how many sites to add: --add, --target-stations or --phases")
+            raise InputError(
+                "give the number of new sites: add, target_stations or phases",
+                param=("add", "target_stations", "phases"),
+            )
         add = phases[-1][1] - existing
         if add <= 0:
             raise InputError(
                 f"the {existing} existing stations already reach the last phase target "
-                f"({phases[-1][1]} in {phases[-1][0]}): say how many sites to add with --add"
+                f"({phases[-1][1]} in {phases[-1][0]}): give the number of new sites as add",
+                param="add",
             )
         logger.info(
-            "no --add given: adding %d sites to reach %d stations (%d target)",
+            "add not given: adding %d sites to reach %d stations (%d target)",
             add,
             phases[-1][1],
             phases[-1][0],

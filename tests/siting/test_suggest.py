@@ -83,12 +83,12 @@ def test_generated_candidates_one_per_cell():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"add": 0}, "--add"),
+        ({"add": 0}, "^add must"),
         ({"add": 1, "target_stations": 5}, "either"),
-        ({"target_coverage_pct": 0}, "--target-coverage"),
-        ({"candidate_spacing_m": 0}, "--candidate-spacing"),
-        ({"time_limit_s": 0}, "--time-limit"),
-        ({"min_spacing_m": -1}, "--min-spacing-m"),
+        ({"target_coverage_pct": 0}, "^target_coverage_pct"),
+        ({"candidate_spacing_m": 0}, "^candidate_spacing_m"),
+        ({"time_limit_s": 0}, "^time_limit_s"),
+        ({"min_spacing_m": -1}, "^min_spacing_m"),
     ],
 )
 def test_impossible_options_are_refused_first(options, message):
