@@ -16,6 +16,7 @@ from pathlib import Path
 from skillcircle.access.analysis import Analysis, Progress, analyse, log_step
 from skillcircle.inputs.datasets import YUEXIU_ADCODE, sample_path, yuexiu
 from skillcircle.outputs.publish import publish
+from skillcircle.profiles.guangzhou import GUANGZHOU
 from skillcircle.siting.suggest import Plan, suggest
 from skillcircle.study import Study
 
@@ -128,7 +129,7 @@ def run_demo(
     step = progress or log_step
     study = study or demo_study(online=online, data_root=data_root)
     analysis = analyse(study, progress=step)
-    plan = suggest(analysis, add=add, progress=step)
+    plan = suggest(analysis, add=add, phases=GUANGZHOU.phases, progress=step)
     out = Path(out_dir)
     for summary in (analysis.summary, plan.summary):
         summary["note"] = DEMO_NOTE

@@ -2,12 +2,12 @@
 
 A study file lets a district office keep its set-up next to its ledgers::
 
-    # yuexiu.toml
+    # dongcheng.toml
     stations = "ledger_2025q3.xlsx"
     coords = "gcj02"
     network = "${SKILLCIRCLE_DATA}/yuexiu/roads_osm.gpkg"
     population = "${SKILLCIRCLE_DATA}/yuexiu/worldpop.tif"
-    districts = "cnmaps:440104"
+    districts = "cnmaps:110101"
     subdistricts = "${SKILLCIRCLE_DATA}/yuexiu/subdistricts_osm.gpkg"
     minutes = 15
     speed_kmh = [4.0, 3.0]
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from skillcircle._errors import InputError, InputFileNotFoundError
-from skillcircle.settings import DEFAULT_CRS, Settings
+from skillcircle.settings import Settings
 
 __all__ = ["Study", "parse_speeds"]
 
@@ -93,8 +93,13 @@ class Study:
     population
         Population raster (GeoTIFF); ``None`` for the census-only model.
     districts
-        District polygons: ``cnmaps:<adcode>`` (``cnmaps:4401`` = Guangzhou's 11 districts) or a
-        GIS file; ``"none"`` for a study without districts (no census calibration).
+        District polygons: ``cnmaps:<adcode>`` (a 6-digit code for one district, a 4-digit city
+        code for all its districts) or a GIS file. They are the study area: stations farther
+        from them than the walk distance plus ``max_snap_m`` are rejected, and they give the
+        district tables, the census calibration (in a city with a profile, see
+        :mod:`skillcircle.profiles`) and the default CRS. Default ``None`` (or ``"none"``): no
+        districts, so no study-area check, no district tables and no calibration — there is
+        no city default; give your district(s) for a planning study.
     subdistricts
         街道 polygons (GIS file), optional.
     landcover
@@ -103,9 +108,13 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
-    minutes, speeds_kmh, max_snap_m, crs
+    minutes, speeds_kmh, max_snap_m
         Walking time, one or more speeds (the first is the headline, the others a
-        sensitivity table), snapping limit and projected CRS.
+        sensitivity table) and snapping limit.
+    crs
+        Projected CRS of the maths. Default ``None``: chosen when the inputs are read — the
+        city profile's CRS when the districts are in a profiled city, else the UTM zone of the
+        districts' centroid (of the stations' without districts).
     calibrate
         Scale raster population to the census total of each district.
     retain_all
@@ -118,7 +127,7 @@ class Study:
     network: str
     coords: str = "wgs84"
     population: str | None = None
-    districts: str | None = "cnmaps:4401"
+    districts: str | None = None
     subdistricts: Path | None = None
     landcover: Path | None = None
     boundary: str | None = None
@@ -126,7 +135,7 @@ class Study:
     minutes: float = 15.0
     speeds_kmh: tuple[float, ...] = (4.0,)
     max_snap_m: float = 500.0
-    crs: str = DEFAULT_CRS
+    crs: str | None = None
     calibrate: bool = True
     retain_all: bool = False
     buffer_m: float = 1000.0
@@ -143,6 +152,8 @@ class Study:
                     f"{name} must be true or false, got {getattr(self, name)!r}", field=name
                 )
         for name in ("coords", "network", "crs"):
+            if name == "crs" and self.crs is None:
+                continue
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{name} must be text, got {getattr(self, name)!r}", field=name)
 
@@ -226,5 +237,5 @@ def _resolve(value: Any, base_dir: Path | None) -> Path:
 
 def _resolve_source(value: str, base_dir: Path | None) -> str:
     if ":" in value.split("/")[0] and not Path(value).exists():
-        return value  # "cnmaps:440104", "place:越秀区, 广州"
+        return value  # "cnmaps:110101", "place:东城区, 北京"
     return str(_resolve(value, base_dir))

@@ -11,7 +11,7 @@ def test_defaults_give_the_gb50180_kilometre():
     assert s.minutes == 15
     assert s.speed_kmh == 4.0
     assert s.walk_distance_m == pytest.approx(1000.0)
-    assert s.crs == "EPSG:4547"
+    assert s.crs is None  # resolved from the study area by load_inputs
     assert s.max_snap_m == 500
 
 

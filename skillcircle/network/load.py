@@ -44,7 +44,8 @@ import shapely
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.model import Network, _join_values, _present
-from skillcircle.settings import DEFAULT_CRS, Settings
+from skillcircle.profiles import metric_crs_of
+from skillcircle.settings import Settings
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -212,7 +213,7 @@ def _walk_chains(
 def build_roads_network(
     roads: gpd.GeoDataFrame,
     *,
-    crs: str = DEFAULT_CRS,
+    crs: str | None = None,
     walk_filter: bool = True,
     simplify: bool = True,
     meta: dict[str, Any] | None = None,
@@ -225,7 +226,8 @@ def build_roads_network(
         (Multi)LineStrings with a ``highway`` column (``name``, ``osm_id``, ``foot``,
         ``access``, ``service`` … are used when present), in any CRS. Not modified.
     crs
-        Projected CRS of the result; the layer is reprojected to it first.
+        Projected CRS of the result; the layer is reprojected to it first. Default: the
+        layer's own CRS if projected, else the UTM zone of its centre.
     walk_filter
         Keep only walkable ways (:func:`walk_filter_mask`).
     simplify
@@ -262,7 +264,9 @@ def build_roads_network(
     rows = np.flatnonzero(keep)
     if rows.size == 0:
         raise NetworkError("no walkable road lines in the layer")
-    layer = gpd.GeoSeries(geoms[rows], crs=roads.crs).to_crs(crs)
+    layer = gpd.GeoSeries(geoms[rows], crs=roads.crs)
+    crs = crs or metric_crs_of(tuple(layer.total_bounds), roads.crs)
+    layer = layer.to_crs(crs)
     parts, part_row = shapely.get_parts(np.asarray(layer.values, dtype=object), return_index=True)
     coords, vert_part = shapely.get_coordinates(parts, return_index=True)
     way = rows[part_row]  # original row of each part
@@ -464,7 +468,7 @@ def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
-def _load_osm_xml(path: Path, crs: str) -> Network:
+def _load_osm_xml(path: Path, crs: str | None) -> Network:
     """OSM XML through osmnx: walk-filter the raw ways, then simplify as osmnx does."""
     import osmnx as ox
 
@@ -491,7 +495,7 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
     return _standard_attrs(Network.from_networkx(G, crs=crs))
 
 
-def _load_graphml(path: Path, crs: str) -> Network:
+def _load_graphml(path: Path, crs: str | None) -> Network:
     """An osmnx GraphML file (assumed already a walking network)."""
     import osmnx as ox
 
@@ -515,8 +519,11 @@ def _load_online(
     else:
         if boundary is None:
             raise InputError("an online network needs place:<name> or a boundary")
-        area = _buffered_area(boundary, buffer_m, settings.crs)
-        polygon = gpd.GeoSeries([area], crs=settings.crs).to_crs("EPSG:4326").iloc[0]
+        crs = settings.crs or metric_crs_of(
+            tuple(boundary.to_crs("EPSG:4326").total_bounds), "EPSG:4326"
+        )
+        area = _buffered_area(boundary, buffer_m, crs)
+        polygon = gpd.GeoSeries([area], crs=crs).to_crs("EPSG:4326").iloc[0]
         G = ox.graph_from_polygon(polygon, network_type="walk", retain_all=True, simplify=True)
     return _standard_attrs(Network.from_networkx(G, crs=settings.crs))
 
@@ -642,7 +649,8 @@ def load_network(
         (``.gpkg .shp .geojson .json .parquet`` with a ``highway`` column) or a network built
         before (``.npz``).
     settings
-        Target CRS and cache folder.
+        Target CRS (``settings.crs``; when ``None``, a projected source keeps its own CRS and a
+        geographic one goes to the UTM zone of its centre) and cache folder.
     boundary
         Study area (polygons in any CRS, a polygon file or ``cnmaps:<adcode>``): only edges that
         touch it, grown by ``buffer_m``, are kept.
@@ -660,7 +668,8 @@ def load_network(
     Returns
     -------
     Network
-        In ``settings.crs``; ``meta`` records the source, its SHA-256, the loader and the
+        In ``settings.crs`` (or the CRS derived from the data); ``meta`` records the source,
+        its SHA-256, the loader and the
         piece counts before (``meta["raw"]``) and after the largest-component step.
 
     Raises
@@ -688,7 +697,7 @@ def load_network(
         from skillcircle.network.cache import load_network_file
 
         net = load_network_file(path)
-        if net.crs != settings.crs:
+        if settings.crs is not None and net.crs != settings.crs:
             raise NetworkError(f"{path}: network is in {net.crs}, settings ask for {settings.crs}")
         if area is None and bridge_gaps_m is None:  # keep the file's own provenance
             return net if retain_all else net.largest_component()
@@ -697,7 +706,7 @@ def load_network(
         return _finish(net, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
     def build() -> Network:
-        raw = _LOADERS[kind](path, settings.crs)
+        raw = _LOADERS[kind](path, settings.crs)  # None: derived from the data
         meta = {"source": str(path.resolve()), "source_sha256": sha256_file(path)}
         return _finish(raw, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
@@ -752,7 +761,7 @@ def _finish(
         **meta,
         "loader": kind,
         "loader_version": LOADER_VERSION,
-        "crs": settings.crs,
+        "crs": net.crs,
         "boundary": area is not None,
         "buffer_m": buffer_m if area is not None else None,
         "retain_all": retain_all,
@@ -804,17 +813,17 @@ def keep_largest_piece(net: Network) -> Network:
     return dataclasses.replace(kept, meta={**kept.meta, "retain_all": False})
 
 
-def _load_pbf(path: Path, crs: str) -> Network:
+def _load_pbf(path: Path, crs: str | None) -> Network:
     """OSM PBF through pyosmium and the road-layer builder (same topology)."""
     return build_roads_network(read_osm_pbf_ways(path), crs=crs)
 
 
-def _load_roads(path: Path, crs: str) -> Network:
+def _load_roads(path: Path, crs: str | None) -> Network:
     """A GIS road layer."""
     return build_roads_network(_read_roads_file(path), crs=crs)
 
 
-_LOADERS: Mapping[str, Callable[[Path, str], Network]] = {
+_LOADERS: Mapping[str, Callable[[Path, str | None], Network]] = {
     "osm_xml": _load_osm_xml,
     "osm_pbf": _load_pbf,
     "graphml": _load_graphml,
