@@ -299,6 +299,13 @@ def load_inputs(
             subdistricts=subdistricts,
             max_distance_m=settings.walk_distance_m + settings.max_snap_m,
         )
+        if len(stations.stations) == 0 and len(stations.rejected):
+            first = stations.rejected.iloc[0]
+            raise InputError(
+                f"none of the {len(stations.rejected)} stations in the ledger is kept "
+                f"(row {first['row']}: {first['reason']})",
+                path=stations.path,
+            )
         if settings.crs is None:
             settings = settings.replace(crs=_study_crs(stations.stations, codes=[]))
         if districts is None:  # no district polygons: the ledger's 区 column is not an area here
