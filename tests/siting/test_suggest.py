@@ -99,3 +99,65 @@ def test_impossible_options_are_refused_first(options, message):
 def test_target_below_existing_is_refused(hand):
     with pytest.raises(InputError, match="not above the 3 existing"):
         suggest(hand, target_stations=3)
+
+
+def test_phases_are_opt_in(hand):
+    plan = suggest(hand, add=1, candidate_spacing_m=100.0)
+    assert plan.suggestions["phase"].tolist() == [""]  # no schedule, no year
+    assert plan.summary["phases"] is None
+
+
+def test_picks_beyond_the_last_phase_are_labelled_after_it(hand):
+    # The hand-made study has 3 stations and one uncovered node: one useful pick.
+    assert len(hand.headline.stations) == 3
+    within = suggest(hand, add=1, candidate_spacing_m=100.0, phases=((2026, 4), (2027, 5)))
+    assert within.suggestions["phase"].tolist() == ["2026"]  # station 4: the 2026 target
+    assert within.summary["phases"] == [[2026, 4], [2027, 5]]
+    # Both targets (2 and 3 stations) are met already: station 4 is beyond the schedule.
+    beyond = suggest(hand, add=1, candidate_spacing_m=100.0, phases=((2026, 2), (2027, 3)))
+    assert beyond.suggestions["phase"].tolist() == ["after 2027"]
+    assert not beyond.suggestions["phase"].isna().any()
+
+
+def _fake_analysis(districts):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(inputs=SimpleNamespace(districts=districts))
+
+
+def test_programme_phases_only_for_the_whole_city():
+    from skillcircle.inputs.boundaries import read_districts
+    from skillcircle.profiles.guangzhou import GUANGZHOU
+    from skillcircle.siting.suggest import programme_phases
+
+    city = read_districts(GUANGZHOU.districts)
+    assert programme_phases(_fake_analysis(city)) == GUANGZHOU.phases
+    one = city.loc[city["district_code"] == "440104"]
+    assert programme_phases(_fake_analysis(one)) is None  # a city target means nothing here
+    assert programme_phases(_fake_analysis(None)) is None
+    assert programme_phases(_fake_analysis(read_districts("cnmaps:110101"))) is None
+
+
+def test_cli_phases_option():
+    import datetime
+
+    from skillcircle.cli import _parse_phases, _phase_years
+    from skillcircle.inputs.boundaries import read_districts
+    from skillcircle.profiles.guangzhou import GUANGZHOU
+
+    beijing = _fake_analysis(read_districts("cnmaps:110101"))
+    yuexiu = _fake_analysis(read_districts("cnmaps:440104"))
+    explicit = _parse_phases("2031=30,2032=40")
+    assert _phase_years(explicit, True, beijing) == ((2031, 30), (2032, 40))
+    plain = _parse_phases("30,40,50")
+    this_year = datetime.date.today().year
+    assert _phase_years(plain, True, beijing) == tuple(
+        (this_year + i, t) for i, t in enumerate((30, 40, 50))
+    )
+    first = GUANGZHOU.phases[0][0]  # in a profiled city, plain totals follow its programme
+    assert _phase_years(plain, True, yuexiu) == ((first, 30), (first + 1, 40), (first + 2, 50))
+    assert _phase_years(_parse_phases("none"), True, yuexiu) is None
+    assert _phase_years(None, False, yuexiu) is None  # no option, not the whole city
+    for bad in ("30,20", "a,b", "2031=30,40", "0,10"):
+        with pytest.raises(InputError, match="--phases"):
+            _parse_phases(bad)
