@@ -112,9 +112,10 @@ class Study:
         Walking time, one or more speeds (the first is the headline, the others a
         sensitivity table) and snapping limit.
     crs
-        Projected CRS of the maths. Default ``None``: chosen when the inputs are read — the
-        city profile's CRS when the districts are in a profiled city, else the UTM zone of the
-        districts' centroid (of the stations' without districts).
+        Projected CRS of the maths. Default ``None`` (``"auto"`` in a study file): chosen
+        when the inputs are read — the city profile's CRS when the districts are in a
+        profiled city, else the UTM zone of the districts' centroid (of the stations' without
+        districts).
     calibrate
         Scale raster population to the census total of each district.
     retain_all
@@ -184,6 +185,8 @@ class Study:
         for key in ("districts", "population", "boundary"):
             if isinstance(opts.get(key), str) and opts[key].strip().lower() in ("", "none"):
                 opts[key] = None  # "none" switches an input off (e.g. --districts none)
+        if isinstance(opts.get("crs"), str) and opts["crs"].strip().lower() == "auto":
+            opts.pop("crs")  # "auto": chosen from the study area (the default)
         if "speed_kmh" in opts:
             opts["speeds_kmh"] = parse_speeds(opts.pop("speed_kmh"))
         elif "speeds_kmh" in opts:

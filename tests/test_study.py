@@ -62,6 +62,7 @@ def test_none_switches_districts_off():
     assert plain.settings().crs is None
     explicit = Study.from_options(stations="a.csv", network="b.gpkg", crs="EPSG:32650")
     assert explicit.settings().crs == "EPSG:32650"
+    assert Study.from_options(stations="a.csv", network="b.gpkg", crs="auto").crs is None
 
 
 def test_flag_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch):
