@@ -458,9 +458,11 @@ def stations_check_cmd(
         table.add_row(str(district), *(str(v) for v in row))
     console.print(table)
     flagged = int((result.stations["district_flag"] != "").sum())
+    cross = int(result.stations["cross_border"].sum())
     console.print(
         f"kept {len(result.stations)} stations, rejected {len(result.rejected)} rows"
-        + (f", {flagged} district flags" if flagged else ""),
+        + (f", {flagged} district flags" if flagged else "")
+        + (f", {cross} cross-border (outside the districts, within reach)" if cross else ""),
         markup=False,
     )
     if len(result.rejected):

@@ -445,12 +445,15 @@ def _candidates(
         cand = read.stations
     cand = assign_areas(cand, districts=inputs.districts, subdistricts=inputs.subdistricts)
     if inputs.districts is not None and isinstance(source, gpd.GeoDataFrame):
-        far = _far_from(
-            cand, inputs.districts, analysis.headline.walk_distance_m + inputs.settings.max_snap_m
-        )
+        dist = _distance_m(cand, inputs.districts)
+        far = dist > analysis.headline.walk_distance_m + inputs.settings.max_snap_m
         if far.any():
             extra = pd.DataFrame(cand.loc[far].drop(columns=cand.geometry.name))
-            extra.insert(0, "reason", "outside the study area")
+            extra.insert(
+                0,
+                "reason",
+                [f"outside the study area ({d / 1000:.1f} km away)" for d in dist[far]],
+            )
             keep_cols = ["row", "reason"] + [c for c in extra.columns if c not in ("row", "reason")]
             rejected = pd.concat([rejected, extra[keep_cols]], ignore_index=True)
         cand = cand.loc[~far]
@@ -463,14 +466,14 @@ def _candidates(
     return cand.reset_index(drop=True), rejected
 
 
-def _far_from(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, limit_m: float) -> Any:
-    """Boolean array: points farther than ``limit_m`` from the districts (their UTM zone)."""
+def _distance_m(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> Any:
+    """Distance of each point from the districts (0 inside), metres in their UTM zone."""
     from skillcircle.profiles import utm_crs
 
     centre = districts.to_crs("EPSG:4326").union_all().centroid
     crs = utm_crs(centre.x, centre.y)
     area = districts.to_crs(crs).union_all()
-    return np.asarray(shapely.distance(area, points.to_crs(crs).geometry.to_numpy()) > limit_m)
+    return np.asarray(shapely.distance(area, points.to_crs(crs).geometry.to_numpy()))
 
 
 def _suggestion_frame(

@@ -87,15 +87,17 @@ def test_a_yuexiu_study_uses_the_city_profile_crs(yuexiu):
     assert _study_crs(yuexiu, codes=["440104"]) == GUANGZHOU.crs
 
 
-def test_station_300_m_outside_is_kept_as_cross_border(tmp_path, yuexiu, caplog):
-    # 300 m due north of the northernmost vertex of 越秀区 (in its UTM zone, 49N).
+def _north_of(districts, metres):
+    """WGS84 point ``metres`` due north of the districts' northernmost vertex (UTM 49N)."""
     utm = "EPSG:32649"
-    poly = yuexiu.to_crs(utm).union_all()
-    xy = shapely.get_coordinates(poly)
+    xy = shapely.get_coordinates(districts.to_crs(utm).union_all())
     top = xy[np.argmax(xy[:, 1])]
-    lon, lat = Transformer.from_crs(utm, "EPSG:4326", always_xy=True).transform(
-        top[0], top[1] + 300.0
-    )
+    return Transformer.from_crs(utm, "EPSG:4326", always_xy=True).transform(top[0], top[1] + metres)
+
+
+def test_station_300_m_outside_is_kept_as_cross_border(tmp_path, yuexiu, caplog):
+    # 300 m due north of the northernmost vertex of 越秀区: 300 m from the district.
+    lon, lat = _north_of(yuexiu, 300.0)
     path = _ledger(tmp_path / "edge.csv", [YUEXIU_STATION, ("边界站点", lon, lat)])
     with caplog.at_level(logging.WARNING, logger="skillcircle.inputs.stations"):
         result = read_stations(path, districts=yuexiu, max_distance_m=LIMIT_M)
@@ -117,14 +119,18 @@ def test_no_districts_no_study_area_check(tmp_path):
     assert not result.stations["cross_border"].any()
 
 
-def test_stations_check_cli_uses_the_same_rule(tmp_path, capsys):
-    rows = [YUEXIU_STATION, ("深圳站点", *OTHERS["深圳站点"])]
+def test_stations_check_cli_uses_the_same_rule(tmp_path, capsys, yuexiu):
+    rows = [
+        YUEXIU_STATION,
+        ("深圳站点", *OTHERS["深圳站点"]),
+        ("边界站点", *_north_of(yuexiu, 300)),
+    ]
     path = _ledger(tmp_path / "l.csv", rows)
     out = tmp_path / "out"
     code = main(["stations", "check", str(path), "--districts", "cnmaps:440104", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "kept 1 stations, rejected 1 rows" in captured.out
+    assert "kept 2 stations, rejected 1 rows, 1 district flags, 1 cross-border" in captured.out
     rejected = pd.read_csv(out / "stations_rejected.csv", encoding="utf-8-sig")
     assert rejected["reason"].iloc[0].startswith("outside the study area (")
     # a Beijing ledger checked against a Beijing district keeps its station

@@ -161,3 +161,38 @@ def test_cli_phases_option():
     for bad in ("30,20", "a,b", "2031=30,40", "0,10"):
         with pytest.raises(InputError, match="--phases"):
             _parse_phases(bad)
+
+
+def test_candidates_and_stations_get_the_study_area_rule(hand_study, hand_origin, tmp_path):
+    # One district exactly under the population raster (no city profile: no census, no
+    # calibration). Walk 160 m + snap 100 m = 260 m of reach beyond it.
+    X0, Y0 = hand_origin
+    district = gpd.GeoDataFrame(
+        {"district_code": ["110101"], "district_name": ["测试区"]},
+        geometry=[shapely.box(X0 - 50, Y0 - 50, X0 + 250, Y0 + 250)],
+        crs="EPSG:4547",
+    )
+    district.to_crs("EPSG:4326").to_file(tmp_path / "district.geojson")
+    a = analyse(
+        **{**hand_study, "districts": str(tmp_path / "district.geojson")},
+        with_isochrones=False,
+        with_gaps=False,
+    )
+    # station C at (X0 - 300, Y0 - 300) is 354 m from the district corner: refused
+    rejected = a.inputs.stations.rejected
+    assert rejected["row"].tolist() == [3]
+    assert rejected["reason"].iloc[0].startswith("outside the study area (0.4 km away)")
+    path = _ledger(
+        tmp_path / "cand.csv",
+        [("社区中心", X0, Y0 + 190), ("边上", X0 + 350, Y0 + 100), ("远处", X0 + 2000, Y0)],
+    )
+    plan = suggest(a, add=1, candidates=path)
+    # 边上 is 100 m outside: kept as a (cross-border) candidate; 远处 is 1 750 grid metres
+    # out, 1 749.9 m on the ellipsoid (EPSG:4547's scale factor here is 1.00007): "1.7 km"
+    assert plan.summary["candidates"] == 2
+    assert plan.candidates_rejected["row"].tolist() == [3]
+    assert (
+        plan.candidates_rejected["reason"]
+        .iloc[0]
+        .startswith("outside the study area (1.7 km away)")
+    )
