@@ -170,7 +170,7 @@ PopulationOpt = Annotated[
     str | None, typer.Option("--population", help="Population raster (omit: census-only model).")
 ]
 DistrictsOpt = Annotated[
-    str | None, typer.Option("--districts", help="cnmaps:ADCODE (e.g. cnmaps:4401) or a file.")
+    str | None, typer.Option("--districts", help="cnmaps:ADCODE (e.g. cnmaps:110101) or a file.")
 ]
 SubdistrictsOpt = Annotated[Path | None, typer.Option("--subdistricts", help="街道 polygons.")]
 LandcoverOpt = Annotated[
@@ -239,28 +239,66 @@ def report_cmd(
 
 
 # ---------------------------------------------------------------------------- suggest
-def _parse_phases(text: str | None) -> tuple[tuple[int, int], ...] | None:
-    """``"250,300,350"`` → ((2025, 250), (2026, 300), (2027, 350)); ``"none"`` → None."""
-    from skillcircle.siting.suggest import DEFAULT_PHASES
+def _parse_phases(text: str | None) -> tuple[tuple[int | None, int], ...] | None:
+    """Read ``--phases``: station totals, with or without years.
 
-    if text is None:
-        return DEFAULT_PHASES
-    if text.strip().lower() in ("", "none", "off"):
+    ``"30,40,50"`` → ((None, 30), (None, 40), (None, 50)) (years filled in later by
+    :func:`_phase_years`); ``"2031=30,2032=40"`` → ((2031, 30), (2032, 40)); ``"none"`` or no
+    option → None.
+    """
+    if text is None or text.strip().lower() in ("", "none", "off"):
         return None
+    pairs: list[tuple[int | None, int]] = []
     try:
-        totals = [int(v) for v in text.split(",")]
+        for item in text.split(","):
+            if "=" in item:
+                year, total = item.split("=")
+                pairs.append((int(year), int(total)))
+            else:
+                pairs.append((None, int(item)))
     except ValueError as exc:
         raise InputError(
-            f"--phases: expected station totals like 250,300,350, got {text!r}"
+            f"--phases: expected station totals like 30,40,50 or YEAR=TOTAL pairs, got {text!r}"
         ) from exc
+    totals = [t for _, t in pairs]
+    years = [y for y, _ in pairs]
     if any(b <= a for a, b in itertools.pairwise(totals)) or min(totals) <= 0:
         raise InputError(f"--phases: totals must be positive and increasing, got {text!r}")
-    first_year = DEFAULT_PHASES[0][0]
-    return tuple((first_year + i, t) for i, t in enumerate(totals))
+    if any(y is None for y in years) and any(y is not None for y in years):
+        raise InputError(f"--phases: give a year for every total or for none, got {text!r}")
+    if years[0] is not None and any(b <= a for a, b in itertools.pairwise(years)):  # type: ignore[operator]
+        raise InputError(f"--phases: years must be increasing, got {text!r}")
+    return tuple(pairs)
+
+
+def _phase_years(
+    parsed: tuple[tuple[int | None, int], ...] | None, given: bool, analysis: Any
+) -> tuple[tuple[int, int], ...] | None:
+    """The phases of a plan: the option's, else the city programme's for a whole-city study.
+
+    Totals without years are given consecutive years from the city programme's first year
+    (a study in a profiled city), else from the current year.
+    """
+    import datetime
+
+    from skillcircle.profiles import profile_for
+    from skillcircle.siting.suggest import programme_phases
+
+    if not given:
+        return programme_phases(analysis)
+    if parsed is None:
+        return None
+    if parsed[0][0] is not None:
+        return tuple((int(y or 0), t) for y, t in parsed)
+    districts = analysis.inputs.districts
+    profile = profile_for(districts["district_code"].astype(str)) if districts is not None else None
+    first = profile.phases[0][0] if profile is not None and profile.phases else None
+    start = first if first is not None else datetime.date.today().year
+    return tuple((start + i, t) for i, (_, t) in enumerate(parsed))
 
 
 def _parse_quota(text: str | None) -> int | dict[str, int] | None:
-    """``"1"`` (every district) or ``"440104=2,440103=1"``."""
+    """``"1"`` (every district) or ``"110101=2,110102=1"``."""
     if text is None:
         return None
     try:
@@ -316,7 +354,11 @@ def suggest_cmd(
     ] = None,
     phases: Annotated[
         str | None,
-        typer.Option("--phases", help="Total stations per year from 2025, e.g. 250,300,350."),
+        typer.Option(
+            "--phases",
+            help="Yearly station totals, e.g. 30,40,50 or 2031=30,2032=40; 'none' for no "
+            "schedule. Default: the city programme's for a whole-city study, else none.",
+        ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
@@ -344,6 +386,7 @@ def suggest_cmd(
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
+        phase_plan = _phase_years(phase_spec, phases is not None, result)
         plan = suggest(
             result,
             add=add,
@@ -356,7 +399,7 @@ def suggest_cmd(
             min_per_district=min_q,
             max_per_district=max_q,
             min_spacing_m=min_spacing_m,
-            phases=phase_spec,
+            phases=phase_plan,
             exact=exact,
             time_limit_s=time_limit,
             progress=step,
@@ -408,7 +451,7 @@ def stations_check_cmd(
     ] = "wgs84",
     districts: Annotated[
         str | None,
-        typer.Option("--districts", help="District polygons: cnmaps:4401 or a GIS file."),
+        typer.Option("--districts", help="District polygons: cnmaps:ADCODE or a GIS file."),
     ] = None,
     subdistricts: Annotated[
         Path | None, typer.Option("--subdistricts", help="街道 polygons (GIS file).")
@@ -430,9 +473,11 @@ def stations_check_cmd(
         table.add_row(str(district), *(str(v) for v in row))
     console.print(table)
     flagged = int((result.stations["district_flag"] != "").sum())
+    cross = int(result.stations["cross_border"].sum())
     console.print(
         f"kept {len(result.stations)} stations, rejected {len(result.rejected)} rows"
-        + (f", {flagged} district flags" if flagged else ""),
+        + (f", {flagged} district flags" if flagged else "")
+        + (f", {cross} cross-border (outside the districts, within reach)" if cross else ""),
         markup=False,
     )
     if len(result.rejected):
@@ -501,7 +546,10 @@ def network_build_cmd(
         float | None,
         typer.Option("--bridge-gaps-m", help="Join dead ends to other components this close."),
     ] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS (metres).")] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="Projected CRS (metres); default: the data's own or UTM."),
+    ] = None,
     cache_dir: CacheDirOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild, ignore the cache.")
@@ -534,7 +582,10 @@ def network_stats_cmd(
     gap_m: Annotated[
         float, typer.Option("--gap-m", help="Dead ends this close to another component.")
     ] = 15.0,
-    crs: Annotated[str | None, typer.Option("--crs", help="Projected CRS for sources.")] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="Projected CRS for sources; default: the data's own or UTM."),
+    ] = None,
     cache_dir: CacheDirOpt = None,
 ) -> None:
     """Quality report of a walking network: size, components, dead ends, likely gaps."""

@@ -2,12 +2,12 @@
 
 A study file lets a district office keep its set-up next to its ledgers::
 
-    # yuexiu.toml
+    # dongcheng.toml
     stations = "ledger_2025q3.xlsx"
     coords = "gcj02"
     network = "${SKILLCIRCLE_DATA}/yuexiu/roads_osm.gpkg"
     population = "${SKILLCIRCLE_DATA}/yuexiu/worldpop.tif"
-    districts = "cnmaps:440104"
+    districts = "cnmaps:110101"
     subdistricts = "${SKILLCIRCLE_DATA}/yuexiu/subdistricts_osm.gpkg"
     minutes = 15
     speed_kmh = [4.0, 3.0]
@@ -158,8 +158,13 @@ class Study:
     population
         Population raster (GeoTIFF); ``None`` for the census-only model.
     districts
-        District polygons: ``cnmaps:<adcode>`` (``cnmaps:4401`` = Guangzhou's 11 districts) or a
-        GIS file; ``"none"`` for a study without districts (no census calibration).
+        District polygons: ``cnmaps:<adcode>`` (a 6-digit code for one district, a 4-digit city
+        code for all its districts) or a GIS file. They are the study area: stations farther
+        from them than the walk distance plus ``max_snap_m`` are rejected, and they give the
+        district tables, the census calibration (in a city with a profile, see
+        :mod:`skillcircle.profiles`) and the default CRS. Default ``None`` (or ``"none"``): no
+        districts, so no study-area check, no district tables and no calibration — there is
+        no city default; give your district(s) for a planning study.
     subdistricts
         街道 polygons (GIS file), optional.
     landcover
@@ -168,13 +173,18 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
-    minutes, max_snap_m, crs, cache_dir, walkway_half_width_m
+    minutes, max_snap_m, cache_dir, walkway_half_width_m
         The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
-        snapping limit, projected CRS, cache folder and isochrone half-width. ``None`` (not
-        given) takes the Settings default; after construction each holds the value in force.
+        snapping limit, cache folder and isochrone half-width. ``None`` (not given) takes the
+        Settings default; after construction each holds the value in force.
     speeds_kmh
         One or more walking speeds: the first is the headline (``Settings.speed_kmh``), the
         others a sensitivity table. Empty (not given) takes the Settings default speed.
+    crs
+        Projected CRS of the maths. Default ``None`` (``"auto"`` in a study file): chosen
+        when the inputs are read — the city profile's CRS when the districts are in a
+        profiled city, else the UTM zone of the districts' centroid (of the stations' without
+        districts).
     calibrate
         Scale raster population to the census total of each district.
     retain_all
@@ -187,7 +197,7 @@ class Study:
     network: str
     coords: str = "wgs84"
     population: str | None = None
-    districts: str | None = "cnmaps:4401"
+    districts: str | None = None
     subdistricts: Path | None = None
     landcover: Path | None = None
     boundary: str | None = None
@@ -254,6 +264,8 @@ class Study:
         for key in ("districts", "population", "boundary"):
             if isinstance(opts.get(key), str) and opts[key].strip().lower() in ("", "none"):
                 opts[key] = None  # "none" switches an input off (e.g. districts="none")
+        if isinstance(opts.get("crs"), str) and opts["crs"].strip().lower() == "auto":
+            opts.pop("crs")  # "auto": chosen from the study area (the default)
         if "speed_kmh" in opts:
             opts["speeds_kmh"] = parse_speeds(opts.pop("speed_kmh"))
         elif "speeds_kmh" in opts:
@@ -322,5 +334,5 @@ def _resolve(value: Any, base_dir: Path | None) -> Path:
 
 def _resolve_source(value: str, base_dir: Path | None) -> str:
     if ":" in value.split("/")[0] and not Path(value).exists():
-        return value  # "cnmaps:440104", "place:越秀区, 广州"
+        return value  # "cnmaps:110101", "place:东城区, 北京"
     return str(_resolve(value, base_dir))

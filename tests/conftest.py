@@ -79,7 +79,7 @@ def data_root() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Default settings with a throw-away cache folder."""
-    return Settings(cache_dir=tmp_path / "cache")
+    return Settings(crs=HAND_CRS, cache_dir=tmp_path / "cache")
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +155,7 @@ def hand_study(tmp_path: Path) -> dict:
         "network": str(roads_path),
         "population": str(tif),
         "districts": "none",
+        "crs": HAND_CRS,  # the grid's own CRS (the default would be the stations' UTM zone)
         "minutes": 2.4,
         "max_snap_m": 100.0,
     }

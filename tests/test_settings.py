@@ -14,7 +14,7 @@ def test_defaults_give_the_gb50180_kilometre():
     assert s.minutes == 15
     assert s.speed_kmh == 4.0
     assert s.walk_distance_m == pytest.approx(1000.0)
-    assert s.crs == "EPSG:4547"
+    assert s.crs is None  # resolved from the study area by load_inputs
     assert s.max_snap_m == 500
 
 
@@ -109,6 +109,8 @@ def test_every_copy_now_uses_the_validator():
         assert module.positive is positive
     with pytest.raises(SettingsError, match="setting minutes must be a positive number, got nan"):
         Settings(minutes=float("nan"))
+
+
 # ---------------------------------------------------------------------------- test isolation
 def test_tests_never_use_the_users_cache(isolated_caches):
     # tests/conftest.py points SKILLCIRCLE_CACHE and XDG_CACHE_HOME at a session temp folder

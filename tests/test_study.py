@@ -56,7 +56,15 @@ def test_study_errors(tmp_path):
 def test_none_switches_districts_off():
     s = Study.from_options(stations="a.csv", network="b.gpkg", districts="none")
     assert s.districts is None
-    assert Study.from_options(stations="a.csv", network="b.gpkg").districts == "cnmaps:4401"
+    # No city default: without districts there are none (and no study-area check).
+    plain = Study.from_options(stations="a.csv", network="b.gpkg")
+    assert plain.districts is None
+    # The CRS is chosen from the study area when the inputs are read ("auto").
+    assert plain.crs is None
+    assert plain.settings().crs is None
+    explicit = Study.from_options(stations="a.csv", network="b.gpkg", crs="EPSG:32650")
+    assert explicit.settings().crs == "EPSG:32650"
+    assert Study.from_options(stations="a.csv", network="b.gpkg", crs="auto").crs is None
 
 
 def test_flag_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ from sklearn.cluster import DBSCAN, KMeans
 from skillcircle._errors import InputError
 from skillcircle._validate import positive
 from skillcircle.inputs.areas import AREA_COLUMNS
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = ["ZONE_COLUMNS", "gap_zones"]
 
@@ -127,7 +127,7 @@ def gap_zones(
     unit_area_m2: float | None = None,
     districts: gpd.GeoDataFrame | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
-    metric_crs: str = DEFAULT_CRS,
+    metric_crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Cluster the uncovered demand units into gap zones.
 
@@ -162,7 +162,8 @@ def gap_zones(
         area holding its population-weighted centre; otherwise the area holding most of its
         population according to the units' own columns (empty strings when neither is known).
     metric_crs
-        Projected CRS used when ``units`` are in geographic coordinates.
+        Projected CRS used when ``units`` are in geographic coordinates; default: the UTM
+        zone of their centre.
 
     Returns
     -------
@@ -178,7 +179,7 @@ def gap_zones(
     Examples
     --------
     >>> pts = gpd.GeoDataFrame({"population": [300.0, 300.0, 50.0]},
-    ...     geometry=gpd.points_from_xy([0, 100, 5000], [0, 0, 0]), crs="EPSG:4547")
+    ...     geometry=gpd.points_from_xy([0, 100, 5000], [0, 0, 0]), crs="EPSG:32649")
     >>> z = gap_zones(pts, covered=[False, False, False])
     >>> z["zone_id"].tolist(), z["population"].tolist(), z["centre_x"].tolist()
     ([1], [600.0], [50.0])
@@ -207,7 +208,11 @@ def gap_zones(
             "population must be a finite, non-negative number", row=bad + 1, field="population"
         )
 
-    frame = units if units.crs.is_projected else units.to_crs(metric_crs)
+    frame = (
+        units
+        if units.crs.is_projected
+        else units.to_crs(metric_crs or metric_crs_of(tuple(units.total_bounds), units.crs))
+    )
     crs = frame.crs
     geom = np.asarray(frame.geometry.array, dtype=object)
     if shapely.is_empty(geom).any() or shapely.is_missing(geom).any():

@@ -43,7 +43,7 @@ from skillcircle._validate import positive
 from skillcircle.access.routing import Balls, balls
 from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = ["add_access_legs", "isochrones", "reached_edges", "service_area"]
 
@@ -250,7 +250,7 @@ def reached_edges(
     A 200 m street, a station 50 m from its west end, 100 m of walking:
 
     >>> from types import SimpleNamespace
-    >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:4547")
+    >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:32649")
     >>> from skillcircle.access.snapping import snap_points
     >>> st = snap_points(net, [50.0], [0.0], max_snap_m=10)
     >>> ball = SimpleNamespace(indptr=np.array([0, 1]), node=np.array([0]),
@@ -363,7 +363,7 @@ def isochrones(
     Examples
     --------
     >>> from skillcircle.access.snapping import snap_points
-    >>> net = Network.from_edges([0, 1000], [0, 0], [0], [1], crs="EPSG:4547")
+    >>> net = Network.from_edges([0, 1000], [0, 0], [0], [1], crs="EPSG:32649")
     >>> st = snap_points(net, [500.0], [10.0], max_snap_m=50)
     >>> iso = isochrones(net, st, limit_m=100, half_width_m=20)
     >>> iso.total_bounds.round(6).tolist()
@@ -429,12 +429,12 @@ def service_area(isochrone_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         One row: ``stations`` (number of non-empty isochrones), ``reach_m`` (the common reach,
         NaN if they differ), ``area_km2`` (measured in the frame's CRS when projected, else in
-        EPSG:4547) and the union as a MultiPolygon, in the input's CRS.
+        the UTM zone of the union's centre) and the union as a MultiPolygon, in the input's CRS.
 
     Examples
     --------
     >>> sq = [shapely.box(0, 0, 1000, 1000), shapely.box(500, 0, 1500, 1000)]
-    >>> iso = gpd.GeoDataFrame({"reach_m": [1000.0, 1000.0]}, geometry=sq, crs="EPSG:4547")
+    >>> iso = gpd.GeoDataFrame({"reach_m": [1000.0, 1000.0]}, geometry=sq, crs="EPSG:32649")
     >>> service_area(iso)[["stations", "reach_m", "area_km2"]].to_numpy().tolist()
     [[2.0, 1000.0, 1.5]]
     """
@@ -456,7 +456,9 @@ def service_area(isochrone_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=[union],
         crs=isochrone_gdf.crs,
     )
-    metric = out if out.crs.is_projected else out.to_crs(DEFAULT_CRS)
+    metric = (
+        out if out.crs.is_projected else out.to_crs(metric_crs_of(tuple(out.total_bounds), out.crs))
+    )
     out["area_km2"] = metric.geometry.area.to_numpy() / 1e6
     return out
 

@@ -40,7 +40,7 @@ A 100 m street ``0-1`` and a 50 m street ``1-2``; one origin 30 m along the firs
 
 >>> from skillcircle.network.model import Network
 >>> from skillcircle.access.snapping import snap_points
->>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+>>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
 >>> origin = snap_points(net, [30], [0], max_snap_m=10)
 >>> node_distances(net, origin, limit=100).distance_m.tolist()
 [30.0, 70.0, inf]

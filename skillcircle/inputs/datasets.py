@@ -24,7 +24,6 @@ from importlib import resources
 from pathlib import Path
 
 from skillcircle._errors import DataFolderError, InputFileNotFoundError
-from skillcircle.inputs.census import CENSUS_FILE
 from skillcircle.inputs.files import DATA_ENV
 from skillcircle.profiles.guangzhou import GUANGZHOU
 
@@ -196,7 +195,7 @@ def yuexiu_sample() -> YuexiuData:
     (True, '.parquet', True)
     """
     root = _package_data()
-    census = root / CENSUS_FILE
+    census = root / str(GUANGZHOU.census_file)
     if not census.is_file():  # pragma: no cover - a broken install
         raise InputFileNotFoundError(census, "packaged census table")
     return YuexiuData(

@@ -9,7 +9,7 @@ siting) is only as good as these units. Three models build them:
     EPSG:4326), at the cell centre, carrying the cell's count.
 ``"raster+census"``
     The same units, each district's units scaled so they sum to that district's census figure.
-    WorldPop's modelled counts overshoot Guangzhou's central districts by about half (Yuexiu:
+    WorldPop's modelled counts overshoot dense central districts by about half (Yuexiu:
     ~1.53 M in the raster, 1 038 643 in the 2020 census), so calibration is on whenever both
     district polygons and census totals are given.
 ``"census-grid"``
@@ -27,10 +27,10 @@ Examples
 >>> import geopandas as gpd, pandas as pd, shapely
 >>> from skillcircle.settings import Settings
 >>> districts = gpd.GeoDataFrame(
-...     {"district_code": ["440104"], "district_name": ["越秀区"]},
-...     geometry=[shapely.box(0, 0, 200, 100)], crs="EPSG:4547")
->>> census = pd.DataFrame({"district_code": ["440104"], "population": [1000]})
->>> du = build_population(settings=Settings(), districts=districts, census=census)
+...     {"district_code": ["110101"], "district_name": ["东城区"]},
+...     geometry=[shapely.box(0, 0, 200, 100)], crs="EPSG:32650")
+>>> census = pd.DataFrame({"district_code": ["110101"], "population": [1000]})
+>>> du = build_population(settings=Settings(crs="EPSG:32650"), districts=districts, census=census)
 >>> du.model_key, len(du.units), du.units["population"].tolist()
 ('census-grid', 2, [500.0, 500.0])
 """
@@ -194,7 +194,7 @@ def units_from_raster(
         if not 1 <= band <= src.count:
             raise InputError(f"has {src.count} band(s), band {band} was asked for", path=path)
         src_crs = _raster_crs(src, path)
-        window = _window(src, path, bounds, src_crs, settings.crs)
+        window = _window(src, path, bounds, src_crs, settings.metric_crs)
         try:
             data = src.read(band, window=window, masked=True)
         except RasterioError as exc:
@@ -203,7 +203,7 @@ def units_from_raster(
         row0, col0 = (0, 0) if window is None else (int(window.row_off), int(window.col_off))
         mid_row = row0 + data.shape[0] // 2
         mid_col = col0 + data.shape[1] // 2
-        cell_m = _cell_size_m(transform, src_crs, settings.crs, row=mid_row, col=mid_col)
+        cell_m = _cell_size_m(transform, src_crs, settings.metric_crs, row=mid_row, col=mid_col)
     values = np.ma.filled(data.astype(np.float64), np.nan)
     populated = np.isfinite(values) & (values > 0)
     if not populated.any():
@@ -211,8 +211,8 @@ def units_from_raster(
         raise InputError(f"has no populated cells{where} (all nodata, zero or NaN)", path=path)
     rows, cols = np.nonzero(populated)
     x, y = _cell_centres(transform, rows + row0, cols + col0)
-    x, y = _to_crs(x, y, src_crs, settings.crs)
-    units = _unit_frame(x, y, values[rows, cols], crs=settings.crs)
+    x, y = _to_crs(x, y, src_crs, settings.metric_crs)
+    units = _unit_frame(x, y, values[rows, cols], crs=settings.metric_crs)
     units.attrs["cell_size_m"] = cell_m
     logger.info(
         "%s: %d populated cells (~%.0f m), %.0f people",
@@ -596,7 +596,7 @@ def _census_grid(
         dcode += [code] * x.size
         dname += [name] * x.size
     units = _unit_frame(
-        np.concatenate(xs), np.concatenate(ys), np.concatenate(pops), crs=settings.crs
+        np.concatenate(xs), np.concatenate(ys), np.concatenate(pops), crs=settings.metric_crs
     )
     units["district_code"] = dcode
     units["district_name"] = dname
@@ -670,7 +670,7 @@ def _landcover_weights(
     with _open_raster(path, what="land-cover raster") as src:
         src_crs = _raster_crs(src, path)
         try:
-            window = _window(src, path, grid.bounds, src_crs, settings.crs)
+            window = _window(src, path, grid.bounds, src_crs, settings.metric_crs)
         except _NoOverlapError as exc:
             raise InputError(
                 f"does not overlap the districts {_describe(districts)} ({exc.detail})", path=path
@@ -690,7 +690,7 @@ def _landcover_weights(
             ok = ~np.ma.getmaskarray(data) & (classes != 0)
             rows, cols = np.nonzero(ok)
             x, y = _cell_centres(src.transform, rows + r, cols + col0)
-            x, y = _to_crs(x, y, src_crs, settings.crs)
+            x, y = _to_crs(x, y, src_crs, settings.metric_crs)
             keys = grid.key_of(x, y)
             inside = keys >= 0
             valid += np.bincount(keys[inside], minlength=grid.n_cells)
@@ -717,7 +717,7 @@ def _network_weights(network: Network, grid: _Grid, settings: Settings) -> Float
     dist = (k + 0.5) * piece_len[edge]
     points = shapely.line_interpolate_point(geoms[edge], dist)
     x, y = shapely.get_x(points), shapely.get_y(points)
-    x, y = _to_crs(x, y, CRS.from_user_input(network.crs), settings.crs)
+    x, y = _to_crs(x, y, CRS.from_user_input(network.crs), settings.metric_crs)
     keys = grid.key_of(x, y)
     inside = keys >= 0
     weights = np.bincount(keys[inside], weights=piece_len[edge][inside], minlength=grid.n_cells)

@@ -22,7 +22,7 @@ import shapely
 from skillcircle._errors import InputError, NetworkError
 from skillcircle.network.model import Network, _join_values, _present
 from skillcircle.network.walk import _WALK_EXCLUDED_TAGS, walk_filter_mask
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = [
     "ROAD_LAYER_SUFFIXES",
@@ -122,7 +122,7 @@ def _walk_chains(
 def build_roads_network(
     roads: gpd.GeoDataFrame,
     *,
-    crs: str = DEFAULT_CRS,
+    crs: str | None = None,
     walk_filter: bool = True,
     simplify: bool = True,
     meta: dict[str, Any] | None = None,
@@ -135,7 +135,8 @@ def build_roads_network(
         (Multi)LineStrings with a ``highway`` column (``name``, ``osm_id``, ``foot``,
         ``access``, ``service`` … are used when present), in any CRS. Not modified.
     crs
-        Projected CRS of the result; the layer is reprojected to it first.
+        Projected CRS of the result; the layer is reprojected to it first. Default: the
+        layer's own CRS if projected, else the UTM zone of its centre.
     walk_filter
         Keep only walkable ways (:func:`walk_filter_mask`).
     simplify
@@ -172,7 +173,9 @@ def build_roads_network(
     rows = np.flatnonzero(keep)
     if rows.size == 0:
         raise NetworkError("no walkable road lines in the layer")
-    layer = gpd.GeoSeries(geoms[rows], crs=roads.crs).to_crs(crs)
+    layer = gpd.GeoSeries(geoms[rows], crs=roads.crs)
+    crs = crs or metric_crs_of(tuple(layer.total_bounds), roads.crs)
+    layer = layer.to_crs(crs)
     parts, part_row = shapely.get_parts(np.asarray(layer.values, dtype=object), return_index=True)
     coords, vert_part = shapely.get_coordinates(parts, return_index=True)
     way = rows[part_row]  # original row of each part
@@ -374,7 +377,7 @@ def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
-def _load_osm_xml(path: Path, crs: str) -> Network:
+def _load_osm_xml(path: Path, crs: str | None) -> Network:
     """OSM XML through osmnx: walk-filter the raw ways, then simplify as osmnx does."""
     import osmnx as ox
 
@@ -401,7 +404,7 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
     return _standard_attrs(Network.from_networkx(G, crs=crs))
 
 
-def _load_graphml(path: Path, crs: str) -> Network:
+def _load_graphml(path: Path, crs: str | None) -> Network:
     """An osmnx GraphML file (assumed already a walking network)."""
     import osmnx as ox
 
@@ -412,11 +415,11 @@ def _load_graphml(path: Path, crs: str) -> Network:
     return _standard_attrs(Network.from_networkx(G, crs=crs))
 
 
-def _load_pbf(path: Path, crs: str) -> Network:
+def _load_pbf(path: Path, crs: str | None) -> Network:
     """OSM PBF through pyosmium and the road-layer builder (same topology)."""
     return build_roads_network(read_osm_pbf_ways(path), crs=crs)
 
 
-def _load_roads(path: Path, crs: str) -> Network:
+def _load_roads(path: Path, crs: str | None) -> Network:
     """A GIS road layer."""
     return build_roads_network(_read_roads_file(path), crs=crs)

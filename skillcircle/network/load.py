@@ -180,7 +180,8 @@ def load_network(
         (``.gpkg .shp .geojson .json .parquet`` with a ``highway`` column) or a network built
         before (``.npz``).
     settings
-        Target CRS and cache folder.
+        Target CRS (``settings.crs``; when ``None``, a projected source keeps its own CRS and a
+        geographic one goes to the UTM zone of its centre) and cache folder.
     boundary
         Study area (polygons in any CRS, a polygon file or ``cnmaps:<adcode>``): only edges that
         touch it, grown by ``buffer_m``, are kept.
@@ -198,7 +199,8 @@ def load_network(
     Returns
     -------
     Network
-        In ``settings.crs``; ``meta`` records the source, its SHA-256, the loader and the
+        In ``settings.crs`` (or the CRS derived from the data); ``meta`` records the source,
+        its SHA-256, the loader and the
         piece counts before (``meta["raw"]``) and after the largest-component step.
 
     Raises
@@ -226,7 +228,7 @@ def load_network(
         from skillcircle.network.cache import load_network_file
 
         net = load_network_file(path)
-        if net.crs != settings.crs:
+        if settings.crs is not None and net.crs != settings.crs:
             raise NetworkError(f"{path}: network is in {net.crs}, settings ask for {settings.crs}")
         if area is None and bridge_gaps_m is None:  # keep the file's own provenance
             return net if retain_all else net.largest_component()
@@ -235,7 +237,7 @@ def load_network(
         return _finish(net, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
     def build() -> Network:
-        raw = _LOADERS[kind](path, settings.crs)
+        raw = _LOADERS[kind](path, settings.crs)  # None: derived from the data
         meta = {"source": str(path.resolve()), "source_sha256": sha256_file(path)}
         return _finish(raw, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
@@ -290,7 +292,7 @@ def _finish(
         **meta,
         "loader": kind,
         "loader_version": LOADER_VERSION,
-        "crs": settings.crs,
+        "crs": net.crs,
         "boundary": area is not None,
         "buffer_m": buffer_m if area is not None else None,
         "retain_all": retain_all,
@@ -342,7 +344,7 @@ def keep_largest_piece(net: Network) -> Network:
     return dataclasses.replace(kept, meta={**kept.meta, "retain_all": False})
 
 
-_LOADERS: Mapping[str, Callable[[Path, str], Network]] = {
+_LOADERS: Mapping[str, Callable[[Path, str | None], Network]] = {
     "osm_xml": _load_osm_xml,
     "osm_pbf": _load_pbf,
     "graphml": _load_graphml,

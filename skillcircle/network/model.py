@@ -27,7 +27,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from skillcircle._errors import NetworkError
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -60,7 +60,7 @@ class Network:
     edge_geometry
         Shapely LineStrings, one per edge.
     crs
-        The projected CRS of every coordinate (e.g. ``"EPSG:4547"``).
+        The projected CRS of every coordinate (e.g. ``"EPSG:32650"``).
     indptr, indices, csr_length, csr_edge
         CSR adjacency: the neighbours of node ``i`` are ``indices[indptr[i]:indptr[i+1]]``,
         reached over edge ``csr_edge[k]`` of length ``csr_length[k]``.
@@ -131,7 +131,7 @@ class Network:
 
         Examples
         --------
-        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
         >>> net.n_nodes, net.n_edges, float(net.edge_length.sum())
         (3, 2, 150.0)
         """
@@ -195,7 +195,8 @@ class Network:
         Directed graphs (osmnx MultiDiGraphs) are made undirected: reciprocal edges ``u → v`` and
         ``v → u`` with the same geometry become one edge (a one-way street stays one edge).
         Edges without ``geometry`` are straight lines. An unprojected graph is projected to
-        ``crs`` (default EPSG:4547); lengths are always the geometric lengths in metres,
+        ``crs`` (default: the UTM zone of the graph's centre); lengths are always the
+        geometric lengths in metres,
         whatever ``length`` the graph carried. Other edge attributes become ``edge_attrs``
         (lists are joined as sorted distinct values with ``";"``).
 
@@ -204,7 +205,8 @@ class Network:
         G
             A networkx (Multi)(Di)Graph.
         crs
-            Target projected CRS; by default the graph's own CRS if projected, else EPSG:4547.
+            Target projected CRS; by default the graph's own CRS if projected, else the UTM
+            zone of the graph's centre.
 
         Returns
         -------
@@ -214,11 +216,6 @@ class Network:
         if graph_crs is None and crs is None:
             raise NetworkError("the networkx graph has no 'crs' attribute: pass crs=")
         source = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
-        if crs is None:
-            crs = str(graph_crs) if source.is_projected else DEFAULT_CRS
-        target = CRS.from_user_input(crs)
-        if not target.is_projected:
-            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
         nodes = list(G.nodes)
         if not nodes or G.number_of_edges() == 0:
             raise NetworkError("the networkx graph is empty (no nodes or no edges)")
@@ -228,6 +225,12 @@ class Network:
             y = np.array([float(G.nodes[n]["y"]) for n in nodes])
         except KeyError as exc:
             raise NetworkError("every node of the networkx graph needs 'x' and 'y'") from exc
+        if crs is None:
+            bounds = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+            crs = metric_crs_of(bounds, source)
+        target = CRS.from_user_input(crs)
+        if not target.is_projected:
+            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
         node_id: npt.NDArray[np.int64] | None = None
         osmids = [G.nodes[n].get("osmid") for n in nodes]
         if all(isinstance(o, int | np.integer) for o in osmids):
@@ -290,10 +293,10 @@ class Network:
 
         Examples
         --------
-        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
         >>> G = net.to_networkx()
         >>> G.number_of_nodes(), G.number_of_edges(), G.graph["crs"], G.edges[1, 2, 0]["length"]
-        (3, 2, 'EPSG:4547', 50.0)
+        (3, 2, 'EPSG:32649', 50.0)
         """
         import networkx as nx
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 
 from skillcircle._errors import InputError
 from skillcircle.network.build import _standard_attrs
 from skillcircle.network.model import Network
+from skillcircle.profiles import metric_crs_of
 from skillcircle.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,8 +57,12 @@ def _load_online(
         if place:
             G = ox.graph_from_place(place, network_type="walk", retain_all=True, simplify=True)
         else:
-            area = _buffered_area(boundary, buffer_m, settings.crs)
-            polygon = gpd.GeoSeries([area], crs=settings.crs).to_crs("EPSG:4326").iloc[0]
+            area_gdf = cast(gpd.GeoDataFrame, boundary)  # not None: checked above
+            crs = settings.crs or metric_crs_of(
+                tuple(area_gdf.to_crs("EPSG:4326").total_bounds), "EPSG:4326"
+            )
+            area = _buffered_area(area_gdf, buffer_m, crs)
+            polygon = gpd.GeoSeries([area], crs=crs).to_crs("EPSG:4326").iloc[0]
             G = ox.graph_from_polygon(polygon, network_type="walk", retain_all=True, simplify=True)
     return _standard_attrs(Network.from_networkx(G, crs=settings.crs))
 

@@ -165,7 +165,7 @@ def network_quality(
     Examples
     --------
     >>> net = Network.from_edges([0, 100, 300, 310], [0, 0, 0, 0], [0, 2], [1, 3],
-    ...                          crs="EPSG:4547")
+    ...                          crs="EPSG:32649")
     >>> q = network_quality(net, gap_m=150)
     >>> q.n_components, q.largest_component_length_share, q.n_dead_ends, q.n_likely_gaps
     (2, 0.9090909090909091, 4, 0)
@@ -259,7 +259,7 @@ def bridge_gaps(net: Network, *, max_gap_m: float) -> tuple[Network, int]:
     Examples
     --------
     >>> net = Network.from_edges([0, 100, 110, 200], [0, 0, 0, 0], [0, 2], [1, 3],
-    ...                          crs="EPSG:4547", edge_attrs={"highway": ["footway"] * 2})
+    ...                          crs="EPSG:32649", edge_attrs={"highway": ["footway"] * 2})
     >>> bridged, n = bridge_gaps(net, max_gap_m=15)
     >>> n, bridged.component_labels()[0], bridged.edge_attrs["highway"].tolist()
     (1, 1, ['footway', 'footway', 'virtual_link'])

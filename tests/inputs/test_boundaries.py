@@ -27,7 +27,7 @@ def iou(a, b):
 
 
 def test_cnmaps_guangzhou_has_the_11_districts():
-    d = read_districts()
+    d = read_districts("cnmaps:4401")
     assert d.crs == "EPSG:4326"
     assert list(d.columns) == ["district_code", "district_name", "geometry"]
     assert d["district_code"].tolist() == GZ_CODES

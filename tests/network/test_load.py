@@ -171,7 +171,7 @@ def _osmnx_like_graph() -> nx.MultiDiGraph:
 
 def test_from_networkx_collapses_reciprocal_edges_and_projects() -> None:
     net = Network.from_networkx(_osmnx_like_graph())
-    assert net.crs == "EPSG:4547"
+    assert net.crs == "EPSG:32649"  # a lon/lat graph goes to its UTM zone (49N at 113.26 E)
     assert (net.n_nodes, net.n_edges) == (4, 3)
     assert sorted(net.node_id.tolist()) == [10, 20, 30, 40]
     geod = Geod(ellps="GRS80")
