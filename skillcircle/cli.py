@@ -12,13 +12,18 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from skillcircle import __version__
 from skillcircle._errors import InputError, SkillcircleError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from skillcircle.outputs.schema import Summary
 
 __all__ = ["app", "main"]
 
@@ -125,7 +130,7 @@ def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
     return Study.from_options(**flags)
 
 
-def _print_summary(summary: Any, table: Any, title: str) -> None:
+def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
     """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total)."""
     from rich.table import Table
 
