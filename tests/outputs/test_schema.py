@@ -14,7 +14,7 @@ from skillcircle.access.analysis import analyse
 from skillcircle.outputs import schema
 from skillcircle.outputs.publish import publish
 from skillcircle.outputs.schema import TOTAL_LABEL, PlanFigures, Summary, with_total
-from skillcircle.siting.suggest import suggest
+from skillcircle.siting.suggest import PhaseStatus, suggest
 
 from .conftest import EAST, EAST_HIGH, EAST_LOW, WEST, WEST_SUB
 
@@ -27,6 +27,13 @@ def test_summary_round_trips_through_json(hand_areas, tmp_path):
     a = analyse(**hand_areas, with_isochrones=False)
     assert _via_json(a.summary) == a.summary
     plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=((2030, 4),))
+    # typed fields instead of DataFrame.attrs: raster cells of 100 m; phases of the plan
+    assert a.inputs.population.cell_size_m == pytest.approx(100.0)
+    assert plan.phases == (
+        PhaseStatus(phase=2030, target_total=4, needed=1, planned=1, short=False),
+    )
+    # the one uncovered resident group (10 people) is too small for a zone: scattered
+    assert (a.summary.gap_zone_population, a.summary.scattered_uncovered_population) == (0, 10)
     noted = dataclasses.replace(plan.summary, note="示例 only")
     back = _via_json(noted)
     assert back == noted
@@ -231,3 +238,11 @@ def test_units_and_gap_layer_columns_follow_the_contract(hand_areas, tmp_path):
     assert set(gaps.columns) - {"geometry"} <= set(schema.GAP_LAYER_COLUMNS)
     stations = gpd.read_file(files[schema.STATIONS_GEOJSON])
     assert set(schema.STATION_COVERAGE_COLUMNS) <= set(stations.columns)
+
+
+def test_gap_figures_are_none_when_gap_zones_were_not_computed(hand_study):
+    a = analyse(**hand_study, with_isochrones=False, with_gaps=False)
+    assert a.summary.gap_zone_population is None
+    assert a.summary.scattered_uncovered_population is None
+    assert a.summary.to_json()["gap_zone_population"] is None
+    assert Summary.from_json(json.loads(json.dumps(a.summary.to_json()))) == a.summary
