@@ -13,13 +13,18 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from skillcircle import __version__
 from skillcircle._errors import InputError, SkillcircleError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from skillcircle.outputs.schema import Summary
 
 __all__ = ["app", "main"]
 
@@ -128,10 +133,13 @@ def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
     return Study.from_options(**flags)
 
 
-def _print_summary(summary: dict[str, Any], table: Any, title: str) -> None:
+def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
+    """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total)."""
     from rich.table import Table
 
-    from skillcircle.outputs.datafiles import summary_rows
+    from skillcircle.access.analysis import DISTRICT_KEYS
+    from skillcircle.outputs.schema import with_total
+    from skillcircle.outputs.words import summary_rows
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
@@ -147,7 +155,7 @@ def _print_summary(summary: dict[str, Any], table: Any, title: str) -> None:
         "stations",
     ):
         districts.add_column(col, justify="right" if col not in ("district_name",) else "left")
-    for _, row in table.iterrows():
+    for _, row in with_total(table, keys=DISTRICT_KEYS).iterrows():
         districts.add_row(
             str(row["district_code"]),
             str(row["district_name"]),
@@ -413,7 +421,7 @@ def suggest_cmd(
 def _print_plan(plan: Any) -> None:
     from rich.table import Table
 
-    from skillcircle.outputs.datafiles import plan_words
+    from skillcircle.outputs.words import plan_words
 
     table = Table(title="Suggested new sites")
     for col in (

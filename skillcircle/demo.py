@@ -143,8 +143,6 @@ def run_demo(
     analysis = analyse(study, progress=step)
     plan = suggest(analysis, add=add, phases=GUANGZHOU.phases, progress=step)
     out = Path(out_dir)
-    for summary in (analysis.summary, plan.summary):
-        summary["note"] = DEMO_NOTE
     with step(f"Writing {out}"):
-        files = publish(analysis, out, plan=plan, basemap=basemap)
+        files = publish(analysis, out, plan=plan, basemap=basemap, note=DEMO_NOTE)
     return DemoResult(analysis=analysis, plan=plan, files=files)

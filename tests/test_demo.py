@@ -76,15 +76,15 @@ def test_isochrones_are_valid_and_hold_their_station(yuexiu_demo):
 
 def test_plan_is_certified_and_phased(yuexiu_demo):
     plan = yuexiu_demo.plan
-    s = plan.summary
-    assert s["added_sites"] == 10
-    assert s["optimality_gap_pct"] <= 1.0
-    assert s["upper_bound_covered_population"] >= s["covered_population_after"] - 1e-6
+    s = plan.summary.plan
+    assert s.added_sites == 10
+    assert s.optimality_gap_pct <= 1.0
+    assert s.upper_bound_covered_population >= s.covered_population_after - 1e-6
     sug = pd.read_csv(yuexiu_demo.files["suggestions.csv"])
     assert sug["rank"].tolist() == list(range(1, 11))
     assert (np.diff(sug["cumulative_coverage_pct"]) > 0).all()
     assert (sug["phase"] == 2025).all()  # 21 + 10 stations stay below the 2025 target of 250
-    assert sug["cumulative_coverage_pct"].iloc[-1] == pytest.approx(s["coverage_pct_after"])
+    assert sug["cumulative_coverage_pct"].iloc[-1] == pytest.approx(s.coverage_pct_after)
 
 
 def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_path):

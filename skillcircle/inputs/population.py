@@ -125,6 +125,9 @@ class DemandUnits:
         Their (uncalibrated) population.
     source
         Inputs for provenance: file paths and hashes, grid size, network description.
+    cell_size_m
+        Side of the ground cell one unit stands for (the raster cell, or the census grid's
+        spacing), metres; ``None`` when unknown.
     """
 
     units: gpd.GeoDataFrame
@@ -134,6 +137,7 @@ class DemandUnits:
     excluded_units: int = 0
     excluded_population: float = 0.0
     source: dict[str, Any] = field(default_factory=dict)
+    cell_size_m: float | None = None
 
     @property
     def total_population(self) -> float:
@@ -437,6 +441,7 @@ def build_population(
         excluded_units=result.excluded_units,
         excluded_population=result.excluded_population,
         source=result.source,
+        cell_size_m=result.cell_size_m,
     )
 
 
@@ -473,7 +478,9 @@ def _raster_model(
     if districts is None:
         if census is not None:
             logger.warning("census totals given without district polygons: not calibrated")
-        return DemandUnits(units=units, model=model, model_key="raster", source=source)
+        return DemandUnits(
+            units=units, model=model, model_key="raster", source=source, cell_size_m=cell_m
+        )
     _check_overlap(units, districts, path)
     areas = districts if areas is None else areas
     if calibrate and census is not None:
@@ -486,6 +493,7 @@ def _raster_model(
             excluded_units=n_out,
             excluded_population=pop_out,
             source=source,
+            cell_size_m=cell_m,
         )
     inside, n_out, pop_out = _assign_districts(units, areas)
     return DemandUnits(
@@ -495,6 +503,7 @@ def _raster_model(
         excluded_units=n_out,
         excluded_population=pop_out,
         source=source,
+        cell_size_m=cell_m,
     )
 
 
@@ -601,7 +610,13 @@ def _census_grid(
     units["district_code"] = dcode
     units["district_name"] = dname
     units = units[units["population"] > 0]
-    return DemandUnits(units=_renumber(units), model=model, model_key="census-grid", source=source)
+    return DemandUnits(
+        units=_renumber(units),
+        model=model,
+        model_key="census-grid",
+        source=source,
+        cell_size_m=grid_m,
+    )
 
 
 @dataclass(frozen=True)

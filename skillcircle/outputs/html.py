@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from skillcircle.access.analysis import Analysis
+from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
 from skillcircle.inputs.files import write_text
-from skillcircle.outputs.datafiles import (
+from skillcircle.outputs.schema import with_total
+from skillcircle.outputs.words import (
     OSM_WARNING,
     coverage_definition,
     fragment_line,
@@ -84,31 +85,36 @@ def html_report(
     """
     s = plan.summary if plan is not None else analysis.summary
     head = analysis.headline
-    q = analysis.inputs.quality.to_dict()
     e = html.escape
     figures = [
-        ("Residents 常住人口", f"{s['population']:,.0f}"),
-        ("Within the walk 覆盖人口", f"{s['covered_population']:,.0f}"),
-        ("Coverage 覆盖率", f"{s['coverage_pct']:.1f} %"),
-        ("Stations 站点", f"{s['stations']}"),
-        ("Walk 步行距离", f"{s['walk_distance_m']:,.0f} m"),
+        ("Residents 常住人口", f"{s.population:,.0f}"),
+        ("Within the walk 覆盖人口", f"{s.covered_population:,.0f}"),
+        ("Coverage 覆盖率", f"{s.coverage_pct:.1f} %"),
+        ("Stations 站点", f"{s.stations}"),
+        ("Walk 步行距离", f"{s.walk_distance_m:,.0f} m"),
     ]
-    if plan is not None:
-        figures.append(("After the plan 规划后", f"{s['coverage_pct_after']:.1f} %"))
+    if s.plan is not None:
+        figures.append(("After the plan 规划后", f"{s.plan.coverage_pct_after:.1f} %"))
     body = [
         f"<h1>{e(title)}</h1>",
-        *([f"<p class='note'>{e(str(s['note']))}</p>"] if s.get("note") else []),
-        f"<p class='muted'>skillcircle {e(str(s['version']))} · {e(str(s['generated']))}</p>",
+        *([f"<p class='note'>{e(s.note)}</p>"] if s.note else []),
+        f"<p class='muted'>skillcircle {e(s.version)} · {e(s.generated)}</p>",
         "<div class='figures'>",
         *[f"<div class='fig'>{e(label)}<b>{e(value)}</b></div>" for label, value in figures],
         "</div>",
         "<h2>Coverage by district 分区覆盖</h2>",
-        _fmt_table(analysis.by_district),
+        _fmt_table(with_total(analysis.by_district, keys=DISTRICT_KEYS)),
     ]
     if analysis.by_subdistrict is not None:
-        body += ["<h2>Coverage by sub-district 街道覆盖</h2>", _fmt_table(analysis.by_subdistrict)]
+        body += [
+            "<h2>Coverage by sub-district 街道覆盖</h2>",
+            _fmt_table(with_total(analysis.by_subdistrict, keys=SUBDISTRICT_KEYS)),
+        ]
     if len(analysis.coverage) > 1:
-        body += ["<h2>Walking-speed sensitivity 步速敏感性</h2>", _fmt_table(analysis.sensitivity)]
+        body += [
+            "<h2>Walking-speed sensitivity 步速敏感性</h2>",
+            _fmt_table(with_total(analysis.sensitivity, keys=DISTRICT_KEYS)),
+        ]
     if map_html is not None:
         body += [
             "<h2 class='pagebreak'>Map 地图</h2>",
@@ -139,19 +145,17 @@ def html_report(
             f"<p>{e(plan_words(plan.summary))}</p>",
             _fmt_table(table),
         ]
-    inputs = s.get("inputs", {})
     rows = "".join(
-        f"<tr><td>{e(k)}</td><td>{e(str(v.get('path')))}</td>"
-        f"<td><code>{e(str(v.get('sha256') or '—'))}</code></td></tr>"
-        for k, v in inputs.items()
+        f"<tr><td>{e(k)}</td><td>{e(v.path)}</td><td><code>{e(v.sha256 or '—')}</code></td></tr>"
+        for k, v in s.inputs.items()
     )
     body += [
         "<h2>Assumptions 口径与假设</h2>",
         "<ul>",
         f"<li>{e(coverage_definition(head.walk_distance_m, head.speed_kmh, head.minutes))}</li>",
-        f"<li>Population model: {e(str(s['population_model']))}.</li>",
-        f"<li>Walking network: {e(network_words(q))}</li>",
-        f"<li>Distances computed in {e(str(s['crs']))}; outputs in WGS84.</li>",
+        f"<li>Population model: {e(s.population_model)}.</li>",
+        f"<li>Walking network: {e(network_words(s.network))}</li>",
+        f"<li>Distances computed in {e(s.crs)}; outputs in WGS84.</li>",
         *[f"<li>{e(line[2:])}</li>" for line in fragment_line(s)],
         "</ul>",
         f"<p class='warn'>{e(OSM_WARNING)}</p>",

@@ -6,9 +6,11 @@ planner receives is the same whichever command made it.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from skillcircle.access.analysis import Analysis
+from skillcircle.outputs import schema
 from skillcircle.outputs.datafiles import write_report
 from skillcircle.outputs.html import write_html_report
 from skillcircle.outputs.webmap import map_from_dir, write_map
@@ -23,8 +25,12 @@ def publish(
     *,
     plan: Plan | None = None,
     basemap: str = "osm",
+    note: str | None = None,
+    centre: tuple[float, float] | None = None,
 ) -> dict[str, Path]:
     """Write the data files, ``map.html`` and ``report.html`` into ``out_dir``.
+
+    Every name written is one of :data:`skillcircle.outputs.schema.OUTPUT_FILES`.
 
     Parameters
     ----------
@@ -36,19 +42,35 @@ def publish(
         A siting plan, when there is one.
     basemap
         Base map of the web map: ``osm``, ``amap``, ``tianditu`` or a tile URL template.
+    note
+        A line shown on the map and reports and stored in ``summary.json`` (e.g. "Illustrative
+        stations, not the official list"); the summaries' own ``note`` when omitted.
+    centre
+        ``(lat, lon)`` the map opens on when it has no feature at all (e.g. the city profile's
+        centre); a world view when omitted.
 
     Returns
     -------
     dict
         Output name → path.
     """
+    if note is not None:
+        analysis = dataclasses.replace(
+            analysis, summary=dataclasses.replace(analysis.summary, note=note)
+        )
+        if plan is not None:
+            plan = dataclasses.replace(plan, summary=dataclasses.replace(plan.summary, note=note))
     out = Path(out_dir)
     files = write_report(analysis, out, plan=plan)
-    files["map.html"] = write_map(map_from_dir(out, basemap=basemap), out / "map.html")
-    files["report.html"] = write_html_report(
-        out / "report.html",
+    page = map_from_dir(out, basemap=basemap, centre=centre)
+    files[schema.MAP_HTML] = write_map(page, out / schema.MAP_HTML)
+    files[schema.REPORT_HTML] = write_html_report(
+        out / schema.REPORT_HTML,
         analysis,
         plan=plan,
-        map_html=files["map.html"].read_text(encoding="utf-8"),
+        map_html=files[schema.MAP_HTML].read_text(encoding="utf-8"),
     )
+    unknown = set(files) - set(schema.OUTPUT_FILES)
+    if unknown:  # a writer added a file the contract does not name
+        raise RuntimeError(f"files outside the output contract: {sorted(unknown)}")
     return files

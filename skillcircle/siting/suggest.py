@@ -24,6 +24,7 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.access.analysis import Analysis, Progress, log_step
 from skillcircle.access.routing import reach_pairs
 from skillcircle.access.snapping import snap_geoseries
+from skillcircle.access.summary import PlanFigures, Summary
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.boundaries import cnmaps_codes
 from skillcircle.inputs.stations import read_stations
@@ -34,6 +35,7 @@ from skillcircle.siting.problem import CoverageProblem, SitingSolution
 
 __all__ = [
     "PLAN_COLUMNS",
+    "PhaseStatus",
     "Plan",
     "check_plan_options",
     "generate_candidates",
@@ -58,6 +60,29 @@ PLAN_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhaseStatus:
+    """How far one phase's target is met by the plan.
+
+    Attributes
+    ----------
+    phase
+        The phase's label (its year).
+    target_total
+        Total stations to reach by the end of the phase.
+    needed, planned
+        New stations the phase needs, and how many of the plan's sites it got.
+    short
+        Whether the plan gives the phase fewer sites than it needs.
+    """
+
+    phase: int
+    target_total: int
+    needed: int
+    planned: int
+    short: bool
+
+
 @dataclass(frozen=True)
 class Plan:
     """Suggested new sites and how good the plan is.
@@ -74,14 +99,18 @@ class Plan:
         Rows of a user's candidate file that were refused (``row``, ``reason`` and the
         original columns): unreadable coordinates, duplicates, outside the districts.
     summary
-        The analysis summary extended with the plan's figures (``summary.json``).
+        The analysis summary with its plan section (:class:`PlanFigures`) filled in: what
+        ``summary.json`` holds.
+    phases
+        Per phase, its target and how many sites the plan gives it (empty without phases).
     """
 
     suggestions: gpd.GeoDataFrame
     solution: SitingSolution
     candidates: gpd.GeoDataFrame
     candidates_rejected: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Summary
+    phases: tuple[PhaseStatus, ...] = ()
 
 
 def programme_phases(analysis: Analysis) -> tuple[tuple[int, int], ...] | None:
@@ -372,38 +401,34 @@ def suggest(
             bound="milp" if exact else "auto",
             time_limit_s=time_limit_s,
         )
-    suggestions = _suggestion_frame(solution, cand, existing=existing, phases=phases)
+    suggestions, phase_status = _suggestion_frame(solution, cand, existing=existing, phases=phases)
     cand_out = cand.to_crs("EPSG:4326")
     cand_out["candidate"] = np.arange(len(cand))
     cand_out["selected"] = np.isin(cand_out["candidate"], solution.selected)
-    summary = dict(analysis.summary)
-    summary.update(
-        {
-            "greedy_covered_population": round(solution.greedy_covered_population, 3),
-            "covered_population_after": round(solution.covered_population, 3),
-            "coverage_pct_after": round(
-                100.0 * solution.covered_population / solution.total_population, 4
-            )
-            if solution.total_population > 0
-            else 0.0,
-            "upper_bound_covered_population": round(solution.upper_bound_covered_population, 3),
-            "optimality_gap_pct": round(solution.optimality_gap_pct, 4),
-            "bound_method": solution.bound_method,
-            "swaps": solution.swaps,
-            "added_sites": len(solution.selected),
-            "candidates": len(cand),
-            "candidates_rejected": len(cand_rejected),
-            "reduced_units": solution.reduction.n_units_after,
-            "reduction": _reduction_dict(solution),
-            "phases": [list(p) for p in phases] if phases else None,
-        }
+    figures = PlanFigures(
+        greedy_covered_population=round(solution.greedy_covered_population, 3),
+        covered_population_after=round(solution.covered_population, 3),
+        coverage_pct_after=round(100.0 * solution.covered_population / solution.total_population, 4)
+        if solution.total_population > 0
+        else 0.0,
+        upper_bound_covered_population=round(solution.upper_bound_covered_population, 3),
+        optimality_gap_pct=round(solution.optimality_gap_pct, 4),
+        bound_method=solution.bound_method,
+        swaps=solution.swaps,
+        added_sites=len(solution.selected),
+        candidates=len(cand),
+        candidates_rejected=len(cand_rejected),
+        reduced_units=solution.reduction.n_units_after,
+        reduction=_reduction_dict(solution),
+        phases=tuple((int(y), int(t)) for y, t in phases) if phases else None,
     )
     return Plan(
         suggestions=suggestions,
         solution=solution,
         candidates=cand_out,
         candidates_rejected=cand_rejected,
-        summary=summary,
+        summary=dataclasses.replace(analysis.summary, plan=figures),
+        phases=phase_status,
     )
 
 
@@ -501,7 +526,7 @@ def _suggestion_frame(
     *,
     existing: int,
     phases: tuple[tuple[int, int], ...] | None,
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, tuple[PhaseStatus, ...]]:
     cum = solution.cumulative()
     picked = cand.iloc[solution.selected].to_crs("EPSG:4326").reset_index(drop=True)
     lon = picked.geometry.x.to_numpy()
@@ -521,6 +546,7 @@ def _suggestion_frame(
     frame["added_population"] = cum["added_population"].to_numpy()
     frame["cumulative_covered_population"] = cum["cumulative_covered_population"].to_numpy()
     frame["cumulative_coverage_pct"] = cum["cumulative_coverage_pct"].to_numpy()
+    status: tuple[PhaseStatus, ...] = ()
     if phases:
         labelled = phase_plan(
             solution,
@@ -530,9 +556,12 @@ def _suggestion_frame(
         )
         after = f"after {phases[-1][0]}"
         frame["phase"] = [after if pd.isna(p) else str(p) for p in labelled["phase"]]
+        # phase_plan (siting.phases) still reports its per-phase rows in attrs: read once here.
+        status = tuple(PhaseStatus(**row) for row in labelled.attrs["phases"])
     extra = [c for c in ("name",) if c in frame.columns]
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         frame[[*PLAN_COLUMNS, *extra]],
         geometry=shapely.points(frame["lon"], frame["lat"]),
         crs="EPSG:4326",
     )
+    return out, status

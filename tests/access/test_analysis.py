@@ -29,11 +29,11 @@ from skillcircle.siting.suggest import suggest
 def test_hand_made_study_end_to_end(hand_study, tmp_path):
     a = analyse(**hand_study)
     s = a.summary
-    assert s["population"] == 450
-    assert s["covered_population"] == 440
-    assert s["walk_distance_m"] == pytest.approx(160.0)
-    assert s["population_model_key"] == "raster"
-    assert s["fragment_population"] == 0  # one connected grid
+    assert s.population == 450
+    assert s.covered_population == 440
+    assert s.walk_distance_m == pytest.approx(160.0)
+    assert s.population_model_key == "raster"
+    assert s.fragment_population == 0  # one connected grid
     st = a.headline.stations
     np.testing.assert_allclose(st["reach_population"], [330.0, 110.0, 0.0])
     np.testing.assert_allclose(st["snap_distance_m"][:2], [0.0, 10.0], atol=1e-6)
@@ -57,8 +57,8 @@ def test_hand_made_plan_covers_the_last_node(hand_study):
     a = analyse(**hand_study, with_isochrones=False)
     plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=None)
     assert plan.suggestions["added_population"].tolist() == [10.0]
-    assert plan.summary["coverage_pct_after"] == pytest.approx(100.0)
-    assert plan.summary["optimality_gap_pct"] == pytest.approx(0.0)
+    assert plan.summary.plan.coverage_pct_after == pytest.approx(100.0)
+    assert plan.summary.plan.optimality_gap_pct == pytest.approx(0.0)
 
 
 @pytest.mark.data
@@ -92,8 +92,8 @@ def test_yuexiu_one_station_per_subdistrict(data_root, tmp_path):
             assert geom.contains(st.geometry.iloc[i])
     plan = suggest(a, add=10)
     assert len(plan.suggestions) == 10
-    assert plan.summary["optimality_gap_pct"] <= 1.0
-    assert plan.summary["coverage_pct_after"] > plan.summary["coverage_pct"]
+    assert plan.summary.plan.optimality_gap_pct <= 1.0
+    assert plan.summary.plan.coverage_pct_after > plan.summary.coverage_pct
 
 
 @pytest.mark.data
@@ -109,9 +109,9 @@ def test_census_only_model_as_the_online_demo_uses_it(data_root):
         with_gaps=False,
     )
     s = a.summary
-    assert s["population_model_key"] == "census-grid"
-    assert abs(s["population"] - 1_038_643) <= 1
-    assert 0 < s["coverage_pct"] < 100
+    assert s.population_model_key == "census-grid"
+    assert abs(s.population - 1_038_643) <= 1
+    assert 0 < s.coverage_pct < 100
 
 
 def test_online_demo_study_needs_no_data_folder(monkeypatch):

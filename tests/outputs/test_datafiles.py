@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from skillcircle.access.analysis import analyse
-from skillcircle.outputs.datafiles import markdown_report, write_report
+from skillcircle.outputs.datafiles import write_report
+from skillcircle.outputs.markdown import markdown_report
 from skillcircle.siting.suggest import suggest
 
 
@@ -88,7 +89,7 @@ def test_plan_files_and_words(hand_study, tmp_path):
         "reduced_units",
     ):
         assert key in summary
-    md = markdown_report(a, plan=sug, plan_summary=plan.summary)
+    md = markdown_report(a, plan=plan)
     assert "Adding 1 sites" in md
     assert "within 0.00 % of the best possible" in md
 

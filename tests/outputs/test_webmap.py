@@ -494,8 +494,11 @@ def _output_folder(folder: Path, summary: bytes | None) -> Path:
     return folder
 
 
-def test_map_from_dir_reads_minutes_and_note_from_summary(tmp_path: Path) -> None:
-    summary = json.dumps({"minutes": 10, "note": "Illustrative <b>only</b>", "stations": 1})
+def test_map_from_dir_reads_minutes_and_note_from_summary(
+    tmp_path: Path, make_summary: Any
+) -> None:
+    s = make_summary(minutes=10, note="Illustrative <b>only</b>")
+    summary = json.dumps(s.to_json(), ensure_ascii=False)
     folder = _output_folder(tmp_path / "out", summary.encode())
     m = map_from_dir(folder)
     assert set(_groups(m)) == {
@@ -518,9 +521,21 @@ def test_map_from_dir_reads_minutes_and_note_from_summary(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "summary",
-    [None, b"{not json", b"[1, 2]", b'{"minutes": "ten", "note": 5}', b'{"minutes": -1}', b"\xff{"],
+    [
+        None,
+        b"{not json",
+        b"[1, 2]",
+        b'{"minutes": "ten", "note": 5}',
+        b'{"minutes": 10}',  # not a whole summary
+        "minutes=-1",
+        b"\xff{",
+    ],
 )
-def test_map_from_dir_defaults_to_15_minutes(tmp_path: Path, summary: bytes | None) -> None:
+def test_map_from_dir_defaults_to_15_minutes(
+    tmp_path: Path, summary: bytes | str | None, make_summary: Any
+) -> None:
+    if isinstance(summary, str):  # a whole summary with an unusable walking time
+        summary = json.dumps(make_summary(minutes=-1.0).to_json()).encode()
     m = map_from_dir(_output_folder(tmp_path / "out", summary), title="T")
     assert LAYER_NAMES["isochrones"] in _groups(m)
     html = html_of(m)
@@ -609,3 +624,29 @@ def test_only_the_most_populous_gap_zones_are_labelled() -> None:
     shown = sorted(int(lab["html"][6:-7].replace(",", "")) for lab in labels)
     assert len(labels) == GAP_LABELS_MAX
     assert shown == [100 * k for k in range(6, n + 1)]
+
+
+def _map_view(html: str) -> tuple[list[float], int]:
+    """The ``center`` and ``zoom`` the page's map is created with."""
+    created = html[html.index("L.map(") :]
+    centre = re.search(r"center: \[([-\d.]+), ([-\d.]+)\]", created)
+    zoom = re.search(r'"zoom": (\d+)', created)
+    assert centre
+    assert zoom
+    return [float(centre.group(1)), float(centre.group(2))], int(zoom.group(1))
+
+
+def test_empty_map_opens_on_the_given_centre_or_the_world() -> None:
+    empty = points([])
+    assert _map_view(html_of(build_map(stations=empty))) == ([20.0, 0.0], 2)
+    assert _map_view(html_of(build_map(stations=empty, centre=(48.85, 2.35)))) == (
+        [48.85, 2.35],
+        11,
+    )
+
+
+def test_map_with_data_opens_on_its_data() -> None:
+    two = points([(10.0, 50.0), (10.2, 50.4)], name=["a", "b"])
+    (lat, lon), _ = _map_view(html_of(build_map(stations=two, centre=(0.0, 0.0))))
+    assert (lat, lon) == pytest.approx((50.2, 10.1))
+    assert "fitBounds" in html_of(build_map(stations=two))

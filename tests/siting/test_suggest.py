@@ -38,18 +38,18 @@ def test_candidate_file_names_its_sites_and_rejects_are_kept(hand, hand_origin, 
     assert plan.suggestions["name"].tolist() == ["社区中心"]
     assert plan.suggestions["added_population"].tolist() == [10.0]
     assert plan.candidates_rejected["row"].tolist() == [3]
-    assert plan.summary["candidates"] == 2
-    assert plan.summary["candidates_rejected"] == 1
+    assert plan.summary.plan.candidates == 2
+    assert plan.summary.plan.candidates_rejected == 1
 
 
 def test_target_stations_exact_bound_and_target_coverage(hand):
     plan = suggest(hand, target_stations=4, exact=True, candidate_spacing_m=100.0, phases=None)
-    assert plan.summary["added_sites"] == 1
-    assert plan.summary["bound_method"].startswith("milp")
-    assert plan.summary["optimality_gap_pct"] == pytest.approx(0.0)
+    assert plan.summary.plan.added_sites == 1
+    assert plan.summary.plan.bound_method.startswith("milp")
+    assert plan.summary.plan.optimality_gap_pct == pytest.approx(0.0)
     full = suggest(hand, target_coverage_pct=100.0, candidate_spacing_m=100.0, phases=None)
-    assert full.summary["added_sites"] == 1
-    assert full.summary["coverage_pct_after"] == pytest.approx(100.0)
+    assert full.summary.plan.added_sites == 1
+    assert full.summary.plan.coverage_pct_after == pytest.approx(100.0)
 
 
 def test_candidates_only_near_gaps(hand, hand_origin):

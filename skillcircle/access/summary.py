@@ -1,0 +1,409 @@
+"""The headline figures of a run, typed: :class:`Summary` (what ``summary.json`` holds).
+
+:func:`skillcircle.access.analysis.analyse` builds a :class:`Summary`; a siting plan adds its
+:class:`PlanFigures` section (:func:`skillcircle.siting.suggest.suggest`). Writers call
+:meth:`Summary.to_json`, readers (the web map of an output folder) :meth:`Summary.from_json`.
+The record lives here, next to the stage that fills it, because imports run one way (inputs →
+network → access → siting → outputs); :mod:`skillcircle.outputs.schema` re-exports it with the
+rest of the output contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from skillcircle._errors import InputError
+from skillcircle.network.quality import NetworkQuality
+
+__all__ = ["InputFile", "PlanFigures", "Summary"]
+
+
+def _get(data: Mapping[str, Any], key: str) -> Any:
+    if key not in data:
+        raise InputError(f"summary has no {key!r}", field=key)
+    return data[key]
+
+
+def _number(data: Mapping[str, Any], key: str) -> float:
+    value = _get(data, key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"summary {key!r} must be a number, got {value!r}", field=key)
+    return float(value)
+
+
+def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
+    return None if _get(data, key) is None else _number(data, key)
+
+
+def _whole(data: Mapping[str, Any], key: str) -> int:
+    value = _get(data, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"summary {key!r} must be a whole number, got {value!r}", field=key)
+    return value
+
+
+def _string(data: Mapping[str, Any], key: str) -> str:
+    value = _get(data, key)
+    if not isinstance(value, str):
+        raise InputError(f"summary {key!r} must be a string, got {value!r}", field=key)
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = _get(data, key)
+    if not isinstance(value, list | tuple):
+        raise InputError(f"summary {key!r} must be a list, got {value!r}", field=key)
+    return list(value)
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = _get(data, key)
+    if not isinstance(value, Mapping):
+        raise InputError(f"summary {key!r} must be an object, got {value!r}", field=key)
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputFile:
+    """One input of a study, for provenance.
+
+    Attributes
+    ----------
+    path
+        As the study gave it (a file path, ``cnmaps:…`` or ``place:…``).
+    sha256
+        Hash of the file; ``None`` when the input is not a local file.
+    source
+        Where non-file data came from (package and version), or ``None``.
+    """
+
+    path: str
+    sha256: str | None = None
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: ``path`` and ``sha256``, plus ``source`` when known."""
+        out: dict[str, Any] = {"path": self.path, "sha256": self.sha256}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> InputFile:
+        """Read the dict :meth:`to_json` wrote.
+
+        Parameters
+        ----------
+        data
+            The decoded JSON object.
+
+        Returns
+        -------
+        InputFile
+
+        Raises
+        ------
+        InputError
+            When ``path`` is missing or a value has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(f"summary input must be an object, got {data!r}", field="inputs")
+        sha = data.get("sha256")
+        source = data.get("source")
+        if sha is not None and not isinstance(sha, str):
+            raise InputError(f"summary input sha256 must be a string, got {sha!r}", field="sha256")
+        if source is not None and not isinstance(source, str):
+            raise InputError(f"summary input source must be a string, got {source!r}")
+        return cls(path=_string(data, "path"), sha256=sha, source=source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanFigures:
+    """The siting plan's section of a :class:`Summary`.
+
+    Attributes
+    ----------
+    greedy_covered_population
+        Residents covered after the greedy pass.
+    covered_population_after, coverage_pct_after
+        Residents covered, and their share (0-100), with the plan's sites added.
+    upper_bound_covered_population
+        No plan with as many sites and the same rules covers more residents than this.
+    optimality_gap_pct
+        How far (per cent of the bound) the plan may be from the best possible.
+    bound_method
+        How the bound was proved.
+    swaps
+        Improvements made by the swap pass.
+    added_sites, candidates, candidates_rejected
+        Sites chosen, candidates considered, rows of a candidate file refused.
+    reduced_units
+        Demand units left in the optimisation model after its reduction.
+    reduction
+        The model reduction's counts and a sentence (``"summary"``).
+    phases
+        The ``(year, total stations)`` targets the sites were labelled with, or ``None``.
+    """
+
+    greedy_covered_population: float
+    covered_population_after: float
+    coverage_pct_after: float
+    upper_bound_covered_population: float
+    optimality_gap_pct: float
+    bound_method: str
+    swaps: int
+    added_sites: int
+    candidates: int
+    candidates_rejected: int
+    reduced_units: int
+    reduction: dict[str, Any]
+    phases: tuple[tuple[int, int], ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict, in ``summary.json``'s key order."""
+        return {
+            "greedy_covered_population": self.greedy_covered_population,
+            "covered_population_after": self.covered_population_after,
+            "coverage_pct_after": self.coverage_pct_after,
+            "upper_bound_covered_population": self.upper_bound_covered_population,
+            "optimality_gap_pct": self.optimality_gap_pct,
+            "bound_method": self.bound_method,
+            "swaps": self.swaps,
+            "added_sites": self.added_sites,
+            "candidates": self.candidates,
+            "candidates_rejected": self.candidates_rejected,
+            "reduced_units": self.reduced_units,
+            "reduction": dict(self.reduction),
+            "phases": None if self.phases is None else [list(p) for p in self.phases],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanFigures:
+        """Read the plan keys of a ``summary.json`` object.
+
+        Parameters
+        ----------
+        data
+            The decoded JSON object (the whole summary; other keys are ignored).
+
+        Returns
+        -------
+        PlanFigures
+
+        Raises
+        ------
+        InputError
+            When a key is missing or has the wrong type.
+        """
+        phases = _get(data, "phases")
+        if phases is not None:
+            try:
+                phases = tuple((int(y), int(t)) for y, t in phases)
+            except (TypeError, ValueError) as exc:
+                raise InputError(
+                    f"summary 'phases' unreadable: {phases!r}", field="phases"
+                ) from exc
+        return cls(
+            greedy_covered_population=_number(data, "greedy_covered_population"),
+            covered_population_after=_number(data, "covered_population_after"),
+            coverage_pct_after=_number(data, "coverage_pct_after"),
+            upper_bound_covered_population=_number(data, "upper_bound_covered_population"),
+            optimality_gap_pct=_number(data, "optimality_gap_pct"),
+            bound_method=_string(data, "bound_method"),
+            swaps=_whole(data, "swaps"),
+            added_sites=_whole(data, "added_sites"),
+            candidates=_whole(data, "candidates"),
+            candidates_rejected=_whole(data, "candidates_rejected"),
+            reduced_units=_whole(data, "reduced_units"),
+            reduction=dict(_mapping(data, "reduction")),
+            phases=phases,
+        )
+
+
+#: ``summary.json`` keys of a plan (present exactly when a plan was made).
+PLAN_KEYS = tuple(f.name for f in dataclasses.fields(PlanFigures))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """Headline figures of a coverage analysis (and of its siting plan, when there is one).
+
+    Attributes
+    ----------
+    population, covered_population, coverage_pct, offnetwork_population
+        Residents, those within the walk of a station, their share (0-100), and those
+        farther than ``max_snap_m`` from any street (at the headline speed).
+    gap_zone_population, scattered_uncovered_population
+        Uncovered residents inside gap zones, and those in no zone; ``None`` when gap zones
+        were not computed.
+    fragment_population
+        Residents nearest to a piece of the network cut off from the main one (``None`` when
+        every piece was kept).
+    stations, stations_rejected
+        Stations used; ledger rows refused.
+    minutes, speed_kmh, walk_distance_m
+        The headline walk.
+    speeds_kmh
+        Every walking speed run, the headline first.
+    population_model, population_model_key
+        The population model in words, and its key (``"raster"``, ``"raster+census"``,
+        ``"census-grid"``).
+    excluded_units, excluded_population
+        Demand units (and their residents) outside every district, left out.
+    districts, dropped_districts
+        District codes in the study; districts left out (population data missing).
+    network
+        The walking network's quality report.
+    crs, max_snap_m
+        Projected CRS of the computations; farthest snap from a street, metres.
+    inputs
+        Input name (``"stations"``, ``"network"``…) → path and hash.
+    version, generated
+        skillcircle version and time of the run (ISO 8601).
+    plan
+        The siting plan's figures, or ``None``.
+    note
+        A line shown on the map and reports (e.g. "Illustrative stations"), or ``None``.
+    """
+
+    population: float
+    covered_population: float
+    coverage_pct: float
+    offnetwork_population: float
+    gap_zone_population: float | None
+    scattered_uncovered_population: float | None
+    fragment_population: float | None
+    stations: int
+    stations_rejected: int
+    minutes: float
+    speed_kmh: float
+    walk_distance_m: float
+    speeds_kmh: tuple[float, ...]
+    population_model: str
+    population_model_key: str
+    excluded_units: int
+    excluded_population: float
+    districts: tuple[str, ...]
+    dropped_districts: tuple[str, ...]
+    network: NetworkQuality
+    crs: str
+    max_snap_m: float
+    inputs: dict[str, InputFile]
+    version: str
+    generated: str
+    plan: PlanFigures | None = None
+    note: str | None = None
+
+    @property
+    def uncovered_population(self) -> float:
+        """Residents beyond the walk (off-network residents included)."""
+        return self.population - self.covered_population
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready dict written as ``summary.json``.
+
+        The plan's keys follow the analysis keys when there is a plan, and ``note`` comes last
+        when set. Figures are written as stored (the analysis rounds them: populations to
+        0.001, percentages to 0.0001).
+
+        Returns
+        -------
+        dict
+            Plain dicts, lists, strings and numbers.
+        """
+        out: dict[str, Any] = {
+            "population": self.population,
+            "covered_population": self.covered_population,
+            "coverage_pct": self.coverage_pct,
+            "offnetwork_population": self.offnetwork_population,
+            "gap_zone_population": self.gap_zone_population,
+            "scattered_uncovered_population": self.scattered_uncovered_population,
+            "fragment_population": self.fragment_population,
+            "stations": self.stations,
+            "stations_rejected": self.stations_rejected,
+            "minutes": self.minutes,
+            "speed_kmh": self.speed_kmh,
+            "walk_distance_m": self.walk_distance_m,
+            "speeds_kmh": list(self.speeds_kmh),
+            "population_model": self.population_model,
+            "population_model_key": self.population_model_key,
+            "excluded_units": self.excluded_units,
+            "excluded_population": self.excluded_population,
+            "districts": list(self.districts),
+            "dropped_districts": list(self.dropped_districts),
+            "network": self.network.to_dict(),
+            "crs": self.crs,
+            "max_snap_m": self.max_snap_m,
+            "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+            "version": self.version,
+            "generated": self.generated,
+        }
+        if self.plan is not None:
+            out.update(self.plan.to_json())
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Summary:
+        """Read a decoded ``summary.json`` object.
+
+        Unknown keys are ignored; the plan section is read when ``added_sites`` is present.
+
+        Parameters
+        ----------
+        data
+            The decoded JSON object.
+
+        Returns
+        -------
+        Summary
+
+        Raises
+        ------
+        InputError
+            When ``data`` is not an object, a key is missing or a value has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(f"summary must be a JSON object, got {type(data).__name__}")
+        network = dict(_mapping(data, "network"))
+        names = {f.name for f in dataclasses.fields(NetworkQuality)}
+        try:
+            quality = NetworkQuality(**{k: v for k, v in network.items() if k in names})
+        except TypeError as exc:
+            raise InputError(f"summary 'network' unreadable ({exc})", field="network") from exc
+        note = data.get("note")
+        if note is not None and not isinstance(note, str):
+            raise InputError(f"summary 'note' must be a string, got {note!r}", field="note")
+        return cls(
+            population=_number(data, "population"),
+            covered_population=_number(data, "covered_population"),
+            coverage_pct=_number(data, "coverage_pct"),
+            offnetwork_population=_number(data, "offnetwork_population"),
+            gap_zone_population=_optional_number(data, "gap_zone_population"),
+            scattered_uncovered_population=_optional_number(data, "scattered_uncovered_population"),
+            fragment_population=_optional_number(data, "fragment_population"),
+            stations=_whole(data, "stations"),
+            stations_rejected=_whole(data, "stations_rejected"),
+            minutes=_number(data, "minutes"),
+            speed_kmh=_number(data, "speed_kmh"),
+            walk_distance_m=_number(data, "walk_distance_m"),
+            speeds_kmh=tuple(float(v) for v in _list(data, "speeds_kmh")),
+            population_model=_string(data, "population_model"),
+            population_model_key=_string(data, "population_model_key"),
+            excluded_units=_whole(data, "excluded_units"),
+            excluded_population=_number(data, "excluded_population"),
+            districts=tuple(str(v) for v in _list(data, "districts")),
+            dropped_districts=tuple(str(v) for v in _list(data, "dropped_districts")),
+            network=quality,
+            crs=_string(data, "crs"),
+            max_snap_m=_number(data, "max_snap_m"),
+            inputs={str(k): InputFile.from_json(v) for k, v in _mapping(data, "inputs").items()},
+            version=_string(data, "version"),
+            generated=_string(data, "generated"),
+            plan=PlanFigures.from_json(data) if "added_sites" in data else None,
+            note=note,
+        )

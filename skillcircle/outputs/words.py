@@ -1,0 +1,176 @@
+"""Plain-words pieces shared by the reports and the console: rules, figures, caveats.
+
+Every function here turns typed results (:class:`~skillcircle.outputs.schema.Summary`,
+:class:`~skillcircle.network.quality.NetworkQuality`) into text; none writes anything.
+"""
+
+from __future__ import annotations
+
+from skillcircle._errors import InputError
+from skillcircle.access.summary import Summary
+from skillcircle.network.quality import NetworkQuality
+
+__all__ = [
+    "OSM_WARNING",
+    "coverage_definition",
+    "fragment_line",
+    "network_words",
+    "plan_words",
+    "summary_rows",
+]
+
+OSM_WARNING = (
+    "OpenStreetMap in Chinese cities is incomplete: many footways, alleys (巷) and paths inside "
+    "residential compounds are missing and pieces of the network are not joined. Walking "
+    "distances are therefore upper bounds and coverage a lower bound; residents nearest to a "
+    "disconnected fragment are measured on the main network."
+)
+
+
+def coverage_definition(walk_distance_m: float, speed_kmh: float, minutes: float) -> str:
+    """State the coverage rule in plain words.
+
+    The figures are only formatted: ``walk_distance_m`` is not recomputed from the speed and
+    the minutes.
+
+    Parameters
+    ----------
+    walk_distance_m
+        The longest walk that counts as covered, in metres.
+    speed_kmh
+        The walking speed, in km/h.
+    minutes
+        The walking time.
+
+    Returns
+    -------
+    text
+        A short paragraph: the rule, how walking distance is measured and how off-network
+        residents are counted.
+    """
+    return (
+        f"A resident is covered when the walking distance to the nearest station is at most "
+        f"{walk_distance_m:,.0f} m ({speed_kmh:g} km/h × {minutes:g} min). Walking distance = "
+        "distance from the home cell to the nearest street + distance along the walking network "
+        "+ distance from the network to the station. Cells farther than the snapping limit from "
+        "any street are off-network and counted as uncovered."
+    )
+
+
+def network_words(q: NetworkQuality) -> str:
+    """Describe the walking network's size and fragmentation in one sentence.
+
+    Parameters
+    ----------
+    q
+        The network quality report.
+
+    Returns
+    -------
+    text
+        Nodes, edges and length, then (when measured) how many separate pieces the raw data
+        formed, the largest piece's share, likely small gaps and what was dropped; ends with
+        a full stop.
+    """
+    text = f"{q.n_nodes:,} nodes, {q.n_edges:,} edges, {q.total_length_m / 1000:,.1f} km"
+    if q.raw_n_components:
+        text += (
+            f"; the data fell into {q.raw_n_components:,} separate pieces"
+            + (
+                f", the largest holding {100 * q.raw_largest_length_share:.1f} % of the "
+                "street length"
+                if q.raw_largest_length_share is not None
+                else ""
+            )
+            + (
+                f" ({q.raw_likely_gaps:,} likely gaps of ≤ {q.gap_m:g} m)"
+                if q.raw_likely_gaps
+                else ""
+            )
+        )
+        if q.reduced_to_largest:
+            text += f"; only the largest was kept ({q.dropped_length_m / 1000:,.1f} km dropped)"
+    return text + "."
+
+
+def fragment_line(s: Summary) -> list[str]:
+    """Build the Markdown line on residents nearest a cut-off piece of the network.
+
+    Parameters
+    ----------
+    s
+        An analysis summary.
+
+    Returns
+    -------
+    lines
+        One Markdown bullet with the count and share of those residents, or an empty list
+        when ``fragment_population`` is ``None`` or zero.
+    """
+    frag = s.fragment_population
+    if not frag:
+        return []
+    pct = 100 * frag / s.population if s.population else 0.0
+    return [
+        f"- Residents whose nearest street is on a piece cut off from the main network "
+        f"(incomplete OSM data): {frag:,.0f} ({pct:.1f} %)"
+    ]
+
+
+def plan_words(s: Summary) -> str:
+    """Describe a siting plan's gain and its optimality certificate in plain words.
+
+    Parameters
+    ----------
+    s
+        The plan's summary (:attr:`skillcircle.siting.suggest.Plan.summary`).
+
+    Returns
+    -------
+    text
+        A paragraph: sites added, coverage before and after, the upper bound on what any plan
+        of that size could cover, the gap to it, and what the swap pass improved.
+
+    Raises
+    ------
+    InputError
+        When ``s`` has no plan section.
+    """
+    p = s.plan
+    if p is None:
+        raise InputError("the summary has no plan section (plan is None)", field="plan")
+    return (
+        f"Adding {p.added_sites} sites (chosen among {p.candidates:,} candidates) raises "
+        f"coverage from {s.coverage_pct:.2f} % to {p.coverage_pct_after:.2f} % "
+        f"({p.covered_population_after - s.covered_population:,.0f} more residents "
+        f"within the walk). No plan with the same number of sites and the same rules can "
+        f"cover more than {p.upper_bound_covered_population:,.0f} residents "
+        f"({p.bound_method} bound), so this plan is within {p.optimality_gap_pct:.2f} % of the "
+        f"best possible. The greedy pass covered {p.greedy_covered_population:,.0f}; "
+        f"{p.swaps} swap(s) improved it."
+    )
+
+
+def summary_rows(s: Summary) -> list[tuple[str, str]]:
+    """List the headline figures as (label, value) pairs for a console table.
+
+    Parameters
+    ----------
+    s
+        An analysis or plan summary (:attr:`skillcircle.access.analysis.Analysis.summary`).
+
+    Returns
+    -------
+    rows : list of tuple
+        Seven ``(label, formatted value)`` pairs: residents, covered, coverage, off-network,
+        stations, walk distance and population model.
+    """
+    return [
+        ("Residents", f"{s.population:,.0f}"),
+        ("Covered", f"{s.covered_population:,.0f}"),
+        ("Coverage", f"{s.coverage_pct:.1f} %"),
+        ("Off-network", f"{s.offnetwork_population:,.0f}"),
+        ("Stations", str(s.stations)),
+        ("Walk distance", f"{s.walk_distance_m:,.0f} m"),
+        ("Population model", s.population_model),
+    ]
