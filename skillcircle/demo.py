@@ -19,7 +19,7 @@ from pathlib import Path
 from skillcircle.access.analysis import Analysis, Progress, analyse, log_step
 from skillcircle.inputs.datasets import find_yuexiu, get_path, yuexiu_sample
 from skillcircle.outputs.publish import publish
-from skillcircle.profiles.guangzhou import GUANGZHOU, YUEXIU_ADCODE, YUEXIU_PLACE
+from skillcircle.profiles.guangzhou import YUEXIU_ADCODE, YUEXIU_PLACE
 from skillcircle.siting.suggest import Plan, suggest
 from skillcircle.study import Study
 
@@ -141,7 +141,7 @@ def run_demo(
     step = progress or log_step
     study = study or demo_study(online=online, data_root=data_root, sample=sample)
     analysis = analyse(study, progress=step)
-    plan = suggest(analysis, add=add, phases=GUANGZHOU.phases, progress=step)
+    plan = suggest(analysis, add=add, progress=step)
     out = Path(out_dir)
     with step(f"Writing {out}"):
         files = publish(analysis, out, plan=plan, basemap=basemap, note=DEMO_NOTE)

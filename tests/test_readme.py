@@ -42,11 +42,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(code, str(README), "exec"), namespace)
     a, plan, files = namespace["a"], namespace["plan"], namespace["files"]
     # the headline figures of the README, from the shipped sample
-    assert round(a.summary["coverage_pct"], 1) == 45.2
-    assert round(a.summary["population"]) == 1_038_643
+    assert round(a.summary.coverage_pct, 1) == 45.2
+    assert round(a.summary.population) == 1_038_643
     assert round(a.sensitivity["coverage_pct_3kmh"].iloc[0], 1) == 26.3
-    assert plan.summary["added_sites"] == 10
-    assert round(plan.summary["coverage_pct_after"], 1) == 75.8
+    assert plan.summary.plan.added_sites == 10
+    assert round(plan.summary.plan.coverage_pct_after, 1) == 75.8
     out = tmp_path / "out"
     for name in ("map.html", "report.html", "summary.json", "suggestions.csv"):
         assert (out / name).is_file(), name

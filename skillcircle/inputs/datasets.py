@@ -24,8 +24,11 @@ from importlib import resources
 from pathlib import Path
 
 from skillcircle._errors import DataFolderError, InputFileNotFoundError
+from skillcircle.inputs.census import packaged_census
 from skillcircle.inputs.files import DATA_ENV
-from skillcircle.profiles.guangzhou import GUANGZHOU
+from skillcircle.profiles import profile_for
+from skillcircle.profiles.base import CityProfile
+from skillcircle.profiles.guangzhou import YUEXIU_ADCODE
 
 __all__ = [
     "SAMPLE_FILES",
@@ -166,7 +169,7 @@ def yuexiu(root: str | Path | None = None) -> YuexiuData:
         subdistricts=y / "subdistricts_osm.gpkg",
         boundary=y / "boundary_osm.gpkg",
         worldpop=y / "worldpop.tif",
-        census=base / GUANGZHOU.key / "census2020_districts.csv",
+        census=base / _city().key / "census2020_districts.csv",
         water=y / "water_osm.gpkg",
         worldcover=y / "worldcover.tif",
     )
@@ -177,6 +180,14 @@ def yuexiu(root: str | Path | None = None) -> YuexiuData:
             "shared data folder, or use yuexiu_sample() for the sample shipped with skillcircle"
         )
     return paths
+
+
+def _city() -> CityProfile:
+    """The profile of the city the Yuexiu data lie in."""
+    city = profile_for([YUEXIU_ADCODE])
+    if city is None:  # pragma: no cover - the profile ships with the package
+        raise DataFolderError(f"no city profile holds district {YUEXIU_ADCODE}")
+    return city
 
 
 def yuexiu_sample() -> YuexiuData:
@@ -195,9 +206,9 @@ def yuexiu_sample() -> YuexiuData:
     (True, '.parquet', True)
     """
     root = _package_data()
-    census = root / str(GUANGZHOU.census_file)
-    if not census.is_file():  # pragma: no cover - a broken install
-        raise InputFileNotFoundError(census, "packaged census table")
+    census = packaged_census(_city())
+    if census is None or not census.is_file():  # pragma: no cover - a broken install
+        raise InputFileNotFoundError(root, "packaged census table")
     return YuexiuData(
         root=root,
         roads=get_path("yuexiu_roads"),

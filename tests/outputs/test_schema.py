@@ -26,11 +26,11 @@ def _via_json(s: Summary) -> Summary:
 def test_summary_round_trips_through_json(hand_areas, tmp_path):
     a = analyse(**hand_areas, with_isochrones=False)
     assert _via_json(a.summary) == a.summary
-    plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=((2030, 4),))
+    plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=((2030, 3),))
     # typed fields instead of DataFrame.attrs: raster cells of 100 m; phases of the plan
     assert a.inputs.population.cell_size_m == pytest.approx(100.0)
     assert plan.phases == (
-        PhaseStatus(phase=2030, target_total=4, needed=1, planned=1, short=False),
+        PhaseStatus(phase=2030, target_total=3, needed=1, planned=1, short=False),
     )
     # the one uncovered resident group (10 people) is too small for a zone: scattered
     assert (a.summary.gap_zone_population, a.summary.scattered_uncovered_population) == (0, 10)
@@ -38,7 +38,7 @@ def test_summary_round_trips_through_json(hand_areas, tmp_path):
     back = _via_json(noted)
     assert back == noted
     assert back.plan is not None
-    assert back.plan.phases == ((2030, 4),)
+    assert back.plan.phases == ((2030, 3),)
     # summary.json is exactly to_json(), and reads back to the same record
     publish(a, tmp_path / "out", plan=plan, note="示例 only")
     raw = json.loads((tmp_path / "out" / schema.SUMMARY_JSON).read_text(encoding="utf-8"))
@@ -130,14 +130,16 @@ def test_api_tables_have_no_total_but_written_tables_end_with_it(hand_areas, tmp
     a = analyse(**hand_areas, with_isochrones=False)
     for frame in (a.by_district, a.by_subdistrict, a.sensitivity, a.sensitivity_by_subdistrict):
         assert TOTAL_LABEL not in frame["district_code"].tolist()
-    # one row per area (station C lies outside both districts: the blank row)
-    assert a.by_district["district_code"].tolist() == ["", WEST, EAST]
-    assert a.by_subdistrict["subdistrict_code"].tolist() == ["", WEST_SUB, EAST_LOW, EAST_HIGH]
-    assert a.by_district["population"].tolist() == [0.0, 270.0, 180.0]
-    assert a.by_subdistrict["population"].tolist() == [0.0, 270.0, 150.0, 30.0]
+    # one row per area (station C lies 424 m outside both districts, farther than walk + snap
+    # = 260 m: rejected as outside the study area, so no blank row)
+    assert a.inputs.stations.rejected["reason"].str.contains("outside the study area").all()
+    assert a.by_district["district_code"].tolist() == [WEST, EAST]
+    assert a.by_subdistrict["subdistrict_code"].tolist() == [WEST_SUB, EAST_LOW, EAST_HIGH]
+    assert a.by_district["population"].tolist() == [270.0, 180.0]
+    assert a.by_subdistrict["population"].tolist() == [270.0, 150.0, 30.0]
     assert list(a.by_district.columns) == list(schema.DISTRICT_TABLE_COLUMNS)
     assert list(a.by_subdistrict.columns) == list(schema.SUBDISTRICT_TABLE_COLUMNS)
-    assert a.summary.districts == ("", WEST, EAST)
+    assert a.summary.districts == (WEST, EAST)
 
     files = publish(a, tmp_path / "out")
     for name, keys in (
@@ -166,7 +168,7 @@ def test_api_tables_have_no_total_but_written_tables_end_with_it(hand_areas, tmp
     assert district.iloc[-1][["population", "covered_population", "stations"]].tolist() == [
         450,
         440,
-        3,
+        2,
     ]
     sens = pd.read_csv(files[schema.SENSITIVITY_CSV], encoding="utf-8-sig")
     assert list(sens.columns) == list(
@@ -174,7 +176,7 @@ def test_api_tables_have_no_total_but_written_tables_end_with_it(hand_areas, tmp
     )
     # the Markdown and HTML tables end with the total row too
     md = files[schema.REPORT_MD].read_text(encoding="utf-8")
-    assert f"| {TOTAL_LABEL} |  | 450 | 440 | 97.8 | 3 | 150 | 10 | 0 |" in md
+    assert f"| {TOTAL_LABEL} |  | 450 | 440 | 97.8 | 2 | 225 | 10 | 0 |" in md
     assert TOTAL_LABEL in files[schema.REPORT_HTML].read_text(encoding="utf-8")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[2] / "skillcircle"
 OWNER = "profiles/guangzhou.py"
 PATTERNS = {
@@ -20,10 +18,6 @@ PATTERNS = {
     "schedule": re.compile(r"250\s*,\s*300|\(\s*2025\s*,\s*250\s*\)"),
     "name": re.compile(r"广州|Guangzhou|GUANGZHOU"),
 }
-#: Modules being rewritten by other work: outputs/ checked after the output contract lands;
-#: the sample-data modules (demo, datasets) after the sample-data work lands. Remove an entry
-#: when its module is clean (test_allowlist_is_still_needed fails when an entry is stale).
-ALLOWLIST = ("outputs/", "demo.py", "inputs/datasets.py")
 
 
 def _modules() -> list[Path]:
@@ -44,9 +38,7 @@ def _offences(path: Path) -> list[str]:
 
 
 def _allowed(rel: str) -> bool:
-    return rel == OWNER or any(
-        rel == a or (a.endswith("/") and rel.startswith(a)) for a in ALLOWLIST
-    )
+    return rel == OWNER
 
 
 def test_no_module_but_the_profile_names_the_city():
@@ -58,12 +50,3 @@ def test_the_profile_does_name_it():
     # the patterns are live: they match the one module that must hold the constants
     found = {o.split(": ")[1] for o in _offences(PACKAGE / OWNER)}
     assert found == set(PATTERNS)
-
-
-@pytest.mark.parametrize("entry", ALLOWLIST)
-def test_allowlist_is_still_needed(entry):
-    """List what each allowlisted module still names (for the integrator), and fail if clean."""
-    paths = [p for p in _modules() if _rel(p) == entry or _rel(p).startswith(entry)]
-    offences = [o for p in paths for o in _offences(p)]
-    print("\n".join(offences))
-    assert offences, f"{entry} is clean now: remove it from ALLOWLIST"

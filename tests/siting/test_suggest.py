@@ -104,7 +104,8 @@ def test_target_below_existing_is_refused(hand):
 def test_phases_are_opt_in(hand):
     plan = suggest(hand, add=1, candidate_spacing_m=100.0)
     assert plan.suggestions["phase"].tolist() == [""]  # no schedule, no year
-    assert plan.summary["phases"] is None
+    assert plan.summary.plan is not None
+    assert plan.summary.plan.phases is None
 
 
 def test_picks_beyond_the_last_phase_are_labelled_after_it(hand):
@@ -112,7 +113,8 @@ def test_picks_beyond_the_last_phase_are_labelled_after_it(hand):
     assert len(hand.headline.stations) == 3
     within = suggest(hand, add=1, candidate_spacing_m=100.0, phases=((2026, 4), (2027, 5)))
     assert within.suggestions["phase"].tolist() == ["2026"]  # station 4: the 2026 target
-    assert within.summary["phases"] == [[2026, 4], [2027, 5]]
+    assert within.summary.plan is not None
+    assert within.summary.plan.phases == ((2026, 4), (2027, 5))
     # Both targets (2 and 3 stations) are met already: station 4 is beyond the schedule.
     beyond = suggest(hand, add=1, candidate_spacing_m=100.0, phases=((2026, 2), (2027, 3)))
     assert beyond.suggestions["phase"].tolist() == ["after 2027"]
@@ -189,7 +191,8 @@ def test_candidates_and_stations_get_the_study_area_rule(hand_study, hand_origin
     plan = suggest(a, add=1, candidates=path)
     # 边上 is 100 m outside: kept as a (cross-border) candidate; 远处 is 1 750 grid metres
     # out, 1 749.9 m on the ellipsoid (EPSG:4547's scale factor here is 1.00007): "1.7 km"
-    assert plan.summary["candidates"] == 2
+    assert plan.summary.plan is not None
+    assert plan.summary.plan.candidates == 2
     assert plan.candidates_rejected["row"].tolist() == [3]
     assert (
         plan.candidates_rejected["reason"]
