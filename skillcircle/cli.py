@@ -508,7 +508,7 @@ def network_build_cmd(
 
     if out.suffix == "":
         out = out.with_name(out.name + ".npz")
-        console.print(f"note: --out has no suffix, writing {out}", markup=False)
+        console.print(f"note: --out has no suffix, writing {out}", markup=False, soft_wrap=True)
     elif out.suffix.lower() != ".npz":
         raise InputError(f"--out must be a .npz network file, got {out.name!r}", path=out)
     if out.is_dir():
@@ -539,7 +539,7 @@ def network_build_cmd(
         dropped = ", ".join(
             f"{n:,} {k.replace('_', ' ')}" for k, n in quality.invalid_features.items()
         )
-        console.print(f"dropped unusable road features: {dropped}", markup=False)
+        console.print(f"dropped unusable road features: {dropped}", markup=False, soft_wrap=True)
     console.print(f"wrote {path}", markup=False)
 
 
@@ -573,7 +573,9 @@ def network_stats_cmd(
             dropped = ", ".join(
                 f"{n:,} {k.replace('_', ' ')}" for k, n in quality.invalid_features.items()
             )
-            console.print(f"dropped unusable road features: {dropped}", markup=False)
+            console.print(
+                f"dropped unusable road features: {dropped}", markup=False, soft_wrap=True
+            )
 
 
 # ---------------------------------------------------------------------------- map, demo

@@ -323,7 +323,7 @@ def test_geojson_with_one_point_line(tmp_path: Path) -> None:
     net = _load(path, tmp_path, retain_all=True)
     assert (net.n_nodes, net.n_edges) == (6, 4)
     assert net.total_length_m == pytest.approx(610.0, abs=1e-3)
-    assert sum(net.meta["invalid_features"].values()) == 1
+    assert net.meta["invalid_features"] == {"unreadable": 1}
 
 
 def test_geoparquet_with_one_point_line_and_nan(tmp_path: Path) -> None:
@@ -363,3 +363,19 @@ def test_inputs_are_not_modified(tmp_path: Path) -> None:
     _load(path, tmp_path)
     assert path.read_bytes() == before
     assert os.stat(path).st_mtime_ns == stat.st_mtime_ns
+
+
+def test_study_file_layer_source_is_relative_to_the_file(tmp_path: Path) -> None:
+    from skillcircle.study import Study
+
+    path = _gpkg(tmp_path / "two.gpkg", _clean(), layer="roads")
+    _gpkg(path, _clean()[:2], layer="archive", append=True)
+    study_file = tmp_path / "study.toml"
+    study_file.write_text(
+        'stations = "ledger.csv"\nnetwork = "two.gpkg:archive"\ndistricts = "cnmaps:440104"\n',
+        encoding="utf-8",
+    )
+    study = Study.from_toml(study_file)
+    assert study.network == f"{path}:archive"
+    assert study.districts == "cnmaps:440104"
+    assert _shape(_load(study.network, tmp_path, retain_all=True)) == (4, 3, 300.0)
