@@ -468,7 +468,8 @@ def network_build_cmd(
     source: Annotated[
         str,
         typer.Argument(
-            help="place:<name>, .osm/.osm.pbf/.graphml, or a road layer (.gpkg .geojson …)."
+            help="place:<name>, .osm/.osm.pbf/.graphml, or a road layer (.gpkg .geojson …); "
+            "one layer of a GeoPackage: roads.gpkg:<layer>."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Network file to write (.npz).")],
@@ -545,7 +546,10 @@ def network_build_cmd(
 
 @network_app.command("stats")
 def network_stats_cmd(
-    file: Annotated[str, typer.Argument(help="A built .npz network or any network source.")],
+    file: Annotated[
+        str,
+        typer.Argument(help="A built .npz network or any network source (roads.gpkg:<layer>)."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     gap_m: Annotated[
         float, typer.Option("--gap-m", help="Dead ends this close to another component.")

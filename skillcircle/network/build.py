@@ -7,6 +7,7 @@ those of steps 1-3 of the pipeline described in :mod:`skillcircle.network.load`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,87 @@ def _edge_attributes(
     return {"highway": highway.astype(str), "name": name.astype(str), "osm_id": osm_id}
 
 
+# ---------------------------------------------------------------------------- graph files
+def _drop_invalid_edges(net: Network, source: Path, *, non_finite: int = 0) -> Network:
+    """Drop edges of a graph file with NaN / infinite coordinates or an absurd segment.
+
+    The graph-file counterpart of the road-layer rules (:data:`INVALID_REASONS`): counts go to
+    ``meta["invalid_features"]`` and one warning names the file. ``non_finite`` edges were
+    already removed with their NaN / infinite nodes (counted, not dropped, here).
+    """
+    geoms = net.edge_geometry
+    with np.errstate(invalid="ignore", over="ignore"):
+        coords, edge_of = shapely.get_coordinates(geoms, return_index=True)
+        finite = np.ones(net.n_edges, dtype=bool)
+        np.logical_and.at(finite, edge_of, np.isfinite(coords).all(axis=1))
+        for ends in (net.edge_u, net.edge_v):
+            finite &= np.isfinite(net.x[ends]) & np.isfinite(net.y[ends])
+        finite &= np.isfinite(net.edge_length)
+        same = edge_of[1:] == edge_of[:-1]
+        step = np.hypot(*np.diff(coords, axis=0).T)
+        longest = np.zeros(net.n_edges)
+        np.maximum.at(longest, edge_of[1:][same], np.where(np.isfinite(step), step, 0)[same])
+    too_long = finite & (longest > MAX_SEGMENT_M)
+    ok = finite & ~too_long
+    n_invalid = {
+        k: int(n)
+        for k, n in (("non_finite", (~finite).sum() + non_finite), ("too_long", too_long.sum()))
+        if n
+    }
+    if not n_invalid:
+        return dataclasses.replace(net, meta={**net.meta, "invalid_features": {}})
+    logger.warning(
+        "%s: dropped %d of %d edges: %s",
+        source,
+        int((~ok).sum()) + non_finite,
+        net.n_edges + non_finite,
+        "; ".join(f"{n} {INVALID_REASONS[k]}" for k, n in n_invalid.items()),
+    )
+    if not ok.any():
+        raise NetworkError(f"{source}: no usable edges in the graph")
+    if ok.all():
+        return dataclasses.replace(net, meta={**net.meta, "invalid_features": n_invalid})
+    used = np.zeros(net.n_nodes, dtype=bool)
+    used[net.edge_u[ok]] = True
+    used[net.edge_v[ok]] = True
+    new = np.cumsum(used) - 1
+    return Network.from_edges(
+        net.x[used],
+        net.y[used],
+        new[net.edge_u[ok]],
+        new[net.edge_v[ok]],
+        crs=net.crs,
+        edge_geometry=geoms[ok],
+        edge_length=net.edge_length[ok],
+        edge_attrs={k: v[ok] for k, v in net.edge_attrs.items()},
+        node_id=None if net.node_id is None else net.node_id[used],
+        meta={**net.meta, "invalid_features": n_invalid},
+    )
+
+
+def _graph_network(G: Any, crs: str, path: Path) -> Network:
+    """:meth:`Network.from_networkx` with messages naming the file, then the edge checks."""
+
+    def finite(value: Any) -> bool:
+        try:
+            return bool(np.isfinite(float(value)))
+        except (TypeError, ValueError):
+            return False
+
+    bad = [n for n, d in G.nodes(data=True) if not (finite(d.get("x")) and finite(d.get("y")))]
+    n_bad_edges = sum(1 for _ in G.edges(bad)) if bad else 0  # each edge once, even if both
+    neighbours = {m for n in bad for m in nx.all_neighbors(G, n)} - set(bad)
+    G.remove_nodes_from(bad)
+    G.remove_nodes_from([m for m in neighbours if G.degree(m) == 0])  # left alone by the cut
+    try:
+        net = Network.from_networkx(G, crs=crs)
+    except NetworkError as exc:
+        raise NetworkError(f"{path}: {exc}") from exc
+    except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError) as exc:
+        raise InputError(f"cannot use the graph ({_one_line(exc)})", path=path) from exc
+    return _drop_invalid_edges(_standard_attrs(net), path, non_finite=n_bad_edges)
+
+
 # ---------------------------------------------------------------------------- attributes
 def _standard_attrs(net: Network) -> Network:
     """Reduce a network's edge attributes to ``highway``, ``name``, ``osm_id``."""
@@ -637,7 +719,9 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
         # unsimplified first: filtering after simplification would see merged tag lists
         G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
     except Exception as exc:
-        raise InputError(f"cannot read the OSM XML file ({exc})", path=path) from exc
+        raise InputError(
+            f"cannot read the OSM XML file ({_one_line(exc, path)})", path=path
+        ) from exc
     finally:
         ox.settings.useful_tags_way = saved
     edges = list(G.edges(keys=True, data=True))
@@ -650,7 +734,7 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
     if G.number_of_edges() == 0:
         raise NetworkError(f"{path}: no walkable ways in the OSM file")
     G = ox.simplify_graph(G)
-    return _standard_attrs(Network.from_networkx(G, crs=crs))
+    return _graph_network(G, crs, path)
 
 
 def _load_graphml(path: Path, crs: str) -> Network:
@@ -660,8 +744,10 @@ def _load_graphml(path: Path, crs: str) -> Network:
     try:
         G = ox.load_graphml(path)
     except Exception as exc:
-        raise InputError(f"cannot read the GraphML file ({exc})", path=path) from exc
-    return _standard_attrs(Network.from_networkx(G, crs=crs))
+        raise InputError(
+            f"cannot read the GraphML file ({_one_line(exc, path)})", path=path
+        ) from exc
+    return _graph_network(G, crs, path)
 
 
 def _load_pbf(path: Path, crs: str) -> Network:

@@ -379,3 +379,53 @@ def test_study_file_layer_source_is_relative_to_the_file(tmp_path: Path) -> None
     assert study.network == f"{path}:archive"
     assert study.districts == "cnmaps:440104"
     assert _shape(_load(study.network, tmp_path, retain_all=True)) == (4, 3, 300.0)
+
+
+# ---------------------------------------------------------------------------- graph files
+FIXTURE_OSM = Path(__file__).resolve().parents[1] / "data" / "network" / "walk_small.osm"
+
+
+def test_osm_xml_with_absurd_and_nan_nodes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clean = _load(FIXTURE_OSM, tmp_path, retain_all=True)
+    text = FIXTURE_OSM.read_text(encoding="utf-8")
+    extra = """
+  <node id="12" lat="50.0" lon="113.2700"/>
+  <node id="13" lat="23.1400" lon="113.2700"/>
+  <way id="107"><nd ref="12"/><nd ref="13"/><tag k="highway" v="footway"/></way>
+</osm>"""
+    path = tmp_path / "far.osm"
+    path.write_text(text.replace("</osm>", extra), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="skillcircle.network.build"):
+        net = _load(path, tmp_path, retain_all=True)
+    assert _shape(net) == _shape(clean)
+    assert net.meta["invalid_features"] == {"too_long": 1}
+    assert clean.meta["invalid_features"] == {}
+    assert [r.getMessage() for r in caplog.records if r.name.endswith("build")] == [
+        f"{path}: dropped 1 of {clean.n_edges + 1} edges: 1 a segment longer than 100 km"
+    ]
+    # osmnx itself cannot take a NaN latitude: one error naming the file
+    nan = tmp_path / "nan.osm"
+    nan.write_text(text.replace("</osm>", extra.replace('"50.0"', '"nan"')), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        _load(nan, tmp_path)
+    assert str(info.value).startswith(f"{nan}: cannot read the OSM XML file (")
+
+
+def test_graphml_with_nan_node(tmp_path: Path) -> None:
+    import osmnx as ox
+
+    graph = ox.graph_from_xml(FIXTURE_OSM, bidirectional=True, retain_all=True)
+    good = tmp_path / "good.graphml"
+    ox.save_graphml(graph, good)
+    clean = _load(good, tmp_path, retain_all=True)
+    far = max(graph.nodes)
+    graph.add_node(far + 1, x=113.28, y=float("nan"))
+    graph.add_node(far + 2, x=113.28, y=23.14)
+    graph.add_edge(far + 1, far + 2, 0, highway="footway", length=1.0)
+    bad = tmp_path / "bad.graphml"
+    ox.save_graphml(graph, bad)
+    net = _load(bad, tmp_path, retain_all=True)
+    assert _shape(net) == _shape(clean)
+    assert net.meta["invalid_features"] == {"non_finite": 1}
