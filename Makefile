@@ -2,7 +2,9 @@
 #   make demo   - create .venv, install skillcircle with its extras, run the Yuexiu demo
 #   make test   - same set-up, plus the Debian packages the browser test needs, then pytest
 #
-# Real data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the demo goes --online.
+# Data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else `make demo` uses the Yuexiu
+# sample shipped inside the package (same figures, offline). `skillcircle demo --online` stays an
+# explicit option (downloads the network from OpenStreetMap).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,7 +25,7 @@ demo: $(STAMP)
 ifneq ($(DATA),)
 	SKILLCIRCLE_DATA=$(abspath $(DATA)) $(BIN)/skillcircle demo --out $(OUT)
 else
-	$(BIN)/skillcircle demo --online --out $(OUT)
+	$(BIN)/skillcircle demo --sample --out $(OUT)
 endif
 
 # Chromium and its driver for the real browser test of the web map (Debian packages).

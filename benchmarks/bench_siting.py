@@ -40,7 +40,7 @@ if __name__ == "__main__":  # run as a script: make ``benchmarks.common`` import
 from benchmarks.common import peak_rss_mb, report, section, timed
 from skillcircle.access.routing import nearest, reach_pairs
 from skillcircle.access.snapping import snap_points
-from skillcircle.network.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
+from skillcircle.network.synthetic import GRID_CENTRE, grid_city, random_points
 from skillcircle.settings import Settings
 from skillcircle.siting.problem import CoverageProblem
 
@@ -169,7 +169,7 @@ def _window(
     A subset of the *same* instance: cover pairs (walking distances on the whole network) and
     the existing coverage (all stations) are those of the full problem.
     """
-    lo = np.asarray(GUANGZHOU_CENTRE) - side_m / 2.0
+    lo = np.asarray(GRID_CENTRE) - side_m / 2.0
 
     def inside(xy: FloatArray) -> npt.NDArray[np.bool_]:
         return np.all((xy >= lo) & (xy < lo + side_m), axis=1)

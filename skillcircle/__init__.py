@@ -6,7 +6,10 @@ population and coverage → siting → outputs (report, web map) → command lin
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING
+
+#: The one place the version is written (pyproject.toml reads it; CHANGELOG.md's top entry).
+__version__ = "0.2.0"
 
 from skillcircle._errors import (
     CacheError,
@@ -19,6 +22,17 @@ from skillcircle._errors import (
     SkillcircleError,
 )
 from skillcircle.settings import Settings
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
+    from skillcircle.access.analysis import Analysis, analyse
+    from skillcircle.demo import run_demo
+    from skillcircle.inputs.boundaries import read_districts, read_subdistricts
+    from skillcircle.inputs.stations import read_stations
+    from skillcircle.network.load import load_network
+    from skillcircle.network.model import Network
+    from skillcircle.outputs.publish import publish
+    from skillcircle.siting.suggest import Plan, suggest
+    from skillcircle.study import Study
 
 # The heavy public API is imported on first use, so `import skillcircle` and `--version` stay fast.
 _LAZY = {
@@ -44,6 +58,11 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'skillcircle' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy public API included."""
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

@@ -8,6 +8,7 @@ turns any :class:`SkillcircleError` into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from os import PathLike
 
 __all__ = [
@@ -23,7 +24,24 @@ __all__ = [
 
 
 class SkillcircleError(Exception):
-    """Base class of every error skillcircle raises on purpose."""
+    """Base class of every error skillcircle raises on purpose.
+
+    Attributes
+    ----------
+    params
+        Names of the API parameters the message is about (e.g. ``("add",)``), in the words of
+        the Python API; empty when the error is not about a parameter. A front end such as the
+        command line maps them to its own names (``add`` → ``--add``).
+    """
+
+    params: tuple[str, ...] = ()
+
+
+def _params(param: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Normalise ``param=`` (one name, several names or ``None``) to a tuple."""
+    if param is None:
+        return ()
+    return (param,) if isinstance(param, str) else tuple(param)
 
 
 def _locate(
@@ -56,7 +74,10 @@ class InputError(SkillcircleError, ValueError):
     row
         The 1-based data row concerned (as a spreadsheet shows it, header excluded), if any.
     field
-        The column concerned, if any.
+        The column (or study-file key) concerned, if any.
+    param
+        The API parameter(s) the message names, if any (see :attr:`SkillcircleError.params`);
+        unlike ``field`` it is not repeated in front of the message.
     """
 
     def __init__(
@@ -66,11 +87,13 @@ class InputError(SkillcircleError, ValueError):
         path: str | PathLike[str] | None = None,
         row: int | None = None,
         field: str | None = None,
+        param: str | Iterable[str] | None = None,
     ) -> None:
         self.path = path
         self.row = row
         self.field = field
         self.reason = message
+        self.params = _params(param)
         super().__init__(_locate(message, path=path, row=row, field=field))
 
 
@@ -86,14 +109,38 @@ class InputFileNotFoundError(SkillcircleError, FileNotFoundError):
 
 
 class DataFolderError(SkillcircleError, FileNotFoundError):
-    """The real-data folder (``SKILLCIRCLE_DATA``) is missing or incomplete."""
+    """The real-data folder (``SKILLCIRCLE_DATA``) is missing or incomplete.
+
+    Parameters
+    ----------
+    message
+        What is missing and how to get it.
+    param
+        The API parameter(s) the message names (e.g. ``online``), if any.
+    """
+
+    def __init__(self, message: str, *, param: str | Iterable[str] | None = None) -> None:
+        self.params = _params(param)
+        super().__init__(message)
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
 class SettingsError(SkillcircleError, ValueError):
-    """A setting is out of its allowed range."""
+    """A setting is out of its allowed range.
+
+    Parameters
+    ----------
+    message
+        What is wrong, naming the setting.
+    param
+        The setting(s) concerned (``Settings`` field names), if known.
+    """
+
+    def __init__(self, message: str, *, param: str | Iterable[str] | None = None) -> None:
+        self.params = _params(param)
+        super().__init__(message)
 
 
 class NetworkError(SkillcircleError, ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,8 @@ STUDY_FLAGS = (
     "speed_kmh",
     "max_snap_m",
     "crs",
+    "cache_dir",
+    "walkway_half_width_m",
     "calibrate",
     "retain_all",
 )
@@ -167,7 +170,7 @@ PopulationOpt = Annotated[
     str | None, typer.Option("--population", help="Population raster (omit: census-only model).")
 ]
 DistrictsOpt = Annotated[
-    str | None, typer.Option("--districts", help="cnmaps:ADCODE (e.g. cnmaps:4401) or a file.")
+    str | None, typer.Option("--districts", help="cnmaps:ADCODE (e.g. cnmaps:110101) or a file.")
 ]
 SubdistrictsOpt = Annotated[Path | None, typer.Option("--subdistricts", help="街道 polygons.")]
 LandcoverOpt = Annotated[
@@ -183,6 +186,14 @@ MaxSnapOpt = Annotated[
     float | None, typer.Option("--max-snap-m", help="Farthest from a street, metres.")
 ]
 CrsOpt = Annotated[str | None, typer.Option("--crs", help="Projected CRS for maths.")]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache folder (default: $SKILLCIRCLE_CACHE or ~/.cache)."),
+]
+WalkwayOpt = Annotated[
+    float | None,
+    typer.Option("--walkway-half-width-m", help="Isochrone half-width around streets, metres."),
+]
 CalibrateOpt = Annotated[
     bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
 ]
@@ -207,6 +218,8 @@ def report_cmd(
     study: StudyOpt = None,
     max_snap_m: MaxSnapOpt = None,
     crs: CrsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    walkway_half_width_m: WalkwayOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
@@ -226,28 +239,66 @@ def report_cmd(
 
 
 # ---------------------------------------------------------------------------- suggest
-def _parse_phases(text: str | None) -> tuple[tuple[int, int], ...] | None:
-    """``"250,300,350"`` → ((2025, 250), (2026, 300), (2027, 350)); ``"none"`` → None."""
-    from skillcircle.siting.suggest import DEFAULT_PHASES
+def _parse_phases(text: str | None) -> tuple[tuple[int | None, int], ...] | None:
+    """Read ``--phases``: station totals, with or without years.
 
-    if text is None:
-        return DEFAULT_PHASES
-    if text.strip().lower() in ("", "none", "off"):
+    ``"30,40,50"`` → ((None, 30), (None, 40), (None, 50)) (years filled in later by
+    :func:`_phase_years`); ``"2031=30,2032=40"`` → ((2031, 30), (2032, 40)); ``"none"`` or no
+    option → None.
+    """
+    if text is None or text.strip().lower() in ("", "none", "off"):
         return None
+    pairs: list[tuple[int | None, int]] = []
     try:
-        totals = [int(v) for v in text.split(",")]
+        for item in text.split(","):
+            if "=" in item:
+                year, total = item.split("=")
+                pairs.append((int(year), int(total)))
+            else:
+                pairs.append((None, int(item)))
     except ValueError as exc:
         raise InputError(
-            f"--phases: expected station totals like 250,300,350, got {text!r}"
+            f"--phases: expected station totals like 30,40,50 or YEAR=TOTAL pairs, got {text!r}"
         ) from exc
+    totals = [t for _, t in pairs]
+    years = [y for y, _ in pairs]
     if any(b <= a for a, b in itertools.pairwise(totals)) or min(totals) <= 0:
         raise InputError(f"--phases: totals must be positive and increasing, got {text!r}")
-    first_year = DEFAULT_PHASES[0][0]
-    return tuple((first_year + i, t) for i, t in enumerate(totals))
+    if any(y is None for y in years) and any(y is not None for y in years):
+        raise InputError(f"--phases: give a year for every total or for none, got {text!r}")
+    if years[0] is not None and any(b <= a for a, b in itertools.pairwise(years)):  # type: ignore[operator]
+        raise InputError(f"--phases: years must be increasing, got {text!r}")
+    return tuple(pairs)
+
+
+def _phase_years(
+    parsed: tuple[tuple[int | None, int], ...] | None, given: bool, analysis: Any
+) -> tuple[tuple[int, int], ...] | None:
+    """The phases of a plan: the option's, else the city programme's for a whole-city study.
+
+    Totals without years are given consecutive years from the city programme's first year
+    (a study in a profiled city), else from the current year.
+    """
+    import datetime
+
+    from skillcircle.profiles import profile_for
+    from skillcircle.siting.suggest import programme_phases
+
+    if not given:
+        return programme_phases(analysis)
+    if parsed is None:
+        return None
+    if parsed[0][0] is not None:
+        return tuple((int(y or 0), t) for y, t in parsed)
+    districts = analysis.inputs.districts
+    profile = profile_for(districts["district_code"].astype(str)) if districts is not None else None
+    first = profile.phases[0][0] if profile is not None and profile.phases else None
+    start = first if first is not None else datetime.date.today().year
+    return tuple((start + i, t) for i, (_, t) in enumerate(parsed))
 
 
 def _parse_quota(text: str | None) -> int | dict[str, int] | None:
-    """``"1"`` (every district) or ``"440104=2,440103=1"``."""
+    """``"1"`` (every district) or ``"110101=2,110102=1"``."""
     if text is None:
         return None
     try:
@@ -273,6 +324,8 @@ def suggest_cmd(
     study: StudyOpt = None,
     max_snap_m: MaxSnapOpt = None,
     crs: CrsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    walkway_half_width_m: WalkwayOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,
@@ -301,7 +354,11 @@ def suggest_cmd(
     ] = None,
     phases: Annotated[
         str | None,
-        typer.Option("--phases", help="Total stations per year from 2025, e.g. 250,300,350."),
+        typer.Option(
+            "--phases",
+            help="Yearly station totals, e.g. 30,40,50 or 2031=30,2032=40; 'none' for no "
+            "schedule. Default: the city programme's for a whole-city study, else none.",
+        ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
@@ -329,6 +386,7 @@ def suggest_cmd(
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
+        phase_plan = _phase_years(phase_spec, phases is not None, result)
         plan = suggest(
             result,
             add=add,
@@ -341,7 +399,7 @@ def suggest_cmd(
             min_per_district=min_q,
             max_per_district=max_q,
             min_spacing_m=min_spacing_m,
-            phases=phase_spec,
+            phases=phase_plan,
             exact=exact,
             time_limit_s=time_limit,
             progress=step,
@@ -393,7 +451,7 @@ def stations_check_cmd(
     ] = "wgs84",
     districts: Annotated[
         str | None,
-        typer.Option("--districts", help="District polygons: cnmaps:4401 or a GIS file."),
+        typer.Option("--districts", help="District polygons: cnmaps:ADCODE or a GIS file."),
     ] = None,
     subdistricts: Annotated[
         Path | None, typer.Option("--subdistricts", help="街道 polygons (GIS file).")
@@ -415,9 +473,11 @@ def stations_check_cmd(
         table.add_row(str(district), *(str(v) for v in row))
     console.print(table)
     flagged = int((result.stations["district_flag"] != "").sum())
+    cross = int(result.stations["cross_border"].sum())
     console.print(
         f"kept {len(result.stations)} stations, rejected {len(result.rejected)} rows"
-        + (f", {flagged} district flags" if flagged else ""),
+        + (f", {flagged} district flags" if flagged else "")
+        + (f", {cross} cross-border (outside the districts, within reach)" if cross else ""),
         markup=False,
     )
     if len(result.rejected):
@@ -487,7 +547,11 @@ def network_build_cmd(
         float | None,
         typer.Option("--bridge-gaps-m", help="Join dead ends to other components this close."),
     ] = None,
-    crs: Annotated[str, typer.Option("--crs", help="Projected CRS (metres).")] = "EPSG:4547",
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="Projected CRS (metres); default: the data's own or UTM."),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild, ignore the cache.")
     ] = False,
@@ -505,7 +569,7 @@ def network_build_cmd(
     from skillcircle.network.cache import is_network_file, save_network
     from skillcircle.network.load import load_network, split_layer
     from skillcircle.network.quality import network_quality
-    from skillcircle.settings import Settings
+    from skillcircle.study import build_settings
 
     if out.suffix == "":
         out = out.with_name(out.name + ".npz")
@@ -526,7 +590,7 @@ def network_build_cmd(
 
     net = load_network(
         source,
-        settings=Settings(crs=crs),
+        settings=build_settings(crs=crs, cache_dir=cache_dir),
         boundary=boundary,
         buffer_m=buffer_m,
         retain_all=retain_all,
@@ -554,7 +618,11 @@ def network_stats_cmd(
     gap_m: Annotated[
         float, typer.Option("--gap-m", help="Dead ends this close to another component.")
     ] = 15.0,
-    crs: Annotated[str, typer.Option("--crs", help="Projected CRS for sources.")] = "EPSG:4547",
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="Projected CRS for sources; default: the data's own or UTM."),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
     """Quality report of a walking network: size, components, dead ends, likely gaps."""
     import json
@@ -562,12 +630,12 @@ def network_stats_cmd(
     from skillcircle.network.cache import load_network_file
     from skillcircle.network.load import load_network
     from skillcircle.network.quality import network_quality
-    from skillcircle.settings import Settings
+    from skillcircle.study import build_settings
 
     if file.lower().endswith(".npz"):
         net = load_network_file(file)
     else:
-        net = load_network(file, settings=Settings(crs=crs))
+        net = load_network(file, settings=build_settings(crs=crs, cache_dir=cache_dir))
     quality = network_quality(net, gap_m=gap_m)
     if as_json:
         typer.echo(json.dumps(quality.to_dict(), ensure_ascii=False, indent=2))
@@ -608,19 +676,88 @@ def demo_cmd(
         bool,
         typer.Option("--online", help="Download Yuexiu's network from OSM (census-only model)."),
     ] = False,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample", help="Use the Yuexiu sample shipped with skillcircle, even if data is set."
+        ),
+    ] = False,
     basemap: BasemapOpt = "osm",
 ) -> None:
-    """The whole pipeline on real Yuexiu data with the illustrative sample ledger."""
-    from skillcircle.demo import demo_study, run_demo
+    """The whole pipeline on real Yuexiu data with the illustrative sample ledger.
 
-    study = demo_study(online=online)  # fails fast, before any progress display or output
+    Data: $SKILLCIRCLE_DATA if set, else ../shared/data if present, else the shipped sample.
+    """
+    import os
+
+    from skillcircle.demo import demo_study, run_demo
+    from skillcircle.inputs.datasets import get_path
+    from skillcircle.inputs.files import DATA_ENV
+
+    shared = Path("..", "shared", "data")
+    root = None
+    if not (online or sample or os.environ.get(DATA_ENV)) and (shared / "yuexiu").is_dir():
+        root = shared.resolve()
+    # fails fast, before any progress display or output
+    study = demo_study(online=online, data_root=root, sample=sample)
     _check_outputs(out, basemap)
+    if not online:
+        roads = Path(str(study.network))
+        what = "sample shipped with skillcircle" if roads == get_path("yuexiu_roads") else "data"
+        console.print(f"{what}: {roads.parent}")
     display, step = _progress_hook()
     with display:
         result = run_demo(out, study=study, basemap=basemap, progress=step)
     _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
     _print_plan(result.plan)
     console.print(f"open {out / 'map.html'} and {out / 'report.html'} in a browser")
+
+
+#: API parameter → command option, where the names differ (otherwise the option of the same
+#: name is used, e.g. ``add`` → ``--add``, ``speed_kmh`` → ``--speed-kmh``).
+_OPTION_OF_PARAM = {
+    "speeds_kmh": "speed_kmh",
+    "target_coverage_pct": "target_coverage",
+    "candidate_spacing_m": "candidate_spacing",
+    "time_limit_s": "time_limit",
+}
+
+
+def _flag_names() -> dict[str, str]:
+    """Every API parameter that a command option sets → its flag (``add`` → ``--add``)."""
+    flags: dict[str, str] = {}
+    commands: list[Any] = [typer.main.get_command(app)]
+    while commands:  # duck-typed: typer may ship its own copy of click
+        command = commands.pop()
+        commands.extend(getattr(command, "commands", {}).values())
+        for param in command.params:
+            long = [o for o in param.opts if o.startswith("--")]
+            if param.param_type_name == "option" and long and param.name:
+                flags.setdefault(param.name, long[0])
+    for api, option in _OPTION_OF_PARAM.items():
+        if option in flags:
+            flags[api] = flags[option]
+    return flags
+
+
+def _cli_message(exc: SkillcircleError) -> str:
+    """The error's message with the API parameters it names written as flags.
+
+    The parameters are those the error declares (``exc.params``), plus, in an error that is
+    not about a file, any parameter name with an underscore (``bridge_gaps_m``), which cannot
+    be an ordinary word.
+    """
+    text = str(exc)
+    flags = _flag_names()
+    names = set(exc.params)
+    if getattr(exc, "path", None) is None:
+        names |= {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
+    for name in sorted(names, key=len, reverse=True):
+        if name in flags:
+            word = rf"(?<![\w-]){re.escape(name)}"
+            text = re.sub(rf"{word}=True\b", flags[name], text)  # "online=True" → "--online"
+            text = re.sub(rf"{word}(?![\w-])", flags[name], text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -631,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     except SkillcircleError as exc:
-        err_console.print(f"error: {exc}", markup=False)
+        err_console.print(f"error: {_cli_message(exc)}", markup=False)
         return 2
     return 0
 

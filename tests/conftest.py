@@ -1,8 +1,11 @@
-"""Shared pytest fixtures: the real-data folder, small settings, a hand-made study."""
+"""Shared pytest fixtures: throw-away caches, the real-data folder, small settings, a study."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +16,51 @@ import rasterio
 import shapely
 from affine import Affine
 
+import skillcircle
 from skillcircle.settings import Settings
+
+#: Where pytest_configure keeps the numba cache folder it made, if any.
+_NUMBA_KEY = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep numba's kernel cache out of the user's cache folder.
+
+    numba caches compiled kernels beside their source (``skillcircle/**/__pycache__``) and
+    falls back to the user-wide ``~/.cache/numba`` only when that folder is not writable (a
+    read-only install). Only then is ``NUMBA_CACHE_DIR`` pointed at a session folder: doing
+    it always would recompile every kernel in every session (about 25 s of a 110 s run). This
+    runs before numba is first imported, which is when numba reads the variable.
+    """
+    package = Path(skillcircle.__file__).parent
+    if os.environ.get("NUMBA_CACHE_DIR") or os.access(package, os.W_OK):
+        return
+    folder = tempfile.mkdtemp(prefix="skillcircle-numba-")
+    config.stash[_NUMBA_KEY] = folder
+    os.environ["NUMBA_CACHE_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Undo :func:`pytest_configure`."""
+    folder = config.stash.get(_NUMBA_KEY, None)
+    if folder is not None:
+        os.environ.pop("NUMBA_CACHE_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point the cache variables at a temporary folder for the session (restored after).
+
+    No test reads or writes the user's caches, so a stale cache cannot hide a loader change.
+    osmnx's HTTP cache follows ``Settings.cache_dir`` (network/load.py sets it only for a
+    download). Session-scoped so that session fixtures (the Yuexiu demo) are covered too.
+    """
+    root = tmp_path_factory.mktemp("caches")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SKILLCIRCLE_CACHE", str(root / "skillcircle"))
+        mp.setenv("XDG_CACHE_HOME", str(root / "xdg"))
+        yield root
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +79,7 @@ def data_root() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Default settings with a throw-away cache folder."""
-    return Settings(cache_dir=tmp_path / "cache")
+    return Settings(crs=HAND_CRS, cache_dir=tmp_path / "cache")
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +155,7 @@ def hand_study(tmp_path: Path) -> dict:
         "network": str(roads_path),
         "population": str(tif),
         "districts": "none",
+        "crs": HAND_CRS,  # the grid's own CRS (the default would be the stations' UTM zone)
         "minutes": 2.4,
         "max_snap_m": 100.0,
     }

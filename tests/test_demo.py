@@ -89,9 +89,9 @@ def test_plan_is_certified_and_phased(yuexiu_demo):
 
 def test_report_with_the_suggested_sites_reproduces_the_plan(yuexiu_demo, tmp_path):
     """Add the suggested sites to the ledger, run `skillcircle report`: same coverage."""
-    from skillcircle.inputs.datasets import sample_path
+    from skillcircle.inputs.datasets import get_path
 
-    ledger = pd.read_csv(sample_path())
+    ledger = pd.read_csv(get_path("yuexiu_stations"))
     sug = pd.read_csv(yuexiu_demo.files["suggestions.csv"])
     extra = pd.DataFrame(
         {
@@ -149,19 +149,42 @@ def test_demo_layers_are_wgs84(yuexiu_demo):
     assert g.total_bounds[2] < 113.33
 
 
-def test_demo_without_data_says_how_to_get_it(monkeypatch, capsys, tmp_path):
-    monkeypatch.delenv("SKILLCIRCLE_DATA", raising=False)
+def test_demo_with_a_wrong_data_folder_says_so(monkeypatch, capsys, tmp_path):
+    """A folder that was asked for is never silently replaced by the shipped sample."""
+    monkeypatch.setenv("SKILLCIRCLE_DATA", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
     code = main(["demo", "--out", str(tmp_path / "d")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1
     assert "SKILLCIRCLE_DATA" in err[0]
-    assert "--online" in err[0]
+    assert str(tmp_path / "empty") in err[0]
+    assert not (tmp_path / "d").exists()
+
+
+def test_demo_data_resolution(monkeypatch, tmp_path):
+    """SKILLCIRCLE_DATA if set, else ../shared/data if present, else the shipped sample."""
+    from skillcircle.demo import demo_study
+    from skillcircle.inputs.datasets import get_path
+
+    monkeypatch.delenv("SKILLCIRCLE_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    sample = demo_study()
+    assert sample.network == str(get_path("yuexiu_roads"))
+    assert sample.population == str(get_path("yuexiu_worldpop"))
+    assert str(sample.subdistricts) == str(get_path("yuexiu_subdistricts"))
+    assert sample.districts == "cnmaps:440104"
+    # the CLI adds ../shared/data (the CI layout): a fake one is picked up, and found incomplete
+    work = tmp_path / "repo"
+    (tmp_path / "shared" / "data" / "yuexiu").mkdir(parents=True)
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 2
     assert not (tmp_path / "d").exists()
 
 
 def test_console_script_exit_code(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SKILLCIRCLE_DATA": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "skillcircle", "demo", "--out", str(tmp_path / "x")],
         env=env,
@@ -172,3 +195,48 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def sample_demo(tmp_path_factory):
+    """The demo from the sample shipped in the package, run through the CLI without data."""
+    out = tmp_path_factory.mktemp("sample-demo") / "demo"
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.delenv("SKILLCIRCLE_DATA", raising=False)
+        mp.chdir(out.parent)
+        assert main(["demo", "--out", str(out)]) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_demo_from_the_sample_gives_the_figures_of_the_shared_data(sample_demo, yuexiu_demo):
+    mine = json.loads((sample_demo / "summary.json").read_text(encoding="utf-8"))
+    shared = json.loads(yuexiu_demo.files["summary.json"].read_text(encoding="utf-8"))
+    assert mine["inputs"]["network"]["path"].endswith("skillcircle/data/yuexiu/roads.parquet")
+    assert shared["inputs"]["network"]["path"].endswith("yuexiu/roads_osm.gpkg")
+    for key in (
+        "population",
+        "covered_population",
+        "coverage_pct",
+        "offnetwork_population",
+        "fragment_population",
+        "gap_zone_population",
+        "stations",
+        "network",
+        "covered_population_after",
+        "coverage_pct_after",
+        "upper_bound_covered_population",
+    ):
+        assert mine[key] == shared[key], key
+    # the headline figures of the README
+    assert round(mine["coverage_pct"], 1) == 45.2
+    assert round(mine["coverage_pct_after"], 1) == 75.8
+    assert round(mine["population"]) == YUEXIU_CENSUS_2020
+    for name in ("coverage_sensitivity.csv", "coverage_by_subdistrict.csv", "suggestions.csv"):
+        assert (sample_demo / name).read_bytes() == (
+            yuexiu_demo.files["summary.json"].parent / name
+        ).read_bytes(), name
+    sens = pd.read_csv(sample_demo / "coverage_sensitivity.csv", dtype={"district_code": str})
+    assert round(sens["coverage_pct_3kmh"].iloc[0], 1) == 26.3

@@ -7,6 +7,7 @@ from skillcircle import (
     InputError,
     InputFileNotFoundError,
     NetworkError,
+    SettingsError,
     SkillcircleError,
 )
 
@@ -38,3 +39,35 @@ def test_file_not_found_message_is_one_line():
     assert (
         str(InputFileNotFoundError("x/a.csv", "station file")) == "x/a.csv: station file not found"
     )
+
+
+def test_errors_name_api_parameters_without_repeating_them():
+    err = InputError("add must be a positive number of sites, got 0", param="add")
+    assert str(err) == "add must be a positive number of sites, got 0"
+    assert err.params == ("add",)
+    both = InputError("give either add or target_stations", param=("add", "target_stations"))
+    assert both.params == ("add", "target_stations")
+    assert InputError("x").params == ()
+    assert SettingsError("setting crs: bad", param="crs").params == ("crs",)
+    assert str(SettingsError("setting crs: bad")) == "setting crs: bad"
+    assert DataFolderError("run the demo with online=True", param="online").params == ("online",)
+    assert str(DataFolderError("no data")) == "no data"
+
+
+def test_library_messages_never_name_command_line_flags():
+    # the CLI turns parameter names into flags; the library speaks API terms only
+    import re
+    from pathlib import Path
+
+    import skillcircle
+
+    root = Path(skillcircle.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "cli.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if re.search(r"""["'][^"']*(?<![\w`-])--[a-z]""", code) and "``" not in line:
+                offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []

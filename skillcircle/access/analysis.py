@@ -29,14 +29,16 @@ from skillcircle.access.coverage import Coverage, compute_coverage, coverage_tab
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
-from skillcircle.inputs.census import load_census
+from skillcircle.inputs.census import census_for
 from skillcircle.inputs.files import sha256_file
 from skillcircle.inputs.population import DemandUnits, build_population
 from skillcircle.inputs.stations import StationsRead, read_stations
 from skillcircle.network.load import keep_largest_piece, load_network
 from skillcircle.network.model import Network
 from skillcircle.network.quality import NetworkQuality, network_quality
+from skillcircle.profiles import default_crs
 from skillcircle.settings import Settings
 from skillcircle.study import Study
 
@@ -47,8 +49,6 @@ logger = logging.getLogger(__name__)
 #: A progress hook: called with a step name, returns a context manager wrapping that step.
 Progress = Callable[[str], AbstractContextManager[Any]]
 
-DISTRICT_KEYS = ("district_code", "district_name")
-SUBDISTRICT_KEYS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 #: Grid spacing of the census-only population model (``build_population``'s default).
 CENSUS_GRID_M = 100.0
 #: A district takes part in a raster study when the raster covers at least this share of it.
@@ -236,6 +236,18 @@ def _districts_in_study(
     return districts.loc[keep].reset_index(drop=True), dropped
 
 
+def _study_crs(area: gpd.GeoDataFrame, *, codes: list[str]) -> str:
+    """Default CRS of a study: its city profile's, else the UTM zone of ``area``'s centroid."""
+    if len(area) == 0:
+        raise InputError(
+            "cannot choose a coordinate system: no districts and no valid station; give crs"
+        )
+    centre = area.to_crs("EPSG:4326").union_all().centroid  # degrees: fine to pick a zone
+    crs = default_crs(codes, centre.x, centre.y)
+    logger.info("coordinate system of the study: %s", crs)
+    return crs
+
+
 def load_inputs(
     study: Study, *, settings: Settings | None = None, progress: Progress | None = None
 ) -> Inputs:
@@ -246,29 +258,55 @@ def load_inputs(
     study
         The study to read.
     settings
-        Settings to use; ``study.settings()`` when omitted.
+        Settings to use; ``study.settings()`` when omitted. A ``crs`` of ``None`` is resolved
+        here, once (:func:`~skillcircle.profiles.default_crs`: the city profile's CRS, else
+        the UTM zone of the districts' centroid, or of the stations' without districts);
+        :attr:`Inputs.settings` holds the resolved settings every later stage uses.
     progress
         Progress hook (see :data:`Progress`).
 
     Returns
     -------
     Inputs
+
+    Notes
+    -----
+    The study area is the union of the districts: a station farther from it than the walk
+    distance plus ``max_snap_m`` is rejected, a nearer one outside it is kept and flagged
+    ``cross_border`` (:func:`~skillcircle.inputs.stations.read_stations`).
     """
     step = progress or log_step
     settings = settings or study.settings()
     with step("Reading boundaries"):
         districts = read_districts(study.districts) if study.districts else None
         subdistricts = read_subdistricts(study.subdistricts) if study.subdistricts else None
+    if settings.crs is None and districts is not None:
+        settings = settings.replace(
+            crs=_study_crs(districts, codes=list(districts["district_code"].astype(str)))
+        )
     dropped: list[str] = []
     if districts is not None and study.population is not None:
-        footprint = _raster_footprint(Path(study.population), settings.crs)
-        districts, dropped = _districts_in_study(districts, footprint, settings.crs)
+        footprint = _raster_footprint(Path(study.population), settings.metric_crs)
+        districts, dropped = _districts_in_study(districts, footprint, settings.metric_crs)
         if dropped:
             logger.warning("districts left out (population data does not cover them): %s", dropped)
     with step("Reading stations"):
         stations = read_stations(
-            study.stations, coords=study.coords, districts=districts, subdistricts=subdistricts
+            study.stations,
+            coords=study.coords,
+            districts=districts,
+            subdistricts=subdistricts,
+            max_distance_m=settings.walk_distance_m + settings.max_snap_m,
         )
+        if len(stations.stations) == 0 and len(stations.rejected):
+            first = stations.rejected.iloc[0]
+            raise InputError(
+                f"none of the {len(stations.rejected)} stations in the ledger is kept "
+                f"(row {first['row']}: {first['reason']})",
+                path=stations.path,
+            )
+        if settings.crs is None:
+            settings = settings.replace(crs=_study_crs(stations.stations, codes=[]))
         if districts is None:  # no district polygons: the ledger's 区 column is not an area here
             blank = stations.stations.copy()
             blank["district_code"] = ""
@@ -288,14 +326,14 @@ def load_inputs(
         network = loaded if study.retain_all else keep_largest_piece(loaded)
         quality = network_quality(network)
     with step("Modelling population"):
-        census = load_census() if districts is not None else None
+        census = census_for(districts["district_code"]) if districts is not None else None
         population = build_population(
             study.population,
             settings=settings,
             districts=districts,
             subdistricts=subdistricts,
             census=census,
-            calibrate=study.calibrate and districts is not None,
+            calibrate=study.calibrate and census is not None,
             landcover=study.landcover,
             network=network if study.population is None else None,
         )
@@ -368,11 +406,12 @@ def analyse(
     Examples
     --------
     >>> import os
+    >>> from skillcircle.profiles.guangzhou import YUEXIU_ADCODE
     >>> if os.environ.get("SKILLCIRCLE_DATA"):  # doctest: +SKIP
     ...     a = analyse(stations="data/samples/yuexiu_stations.csv",
     ...                 network="$SKILLCIRCLE_DATA/yuexiu/roads_osm.gpkg",
     ...                 population="$SKILLCIRCLE_DATA/yuexiu/worldpop.tif",
-    ...                 districts="cnmaps:440104")
+    ...                 districts=f"cnmaps:{YUEXIU_ADCODE}")
     ...     round(a.headline.coverage_pct)
     """
     step = progress or log_step

@@ -25,7 +25,7 @@ import pandas as pd
 
 from skillcircle._errors import InputError
 from skillcircle.access.routing import nearest, reach_pairs
-from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.access.snapping import Snapped, check_network, snap_geoseries
 from skillcircle.network.model import Network
 from skillcircle.settings import Settings
 
@@ -150,19 +150,24 @@ def compute_coverage(
     Raises
     ------
     InputError
-        When no station lies within ``max_snap_m`` of the network.
+        When no station lies within ``max_snap_m`` of the network, or a snapped set given
+        was snapped to another network.
     """
     if "population" not in units.columns:
         raise InputError("demand units have no 'population' column")
     limit = settings.walk_distance_m
     st = stations.to_crs(net.crs) if stations.crs != net.crs else stations.copy()
     un = units.to_crs(net.crs) if units.crs != net.crs else units.copy()
+    for given, what in ((stations_snapped, "stations_snapped"), (units_snapped, "units_snapped")):
+        if given is not None:
+            check_network(net, given, what)
     st_snap = stations_snapped or snap_geoseries(net, st, max_snap_m=settings.max_snap_m)
     un_snap = units_snapped or snap_geoseries(net, un, max_snap_m=settings.max_snap_m)
     if len(st) and not st_snap.on_network.any():
         raise InputError(
             f"none of the {len(st)} stations lies within {settings.max_snap_m:g} m of the walking "
-            "network: check the stations' coordinate system (--coords) and the network's area"
+            "network: check the stations' coordinate system (coords) and the network's area",
+            param="coords",
         )
     n_off = int((~st_snap.on_network).sum())
     if n_off and stations_snapped is None:

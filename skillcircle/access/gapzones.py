@@ -24,7 +24,6 @@ their population is stored in ``attrs["noise_population"]`` (and their count in
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import geopandas as gpd
@@ -35,7 +34,9 @@ import shapely
 from sklearn.cluster import DBSCAN, KMeans
 
 from skillcircle._errors import InputError
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle._validate import positive
+from skillcircle.inputs.areas import AREA_COLUMNS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = ["ZONE_COLUMNS", "gap_zones"]
 
@@ -54,19 +55,6 @@ ZONE_COLUMNS = [
     "centre_x",
     "centre_y",
 ]
-
-_AREA_COLUMNS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
-
-
-def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
-    """Validate a numeric option."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number, got {value!r}", field=name) from exc
-    if not math.isfinite(out) or out < 0 or (out == 0 and not allow_zero):
-        raise InputError(f"{name} must be a positive number, got {value!r}", field=name)
-    return out
 
 
 def _majority(labels: npt.NDArray[np.int64], values: pd.Series, weights: Any) -> list[str]:
@@ -139,7 +127,7 @@ def gap_zones(
     unit_area_m2: float | None = None,
     districts: gpd.GeoDataFrame | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
-    metric_crs: str = DEFAULT_CRS,
+    metric_crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Cluster the uncovered demand units into gap zones.
 
@@ -174,7 +162,8 @@ def gap_zones(
         area holding its population-weighted centre; otherwise the area holding most of its
         population according to the units' own columns (empty strings when neither is known).
     metric_crs
-        Projected CRS used when ``units`` are in geographic coordinates.
+        Projected CRS used when ``units`` are in geographic coordinates; default: the UTM
+        zone of their centre.
 
     Returns
     -------
@@ -190,7 +179,7 @@ def gap_zones(
     Examples
     --------
     >>> pts = gpd.GeoDataFrame({"population": [300.0, 300.0, 50.0]},
-    ...     geometry=gpd.points_from_xy([0, 100, 5000], [0, 0, 0]), crs="EPSG:4547")
+    ...     geometry=gpd.points_from_xy([0, 100, 5000], [0, 0, 0]), crs="EPSG:32649")
     >>> z = gap_zones(pts, covered=[False, False, False])
     >>> z["zone_id"].tolist(), z["population"].tolist(), z["centre_x"].tolist()
     ([1], [600.0], [50.0])
@@ -201,9 +190,9 @@ def gap_zones(
         raise InputError("units must be a GeoDataFrame with a CRS")
     if "population" not in units.columns:
         raise InputError("units have no 'population' column", field="population")
-    eps_m = _positive(eps_m, "eps_m")
-    min_population = _positive(min_population, "min_population", allow_zero=True)
-    min_cluster_population = _positive(min_cluster_population, "min_cluster_population")
+    eps_m = positive(eps_m, "eps_m")
+    min_population = positive(min_population, "min_population", allow_zero=True)
+    min_cluster_population = positive(min_cluster_population, "min_cluster_population")
     cov = np.asarray(covered)
     if cov.shape != (len(units),):
         raise InputError(
@@ -219,7 +208,11 @@ def gap_zones(
             "population must be a finite, non-negative number", row=bad + 1, field="population"
         )
 
-    frame = units if units.crs.is_projected else units.to_crs(metric_crs)
+    frame = (
+        units
+        if units.crs.is_projected
+        else units.to_crs(metric_crs or metric_crs_of(tuple(units.total_bounds), units.crs))
+    )
     crs = frame.crs
     geom = np.asarray(frame.geometry.array, dtype=object)
     if shapely.is_empty(geom).any() or shapely.is_missing(geom).any():
@@ -236,7 +229,7 @@ def gap_zones(
         labels = np.empty(0, dtype=np.int64)
     noise = labels < 0
     if max_radius_m is not None and cand.size:
-        max_radius_m = _positive(max_radius_m, "max_radius_m")
+        max_radius_m = positive(max_radius_m, "max_radius_m")
         labels = _split_wide(xy[cand], pop[cand], labels, max_radius_m)
     noise_pop = float(pop[cand[noise]].sum())
     noise_units = int(noise.sum())
@@ -267,7 +260,7 @@ def gap_zones(
     else:
         hulls = np.empty(0, dtype=object)
     if unit_area_m2 is not None:
-        area_km2 = count * _positive(unit_area_m2, "unit_area_m2") / 1e6
+        area_km2 = count * positive(unit_area_m2, "unit_area_m2") / 1e6
     else:
         area_km2 = shapely.area(hulls) / 1e6
     zone_geom = shapely.buffer(hulls, eps_m / 2.0)
@@ -294,7 +287,7 @@ def gap_zones(
             "population": zpop,
             "units": count.astype(np.int64),
             "area_km2": area_km2,
-            **{c: pd.Series(area_cols[c], dtype=object) for c in _AREA_COLUMNS},
+            **{c: pd.Series(area_cols[c], dtype=object) for c in AREA_COLUMNS},
             "centre_x": cx,
             "centre_y": cy,
         },

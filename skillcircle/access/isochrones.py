@@ -39,10 +39,11 @@ import shapely
 from pyproj import CRS
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.access.routing import Balls, balls
-from skillcircle.access.snapping import Snapped
+from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = ["add_access_legs", "isochrones", "reached_edges", "service_area"]
 
@@ -55,19 +56,9 @@ IntArray = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------------------------------
 # reached pieces
 # ---------------------------------------------------------------------------------------------
-def _check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float, or raise :class:`InputError` unless it is finite and > 0."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number, got {value!r}", field=name) from exc
-    if not math.isfinite(out) or out <= 0:
-        raise InputError(f"{name} must be a positive finite number, got {value!r}", field=name)
-    return out
-
-
 def _station_arrays(net: Network, stations: Snapped) -> tuple[IntArray, FloatArray, Any]:
     """Station edge rows, offsets and on-network flags, validated against ``net``."""
+    check_network(net, stations, "stations")
     edge = np.asarray(stations.edge, dtype=np.int64)
     offset = np.asarray(stations.offset_m, dtype=np.float64)
     on = np.asarray(stations.on_network, dtype=bool)
@@ -259,15 +250,15 @@ def reached_edges(
     A 200 m street, a station 50 m from its west end, 100 m of walking:
 
     >>> from types import SimpleNamespace
-    >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:4547")
-    >>> st = SimpleNamespace(edge=np.array([0]), offset_m=np.array([50.0]),
-    ...                      on_network=np.array([True]))
+    >>> net = Network.from_edges([0, 200], [0, 0], [0], [1], crs="EPSG:32649")
+    >>> from skillcircle.access.snapping import snap_points
+    >>> st = snap_points(net, [50.0], [0.0], max_snap_m=10)
     >>> ball = SimpleNamespace(indptr=np.array([0, 1]), node=np.array([0]),
     ...                        distance_m=np.array([50.0]))
     >>> reached_edges(net, ball, st, 100.0)[["station", "edge", "start_m", "end_m"]].to_numpy()
     array([[  0.,   0.,   0., 150.]])
     """
-    limit = _check_positive(limit, "limit")
+    limit = positive(limit, "limit")
     st_edge, st_offset, on = _station_arrays(net, stations)
     station, edge, start, end = _reach_intervals(net, balls_result, st_edge, st_offset, on, limit)
     return gpd.GeoDataFrame(
@@ -372,14 +363,14 @@ def isochrones(
     Examples
     --------
     >>> from skillcircle.access.snapping import snap_points
-    >>> net = Network.from_edges([0, 1000], [0, 0], [0], [1], crs="EPSG:4547")
+    >>> net = Network.from_edges([0, 1000], [0, 0], [0], [1], crs="EPSG:32649")
     >>> st = snap_points(net, [500.0], [10.0], max_snap_m=50)
     >>> iso = isochrones(net, st, limit_m=100, half_width_m=20)
     >>> iso.total_bounds.round(6).tolist()
     [380.0, -20.0, 620.0, 20.0]
     """
-    limit_m = _check_positive(limit_m, "limit_m")
-    half_width_m = _check_positive(half_width_m, "half_width_m")
+    limit_m = positive(limit_m, "limit_m")
+    half_width_m = positive(half_width_m, "half_width_m")
     if int(quad_segs) < 1:
         raise InputError(f"quad_segs must be at least 1, got {quad_segs!r}", field="quad_segs")
     st_edge, st_offset, on = _station_arrays(net, stations)
@@ -438,12 +429,12 @@ def service_area(isochrone_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         One row: ``stations`` (number of non-empty isochrones), ``reach_m`` (the common reach,
         NaN if they differ), ``area_km2`` (measured in the frame's CRS when projected, else in
-        EPSG:4547) and the union as a MultiPolygon, in the input's CRS.
+        the UTM zone of the union's centre) and the union as a MultiPolygon, in the input's CRS.
 
     Examples
     --------
     >>> sq = [shapely.box(0, 0, 1000, 1000), shapely.box(500, 0, 1500, 1000)]
-    >>> iso = gpd.GeoDataFrame({"reach_m": [1000.0, 1000.0]}, geometry=sq, crs="EPSG:4547")
+    >>> iso = gpd.GeoDataFrame({"reach_m": [1000.0, 1000.0]}, geometry=sq, crs="EPSG:32649")
     >>> service_area(iso)[["stations", "reach_m", "area_km2"]].to_numpy().tolist()
     [[2.0, 1000.0, 1.5]]
     """
@@ -465,7 +456,9 @@ def service_area(isochrone_gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=[union],
         crs=isochrone_gdf.crs,
     )
-    metric = out if out.crs.is_projected else out.to_crs(DEFAULT_CRS)
+    metric = (
+        out if out.crs.is_projected else out.to_crs(metric_crs_of(tuple(out.total_bounds), out.crs))
+    )
     out["area_km2"] = metric.geometry.area.to_numpy() / 1e6
     return out
 

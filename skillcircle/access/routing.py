@@ -40,7 +40,7 @@ A 100 m street ``0-1`` and a 50 m street ``1-2``; one origin 30 m along the firs
 
 >>> from skillcircle.network.model import Network
 >>> from skillcircle.access.snapping import snap_points
->>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+>>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
 >>> origin = snap_points(net, [30], [0], max_snap_m=10)
 >>> node_distances(net, origin, limit=100).distance_m.tolist()
 [30.0, 70.0, inf]
@@ -62,7 +62,8 @@ from numba import njit, prange
 from scipy import sparse
 
 from skillcircle._errors import InputError
-from skillcircle.access.snapping import Snapped
+from skillcircle._validate import positive
+from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
 
 __all__ = [
@@ -551,14 +552,8 @@ def _scatter(indptr, origins, counts, idx, dst, out_idx, out_dist):  # type: ign
 
 
 # ---------------------------------------------------------------------------- helpers
-def _check_limit(limit: float) -> float:
-    value = float(limit)
-    if np.isnan(value) or value < 0:
-        raise InputError(f"limit must be a non-negative number of metres, got {limit!r}")
-    return value
-
-
 def _check_snapped(net: Network, pts: Snapped, what: str) -> None:
+    check_network(net, pts, what)
     n = len(pts)
     for name in ("offset_m", "distance_m", "x", "y", "on_network"):
         if getattr(pts, name).shape != (n,):
@@ -715,7 +710,7 @@ def node_distances(
     InputError
         A negative or NaN limit, or origins snapped to another network.
     """
-    limit = _check_limit(limit)
+    limit = positive(limit, "limit", allow_zero=True, allow_inf=True)
     _check_snapped(net, origins, "origins")
     ids = np.flatnonzero(origins.on_network).astype(np.int64)
     e = origins.edge[ids]
@@ -823,7 +818,7 @@ def reach_pairs(
     reached node are scanned for targets through an edge → targets index, so the cost per
     origin is proportional to its ball, not to the number of targets.
     """
-    limit = _check_limit(limit)
+    limit = positive(limit, "limit", allow_zero=True, allow_inf=True)
     _check_snapped(net, origins, "origins")
     _check_snapped(net, targets, "targets")
     o_cost = _costs(origins, include_snap)
@@ -888,7 +883,7 @@ def balls(net: Network, origins: Snapped, *, limit: float, include_snap: bool = 
     InputError
         A negative or NaN limit, or origins snapped to another network.
     """
-    limit = _check_limit(limit)
+    limit = positive(limit, "limit", allow_zero=True, allow_inf=True)
     _check_snapped(net, origins, "origins")
     e = np.ascontiguousarray(origins.edge, dtype=np.int64)
     c0 = _costs(origins, include_snap)

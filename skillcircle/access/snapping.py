@@ -10,7 +10,7 @@ unreachable.
 Examples
 --------
 >>> from skillcircle.network.model import Network
->>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+>>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
 >>> s = snap_points(net, [30, 130, 500], [5, 20, 500], max_snap_m=100)
 >>> s.edge.tolist(), s.offset_m.tolist(), s.distance_m.round(1).tolist()
 ([0, 1, 1], [30.0, 20.0, 50.0], [5.0, 30.0, 602.1])
@@ -32,9 +32,10 @@ import shapely
 from numba import njit, prange
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
-__all__ = ["Snapped", "at_nodes", "snap_geoseries", "snap_points"]
+__all__ = ["Snapped", "at_nodes", "check_network", "snap_geoseries", "snap_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,10 @@ class Snapped:
         Coordinates of the snapped point, in the network's CRS.
     on_network
         ``distance_m <= max_snap_m``: the point is close enough to a street to be routed.
+    network
+        :attr:`~skillcircle.network.model.Network.fingerprint` of the network the points were
+        snapped to. Routing, coverage and isochrones refuse a set snapped to another network
+        (:func:`check_network`): its edge rows would point at the wrong streets.
     """
 
     edge: IntArray
@@ -73,6 +78,7 @@ class Snapped:
     x: FloatArray
     y: FloatArray
     on_network: BoolArray
+    network: str
 
     def __len__(self) -> int:
         return int(self.edge.shape[0])
@@ -106,6 +112,7 @@ class Snapped:
             x=self.x[sel],
             y=self.y[sel],
             on_network=self.on_network[sel],
+            network=self.network,
         )
 
     @property
@@ -114,7 +121,34 @@ class Snapped:
         return int(np.count_nonzero(self.on_network))
 
 
+def check_network(net: Network, points: Snapped, what: str = "points") -> None:
+    """Raise unless ``points`` were snapped to ``net`` (same :attr:`Network.fingerprint`).
+
+    Parameters
+    ----------
+    net
+        The network about to be used.
+    points
+        A snapped set.
+    what
+        How to name the set in the message (``"origins"``, ``"stations"``…).
+
+    Raises
+    ------
+    InputError
+        If the set records another network.
+    """
+    if points.network != net.fingerprint:
+        raise InputError(
+            f"{what} were snapped to another network ({points.network or 'none recorded'}), "
+            f"not to this one ({net.fingerprint}): snap them to this network first "
+            "(snap_points, snap_geoseries or at_nodes)"
+        )
+
+
 # ---------------------------------------------------------------------------- segment grid
+
+
 @dataclass(frozen=True)
 class _SegmentIndex:
     """Every straight segment of every edge, bucketed in a uniform grid of square cells.
@@ -329,8 +363,7 @@ def snap_points(net: Network, x: npt.ArrayLike, y: npt.ArrayLike, *, max_snap_m:
     ys = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
     if xs.shape != ys.shape:
         raise InputError(f"x and y have different lengths ({xs.size} and {ys.size})")
-    if not np.isfinite(max_snap_m) or max_snap_m < 0:
-        raise InputError(f"max_snap_m must be a non-negative number, got {max_snap_m!r}")
+    max_snap_m = positive(max_snap_m, "max_snap_m", allow_zero=True)
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -376,7 +409,15 @@ def snap_points(net: Network, x: npt.ArrayLike, y: npt.ArrayLike, *, max_snap_m:
             n,
             max_snap_m,
         )
-    return Snapped(edge=edge, offset_m=offset, distance_m=dist, x=sx, y=sy, on_network=on)
+    return Snapped(
+        edge=edge,
+        offset_m=offset,
+        distance_m=dist,
+        x=sx,
+        y=sy,
+        on_network=on,
+        network=net.fingerprint,
+    )
 
 
 def _nearest_shapely(
@@ -485,4 +526,5 @@ def at_nodes(net: Network, nodes: npt.ArrayLike) -> Snapped:
         x=net.x[idx].copy(),
         y=net.y[idx].copy(),
         on_network=np.ones(idx.size, dtype=bool),
+        network=net.fingerprint,
     )

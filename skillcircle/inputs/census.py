@@ -1,18 +1,22 @@
-"""District populations of Guangzhou from the 2020 (7th) national population census.
+"""District populations from the 2020 (7th) national population census, per city profile.
 
-The figures ship with the package (``skillcircle/data/census2020_guangzhou_districts.csv``, a
-byte-identical copy of the repository's ``data/census2020_guangzhou_districts.csv``). Source:
-National Bureau of Statistics of China, *Tabulation on the 2020 China Population Census by
-County* (中国人口普查分县资料-2020), resident population on 2020-11-01; public facts. The column
-``area_poly_amap_km2`` is the area of the AMap district polygon, computed, not official.
+A city profile (:mod:`skillcircle.profiles`) may name a census table shipped in
+``skillcircle/data`` (:attr:`~skillcircle.profiles.base.CityProfile.census_file`, a
+byte-identical copy of the repository's ``data/`` file). Source: National Bureau of Statistics
+of China, *Tabulation on the 2020 China Population Census by County* (中国人口普查分县资料-2020),
+resident population on 2020-11-01; public facts. The column ``area_poly_amap_km2`` is the area
+of the AMap district polygon, computed, not official. A study in a city without such a table
+is not calibrated (:func:`census_for` says so in the log).
 
 Examples
 --------
->>> census = load_census()
+>>> from skillcircle.profiles import PROFILES
+>>> census = load_census(profile=PROFILES[0])
 >>> int(census["population"].sum())
 18676605
->>> district_names()["440104"]
-'越秀区'
+>>> code, name = census["district_code"].iloc[1], census["district_name"].iloc[1]
+>>> district_names()[code] == name
+True
 """
 
 from __future__ import annotations
@@ -21,19 +25,18 @@ import functools
 import logging
 import os
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.profiles import PROFILES, CityProfile, profile_for
 
-__all__ = ["CENSUS_FILE", "district_names", "load_census"]
+__all__ = ["census_for", "district_names", "load_census", "packaged_census"]
 
 logger = logging.getLogger(__name__)
-
-#: File name of the packaged census table (in ``skillcircle/data`` and the repository's ``data``).
-CENSUS_FILE = "census2020_guangzhou_districts.csv"
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "district_code": ("district_code", "adcode", "code", "区划代码", "行政区划代码", "代码"),
@@ -46,11 +49,42 @@ def _key(name: object) -> str:
     return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
-def _packaged_csv() -> Path:
-    return Path(str(resources.files("skillcircle") / "data" / CENSUS_FILE))
+def packaged_census(profile: CityProfile) -> Path | None:
+    """Path of the census table shipped for a city profile, or ``None`` when it has none."""
+    if profile.census_file is None:
+        return None
+    return Path(str(resources.files("skillcircle") / "data" / profile.census_file))
 
 
-def load_census(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def census_for(district_codes: Iterable[str]) -> pd.DataFrame | None:
+    """The packaged census of the city holding these districts, or ``None``.
+
+    Parameters
+    ----------
+    district_codes
+        The study's district codes.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`load_census` of the city profile's table; ``None`` (logged: no calibration)
+        when the districts are in no profiled city or the city ships no census.
+    """
+    codes = list(district_codes)
+    profile = profile_for(codes)
+    path = packaged_census(profile) if profile is not None else None
+    if path is None:
+        logger.info(
+            "no census table for districts %s: population is not calibrated to a census",
+            ", ".join(codes) or "(none)",
+        )
+        return None
+    return load_census(path)
+
+
+def load_census(
+    path: str | os.PathLike[str] | None = None, *, profile: CityProfile | None = None
+) -> pd.DataFrame:
     """Read a table of district populations.
 
     Parameters
@@ -58,8 +92,9 @@ def load_census(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     path
         A CSV with a district code column (``district_code``/``adcode``/``code``/区划代码), a
         name column (``district_name``/``name``/区) and a population column
-        (``population``/``pop_2020_census``/常住人口). Default: the packaged 2020 census of
-        Guangzhou's 11 districts. UTF-8 (with or without BOM) or GB18030.
+        (``population``/``pop_2020_census``/常住人口). UTF-8 (with or without BOM) or GB18030.
+    profile
+        Without ``path``: read the census table shipped for this city profile.
 
     Returns
     -------
@@ -72,10 +107,17 @@ def load_census(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     InputFileNotFoundError
         If ``path`` does not exist.
     InputError
-        If a required column is missing, a code is not 6 digits or repeated, or a population is
+        If neither ``path`` nor a profile with a census table is given, a required column
+        is missing, a code is not 6 digits or repeated, or a population is
         not a non-negative whole number.
     """
-    source = _packaged_csv() if path is None else Path(path)
+    if path is not None:
+        source = Path(path)
+    else:
+        packaged = packaged_census(profile) if profile is not None else None
+        if packaged is None:
+            raise InputError("load_census needs a path, or a profile that ships a census table")
+        source = packaged
     if not source.is_file():
         raise InputFileNotFoundError(source, "census table")
     raw = source.read_bytes()
@@ -140,16 +182,21 @@ def load_census(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
 
 @functools.cache
 def _names() -> tuple[tuple[str, str], ...]:
-    census = load_census()
-    return tuple(zip(census["district_code"], census["district_name"], strict=True))
+    out: list[tuple[str, str]] = []
+    for profile in PROFILES:
+        if profile.census_file is not None:
+            census = load_census(profile=profile)
+            out.extend(zip(census["district_code"], census["district_name"], strict=True))
+    return tuple(out)
 
 
 def district_names() -> dict[str, str]:
-    """Map Guangzhou district codes to Chinese names (from the packaged census table).
+    """Map district codes to Chinese names, from the census tables of the city profiles.
 
     Returns
     -------
     dict of str to str
-        For example ``{"440104": "越秀区", ...}`` (11 entries), a fresh copy on each call.
+        ``{code: name}`` for every district of a profiled city with a census table, a fresh
+        copy on each call.
     """
     return dict(_names())

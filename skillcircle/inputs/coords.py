@@ -3,7 +3,7 @@
 Station ledgers copied from AMap (高德) or Tencent maps carry **GCJ-02** ("Mars") coordinates,
 ledgers copied from Baidu maps carry **BD-09**; OpenStreetMap, GPS and every CRS that pyproj knows
 use **WGS84**. GCJ-02 shifts points by a few hundred metres (≈ +0.0054° E / −0.0026° N in
-Guangzhou), so mixing systems puts stations on the wrong street.
+southern China), so mixing systems puts stations on the wrong street.
 
 The forward obfuscation (WGS84 → GCJ-02) is the widely published algorithm on the Krasovsky 1940
 ellipsoid (a = 6 378 245 m, e² = 0.00669342162296594323); BD-09 adds a small polar twist and a

@@ -268,5 +268,6 @@ def data_dir(*, required: bool = True) -> Path | None:
     hint = f"{DATA_ENV}={env!r} is not a folder" if env else f"{DATA_ENV} is not set"
     raise DataFolderError(
         f"real data not found ({hint}): set {DATA_ENV} to the shared data folder "
-        "(e.g. export SKILLCIRCLE_DATA=../shared/data) or run with --online"
+        "(e.g. export SKILLCIRCLE_DATA=../shared/data) or run the demo with online=True",
+        param="online",
     )

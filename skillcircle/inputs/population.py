@@ -9,7 +9,7 @@ siting) is only as good as these units. Three models build them:
     EPSG:4326), at the cell centre, carrying the cell's count.
 ``"raster+census"``
     The same units, each district's units scaled so they sum to that district's census figure.
-    WorldPop's modelled counts overshoot Guangzhou's central districts by about half (Yuexiu:
+    WorldPop's modelled counts overshoot dense central districts by about half (Yuexiu:
     ~1.53 M in the raster, 1 038 643 in the 2020 census), so calibration is on whenever both
     district polygons and census totals are given.
 ``"census-grid"``
@@ -18,18 +18,19 @@ siting) is only as good as these units. Three models build them:
     cover in the cell, else by the length of walkable street in the cell, else evenly.
 
 Units are always returned in the projected CRS of :class:`~skillcircle.settings.Settings`. A unit
-belongs to the district (and sub-district) whose polygon holds its centre; units outside every
-district are left out of the study and counted in :attr:`DemandUnits.excluded_units`.
+belongs to the district (and sub-district) whose polygon holds its centre, by the same rule as
+stations (:mod:`skillcircle.inputs.areas`); units outside every district are left out of the
+study and counted in :attr:`DemandUnits.excluded_units`.
 
 Examples
 --------
 >>> import geopandas as gpd, pandas as pd, shapely
 >>> from skillcircle.settings import Settings
 >>> districts = gpd.GeoDataFrame(
-...     {"district_code": ["440104"], "district_name": ["越秀区"]},
-...     geometry=[shapely.box(0, 0, 200, 100)], crs="EPSG:4547")
->>> census = pd.DataFrame({"district_code": ["440104"], "population": [1000]})
->>> du = build_population(settings=Settings(), districts=districts, census=census)
+...     {"district_code": ["110101"], "district_name": ["东城区"]},
+...     geometry=[shapely.box(0, 0, 200, 100)], crs="EPSG:32650")
+>>> census = pd.DataFrame({"district_code": ["110101"], "population": [1000]})
+>>> du = build_population(settings=Settings(crs="EPSG:32650"), districts=districts, census=census)
 >>> du.model_key, len(du.units), du.units["population"].tolist()
 ('census-grid', 2, [500.0, 500.0])
 """
@@ -55,6 +56,8 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle._validate import positive
+from skillcircle.inputs.areas import district_index, subdistrict_districts, subdistrict_index
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.model import Network
 from skillcircle.settings import Settings
@@ -191,7 +194,7 @@ def units_from_raster(
         if not 1 <= band <= src.count:
             raise InputError(f"has {src.count} band(s), band {band} was asked for", path=path)
         src_crs = _raster_crs(src, path)
-        window = _window(src, path, bounds, src_crs, settings.crs)
+        window = _window(src, path, bounds, src_crs, settings.metric_crs)
         try:
             data = src.read(band, window=window, masked=True)
         except RasterioError as exc:
@@ -200,7 +203,7 @@ def units_from_raster(
         row0, col0 = (0, 0) if window is None else (int(window.row_off), int(window.col_off))
         mid_row = row0 + data.shape[0] // 2
         mid_col = col0 + data.shape[1] // 2
-        cell_m = _cell_size_m(transform, src_crs, settings.crs, row=mid_row, col=mid_col)
+        cell_m = _cell_size_m(transform, src_crs, settings.metric_crs, row=mid_row, col=mid_col)
     values = np.ma.filled(data.astype(np.float64), np.nan)
     populated = np.isfinite(values) & (values > 0)
     if not populated.any():
@@ -208,8 +211,8 @@ def units_from_raster(
         raise InputError(f"has no populated cells{where} (all nodata, zero or NaN)", path=path)
     rows, cols = np.nonzero(populated)
     x, y = _cell_centres(transform, rows + row0, cols + col0)
-    x, y = _to_crs(x, y, src_crs, settings.crs)
-    units = _unit_frame(x, y, values[rows, cols], crs=settings.crs)
+    x, y = _to_crs(x, y, src_crs, settings.metric_crs)
+    units = _unit_frame(x, y, values[rows, cols], crs=settings.metric_crs)
     units.attrs["cell_size_m"] = cell_m
     logger.info(
         "%s: %d populated cells (~%.0f m), %.0f people",
@@ -232,11 +235,12 @@ def calibrate_to_census(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int, float]:
     """Scale each district's units so they sum to the district's census population.
 
-    Units are assigned to the district whose polygon holds their centre (polygons are
-    reprojected to the units' CRS; a centre on a shared border goes to the first district in
-    ``districts``). Units outside every district are dropped and reported. A district that has a
-    census figure but no unit keeps population 0: it is logged as a warning and appears in the
-    calibration table with ``units == 0`` and a NaN factor.
+    Units are assigned to the district whose polygon holds their centre, by the rule of
+    :mod:`skillcircle.inputs.areas` (the one stations follow: tested in the districts' CRS, a
+    centre on a shared border goes to the first district in ``districts``). Units outside every
+    district are dropped and reported. A district that has a census figure but no unit keeps
+    population 0: it is logged as a warning and appears in the calibration table with
+    ``units == 0`` and a NaN factor.
 
     Parameters
     ----------
@@ -389,13 +393,16 @@ def build_population(
         Unreadable or empty raster, a raster that does not overlap the districts, districts
         without a census row, or a census-only request without districts and census.
     """
-    if not (isinstance(grid_m, int | float) and math.isfinite(grid_m) and grid_m > 0):
-        raise InputError(f"grid_m must be a positive number of metres, got {grid_m!r}")
+    grid_m = positive(grid_m, "grid_m")
+    # Areas are decided in the polygons' own CRS (skillcircle.inputs.areas), like stations';
+    # grids, bounds and overlap checks work on the copy in settings.crs.
+    districts_a = None if districts is None else _repaired(districts, "districts")
     districts_p = None if districts is None else _prepare_polygons(districts, settings, "districts")
     if source is None:
         result = _census_grid(
             settings=settings,
             districts=districts_p,
+            areas=districts_a,
             census=census,
             landcover=None if landcover is None else Path(landcover),
             network=network,
@@ -410,13 +417,14 @@ def build_population(
             Path(source),
             settings=settings,
             districts=districts_p,
+            areas=districts_a,
             census=census,
             calibrate=calibrate,
         )
     units = result.units
     if subdistricts is not None:
-        subs = _prepare_polygons(subdistricts, settings, "subdistricts")
-        units = _assign_subdistricts(units, subs)
+        subs = _repaired(subdistricts, "subdistricts")
+        units = _assign_subdistricts(units, subs, districts_a)
     units = _renumber(units)
     logger.info(
         "%s: %d demand units, %.0f people", result.model, len(units), units["population"].sum()
@@ -437,10 +445,15 @@ def _raster_model(
     *,
     settings: Settings,
     districts: gpd.GeoDataFrame | None,
+    areas: gpd.GeoDataFrame | None,
     census: pd.DataFrame | None,
     calibrate: bool,
 ) -> DemandUnits:
-    """Units from a population raster, optionally assigned to districts and calibrated."""
+    """Units from a population raster, optionally assigned to districts and calibrated.
+
+    ``districts`` are in ``settings.crs``; ``areas`` are the same polygons in their own CRS,
+    used to assign units to districts.
+    """
     bounds = None
     if districts is not None:
         minx, miny, maxx, maxy = (float(v) for v in districts.total_bounds)
@@ -462,10 +475,9 @@ def _raster_model(
             logger.warning("census totals given without district polygons: not calibrated")
         return DemandUnits(units=units, model=model, model_key="raster", source=source)
     _check_overlap(units, districts, path)
+    areas = districts if areas is None else areas
     if calibrate and census is not None:
-        inside, table, n_out, pop_out = calibrate_to_census(
-            units, districts=districts, census=census
-        )
+        inside, table, n_out, pop_out = calibrate_to_census(units, districts=areas, census=census)
         return DemandUnits(
             units=inside,
             model=f"{model}, calibrated to the census by district",
@@ -475,7 +487,7 @@ def _raster_model(
             excluded_population=pop_out,
             source=source,
         )
-    inside, n_out, pop_out = _assign_districts(units, districts)
+    inside, n_out, pop_out = _assign_districts(units, areas)
     return DemandUnits(
         units=_renumber(inside),
         model=f"{model}, not calibrated to the census",
@@ -505,12 +517,18 @@ def _census_grid(
     *,
     settings: Settings,
     districts: gpd.GeoDataFrame | None,
+    areas: gpd.GeoDataFrame | None,
     census: pd.DataFrame | None,
     landcover: Path | None,
     network: Network | None,
     grid_m: float,
 ) -> DemandUnits:
-    """Spread each district's census total over a weighted regular grid."""
+    """Spread each district's census total over a weighted regular grid.
+
+    A cell belongs to the district that holds its centre by the area rule
+    (:func:`skillcircle.inputs.areas.district_index`, on ``areas``: the polygons in their own
+    CRS), the same rule as stations and raster units.
+    """
     if districts is None or census is None:
         raise InputError(
             "no population raster given: the census-only model needs district polygons and "
@@ -538,17 +556,22 @@ def _census_grid(
 
     codes = districts["district_code"].astype(str).str.strip().to_numpy()
     names = _names(districts, "district_name")
-    seen: set[int] = set()
+    candidates = np.unique(np.concatenate([grid.keys_in(g) for g in districts.geometry]))
+    cx, cy = grid.centres(candidates)
+    owner = district_index(
+        gpd.GeoSeries(shapely.points(cx, cy), crs=settings.crs),
+        districts if areas is None else areas,
+    )
     xs: list[FloatArray] = []
     ys: list[FloatArray] = []
     pops: list[FloatArray] = []
     dcode: list[str] = []
     dname: list[str] = []
-    for geom, code, name in zip(districts.geometry.to_numpy(), codes, names, strict=True):
+    for i, (geom, code, name) in enumerate(
+        zip(districts.geometry.to_numpy(), codes, names, strict=True)
+    ):
         total = float(totals[code])
-        keys = grid.keys_in(geom)
-        keys = keys[~np.isin(keys, np.fromiter(seen, dtype=np.int64, count=len(seen)))]
-        seen.update(keys.tolist())
+        keys = candidates[owner == i]
         if keys.size == 0:
             point = shapely.point_on_surface(geom)
             x, y = np.array([point.x]), np.array([point.y])
@@ -573,7 +596,7 @@ def _census_grid(
         dcode += [code] * x.size
         dname += [name] * x.size
     units = _unit_frame(
-        np.concatenate(xs), np.concatenate(ys), np.concatenate(pops), crs=settings.crs
+        np.concatenate(xs), np.concatenate(ys), np.concatenate(pops), crs=settings.metric_crs
     )
     units["district_code"] = dcode
     units["district_name"] = dname
@@ -647,7 +670,7 @@ def _landcover_weights(
     with _open_raster(path, what="land-cover raster") as src:
         src_crs = _raster_crs(src, path)
         try:
-            window = _window(src, path, grid.bounds, src_crs, settings.crs)
+            window = _window(src, path, grid.bounds, src_crs, settings.metric_crs)
         except _NoOverlapError as exc:
             raise InputError(
                 f"does not overlap the districts {_describe(districts)} ({exc.detail})", path=path
@@ -667,7 +690,7 @@ def _landcover_weights(
             ok = ~np.ma.getmaskarray(data) & (classes != 0)
             rows, cols = np.nonzero(ok)
             x, y = _cell_centres(src.transform, rows + r, cols + col0)
-            x, y = _to_crs(x, y, src_crs, settings.crs)
+            x, y = _to_crs(x, y, src_crs, settings.metric_crs)
             keys = grid.key_of(x, y)
             inside = keys >= 0
             valid += np.bincount(keys[inside], minlength=grid.n_cells)
@@ -694,7 +717,7 @@ def _network_weights(network: Network, grid: _Grid, settings: Settings) -> Float
     dist = (k + 0.5) * piece_len[edge]
     points = shapely.line_interpolate_point(geoms[edge], dist)
     x, y = shapely.get_x(points), shapely.get_y(points)
-    x, y = _to_crs(x, y, CRS.from_user_input(network.crs), settings.crs)
+    x, y = _to_crs(x, y, CRS.from_user_input(network.crs), settings.metric_crs)
     keys = grid.key_of(x, y)
     inside = keys >= 0
     weights = np.bincount(keys[inside], weights=piece_len[edge][inside], minlength=grid.n_cells)
@@ -837,16 +860,28 @@ def _check_polygons(gdf: gpd.GeoDataFrame, what: str) -> None:
         raise InputError(f"{what}: code(s) {', '.join(dup)} appear more than once", field=code)
 
 
-def _prepare_polygons(gdf: gpd.GeoDataFrame, settings: Settings, what: str) -> gpd.GeoDataFrame:
-    """Check a polygon layer and reproject it to ``settings.crs``."""
-    _check_polygons(gdf, what)
-    out = gdf.to_crs(settings.crs)
-    geoms = out.geometry.to_numpy()
+def _make_valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geoms = gdf.geometry.to_numpy()
     bad = ~shapely.is_valid(geoms)
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad])
-        out = out.set_geometry(geoms)
+        gdf = gdf.set_geometry(geoms)
+    return gdf
+
+
+def _repaired(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Check a polygon layer and repair invalid polygons, in its own CRS (for the area rule)."""
+    _check_polygons(gdf, what)
+    out = _make_valid(gdf.copy())
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
+def _prepare_polygons(gdf: gpd.GeoDataFrame, settings: Settings, what: str) -> gpd.GeoDataFrame:
+    """Check a polygon layer and reproject it to ``settings.crs`` (for geometry work)."""
+    _check_polygons(gdf, what)
+    out = _make_valid(gdf.to_crs(settings.crs))
     out.attrs = dict(gdf.attrs)
     return out
 
@@ -872,19 +907,6 @@ def _census_totals(census: pd.DataFrame, districts: gpd.GeoDataFrame) -> pd.Seri
     return totals
 
 
-def _first_hit(points: npt.NDArray[np.object_], polygons: npt.NDArray[np.object_]) -> IntArray:
-    """Index of the first polygon intersecting each point, ``-1`` for none."""
-    hit = np.full(points.size, -1, dtype=np.int64)
-    if points.size == 0 or polygons.size == 0:
-        return hit
-    pi, gi = shapely.STRtree(polygons).query(points, predicate="intersects")
-    order = np.lexsort((gi, pi))
-    pi, gi = pi[order], gi[order]
-    first = np.unique(pi, return_index=True)[1]
-    hit[pi[first]] = gi[first]
-    return hit
-
-
 def _assign_districts(
     units: gpd.GeoDataFrame, districts: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, int, float]:
@@ -893,8 +915,7 @@ def _assign_districts(
         raise InputError("the demand units have no coordinate reference system")
     if "population" not in units.columns:
         raise InputError("the demand units have no 'population' column", field="population")
-    polys = districts.to_crs(units.crs) if districts.crs != units.crs else districts
-    hit = _first_hit(units.geometry.to_numpy(), polys.geometry.to_numpy())
+    hit = district_index(units, districts)
     inside = hit >= 0
     n_out = int((~inside).sum())
     pop_out = float(units["population"].to_numpy()[~inside].sum())
@@ -914,24 +935,22 @@ def _assign_districts(
     return out, n_out, pop_out
 
 
-def _assign_subdistricts(units: gpd.GeoDataFrame, subs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Fill the sub-district columns by centre-in-polygon, within the unit's own district."""
+def _assign_subdistricts(
+    units: gpd.GeoDataFrame, subs: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """Fill the sub-district columns by the area rule (:mod:`skillcircle.inputs.areas`).
+
+    With ``districts``, a unit only gets a 街道 of its own district; without, any 街道
+    covering it, and the unit's district becomes that 街道's.
+    """
     codes = subs["subdistrict_code"].astype(str).str.strip().to_numpy()
     names = _names(subs, "subdistrict_name")
-    if "district_code" in subs.columns:
-        sub_district = subs["district_code"].astype(str).str.strip().to_numpy()
+    if districts is None:
+        hit = subdistrict_index(units, subs)
     else:
-        sub_district = np.array([c[:6] for c in codes], dtype=object)
-    points = units.geometry.to_numpy()
-    unit_district = units["district_code"].astype(str).to_numpy()
-    pi, gi = shapely.STRtree(subs.geometry.to_numpy()).query(points, predicate="intersects")
-    same = (unit_district[pi] == "") | (unit_district[pi] == sub_district[gi])
-    pi, gi = pi[same], gi[same]
-    order = np.lexsort((gi, pi))
-    pi, gi = pi[order], gi[order]
-    first = np.unique(pi, return_index=True)[1]
-    hit = np.full(len(units), -1, dtype=np.int64)
-    hit[pi[first]] = gi[first]
+        hit = subdistrict_index(
+            units, subs, point_districts=units["district_code"].to_numpy(), districts=districts
+        )
     ok = hit >= 0
     out = units.copy()
     sub_code = out["subdistrict_code"].to_numpy(dtype=object).copy()
@@ -940,10 +959,10 @@ def _assign_subdistricts(units: gpd.GeoDataFrame, subs: gpd.GeoDataFrame) -> gpd
     sub_name[ok] = names[hit[ok]]
     out["subdistrict_code"] = sub_code
     out["subdistrict_name"] = sub_name
-    no_district = ok & (unit_district == "")
-    if no_district.any():
+    if districts is None:
+        homes = subdistrict_districts(subs)
         dist = out["district_code"].to_numpy(dtype=object).copy()
-        dist[no_district] = sub_district[hit[no_district]]
+        dist[ok] = homes[hit[ok]]
         out["district_code"] = dist
     if (~ok).any():
         logger.warning(

@@ -41,13 +41,15 @@ import shapely
 from numpy.typing import NDArray
 
 from skillcircle._errors import InputError, InputFileNotFoundError
-from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
 from skillcircle.inputs.files import write_text, write_with
+from skillcircle.profiles import PROFILES, profile_for, utm_crs
+from skillcircle.settings import Settings
 
 __all__ = [
-    "GUANGZHOU_BBOX",
+    "DEFAULT_MAX_DISTANCE_M",
     "STATION_COLUMNS",
     "STATION_TYPES",
     "StationsRead",
@@ -62,8 +64,9 @@ logger = logging.getLogger(__name__)
 
 #: The four kinds of 羊城技能加油站, as normalised in the ``type`` column.
 STATION_TYPES = ("community", "rural", "park", "institution")
-#: Default study area: Guangzhou's bounding box (min lon, min lat, max lon, max lat), WGS84.
-GUANGZHOU_BBOX = (112.9, 22.5, 114.1, 23.95)
+#: Default farthest distance of a station outside the study area (walk distance + max snap
+#: distance of the default :class:`~skillcircle.settings.Settings`: 1 000 + 500 m).
+DEFAULT_MAX_DISTANCE_M = Settings().walk_distance_m + Settings().max_snap_m
 #: Leading columns of :attr:`StationsRead.stations` (then ``district_flag``, ``row``, the ledger's
 #: other columns and ``geometry``).
 STATION_COLUMNS = (
@@ -160,7 +163,9 @@ class StationsRead:
         ``type`` (community/rural/park/institution), ``district_code``, ``district_name``,
         ``subdistrict_code``, ``subdistrict_name``, ``lon``, ``lat`` (WGS84 degrees),
         ``district_flag`` (text, ``""`` when the ledger's district agrees with the polygons),
-        ``row`` (ledger row number), then the ledger's own values: ``ledger_type``,
+        ``cross_border`` (bool: outside the study area but within reach of it, see
+        :func:`read_stations`), ``row`` (ledger row number), then the ledger's own values:
+        ``ledger_type``,
         ``ledger_district``, ``ledger_subdistrict``, ``ledger_lon``/``ledger_lat`` (coordinates
         as given, before conversion), ``address``, ``capacity``, ``year``, ``ledger_id`` when
         present, any other column under its own name, and ``geometry``.
@@ -395,16 +400,10 @@ def _numbers(texts: Sequence[str]) -> NDArray[np.float64]:
     return pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(np.float64)
 
 
-def _study_area_test(study_area: Any) -> Any:
-    """Return ``f(lon, lat) -> bool array`` for WGS84 points and a description."""
+def _study_area_polygon(study_area: Any) -> shapely.Geometry | None:
+    """The study area as one WGS84 (multi)polygon, or ``None``."""
     if study_area is None:
-        x0, y0, x1, y1 = GUANGZHOU_BBOX
-
-        def in_bbox(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
-            with np.errstate(invalid="ignore"):
-                return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-
-        return in_bbox, f"outside Guangzhou ({x0}-{x1} E, {y0}-{y1} N)"
+        return None
     if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
         if study_area.crs is None:
             raise InputError("the study area has no CRS (expected WGS84 polygons)")
@@ -415,15 +414,46 @@ def _study_area_test(study_area: Any) -> Any:
         raise InputError(f"study_area must be a GeoDataFrame of polygons, got {type(study_area)}")
     if area is None or area.is_empty or area.area == 0:
         raise InputError("the study area holds no polygon")
-    shapely.prepare(area)
+    return area
 
-    def in_area(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+
+class _AreaTest:
+    """Distance (metres) of WGS84 points from a study area, measured in its UTM zone."""
+
+    def __init__(self, area: shapely.Geometry) -> None:
+        from pyproj import Transformer
+
+        centre = area.centroid
+        crs = utm_crs(centre.x, centre.y)
+        self._fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        self._back = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        self.area = shapely.transform(
+            area, lambda c: np.column_stack(self._fwd.transform(c[:, 0], c[:, 1]))
+        )
+        shapely.prepare(self.area)
+
+    def distance_m(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
+        """0 inside, else the distance to the area (NaN for missing points)."""
+        out = np.full(lon.shape, np.nan)
         ok = np.isfinite(lon) & np.isfinite(lat)
-        out = np.zeros(lon.shape, dtype=bool)
-        out[ok] = shapely.intersects_xy(area, lon[ok], lat[ok])
+        if ok.any():
+            x, y = self._fwd.transform(lon[ok], lat[ok])
+            out[ok] = shapely.distance(self.area, shapely.points(x, y))
         return out
 
-    return in_area, "outside the study area"
+    def geodesic_km(self, lon: float, lat: float) -> float:
+        """Ellipsoidal distance from a point to the nearest point of the area, in km."""
+        from pyproj import Geod
+
+        x, y = self._fwd.transform(lon, lat)
+        line = shapely.shortest_line(self.area, shapely.Point(x, y))
+        near_lon, near_lat = self._back.transform(*line.coords[0])
+        _, _, dist = Geod(ellps="WGS84").inv(lon, lat, near_lon, near_lat)
+        return float(dist) / 1000.0
+
+
+def _km_text(km: float) -> str:
+    return f"{km:.1f}" if km < 100 else f"{km:.0f}"
 
 
 def _haversine_m(
@@ -439,25 +469,53 @@ def _name_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
 
 
-def _district_key(text: str) -> str:
-    """``"广州市越秀区"``, ``"越秀区"``, ``"越秀"`` → ``"越秀"``; 6-digit codes are kept."""
+def _district_key(text: str, prefixes: Sequence[str] = ()) -> str:
+    """``"<省><市>越秀区"``, ``"越秀区"``, ``"越秀"`` → ``"越秀"``; 6-digit codes are kept.
+
+    ``prefixes`` (a city profile's province and city names) are stripped from the front.
+    """
     s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
     s = re.sub(r"\.0+$", "", s)
-    for prefix in ("广东省", "广州市"):
+    for prefix in prefixes:
         s = s.removeprefix(prefix)
     if re.fullmatch(r"\d{6}", s):
         return s
     return s[:-1] if len(s) > 1 and s[-1] in "区县市" else s
 
 
+def _same_district(text: str, name: str, prefixes: Sequence[str]) -> bool:
+    """Whether a ledger's district text names the district ``name``.
+
+    Equal keys (:func:`_district_key`), or the text is the full name preceded by a province,
+    city or prefecture name (``"…省…市越秀区"``): no city list is needed for that form.
+    """
+    if not name:
+        return False
+    key = _district_key(text, prefixes)
+    if key == _district_key(name, prefixes):
+        return True
+    full = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    head = full[: -len(name)] if full.endswith(name) and len(full) > len(name) else ""
+    return bool(head) and head[-1] in "省市州盟"
+
+
+def _known_prefixes(district_codes: Sequence[str]) -> tuple[str, ...]:
+    """Name prefixes of the city of these codes; of every profile when the city is unknown."""
+    profile = profile_for(district_codes)
+    if profile is not None:
+        return profile.name_prefixes
+    return tuple(p for prof in PROFILES for p in prof.name_prefixes)
+
+
 def _match_ledger_district(text: str) -> tuple[str, str]:
-    """(code, name) of a ledger's Guangzhou district; ("", text) when unknown."""
+    """(code, name) of a ledger's district among the known census tables; ("", text) else."""
     names = district_names()
-    key = _district_key(text)
+    prefixes = _known_prefixes(list(names))
+    key = _district_key(text, prefixes)
     if key in names:
         return key, names[key]
     for code, name in names.items():
-        if _district_key(name) == key:
+        if _same_district(text, name, prefixes):
             return code, name
     return "", text
 
@@ -478,6 +536,7 @@ def read_stations(
     *,
     coords: str = "wgs84",
     study_area: gpd.GeoDataFrame | None = None,
+    max_distance_m: float | None = None,
     districts: gpd.GeoDataFrame | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
     duplicate_m: float = 30.0,
@@ -497,14 +556,19 @@ def read_stations(
         System of the ledger's coordinates: ``"wgs84"`` (GPS, OpenStreetMap), ``"gcj02"``
         (AMap/Tencent) or ``"bd09"`` (Baidu).
     study_area
-        WGS84 polygons: stations outside are rejected. Default: Guangzhou's bounding box
-        (112.9-114.1 E, 22.5-23.95 N).
+        Polygons (any CRS) of the study area; default: the union of ``districts``. Without
+        either, there is no study-area check (coordinates must still be valid degrees).
+    max_distance_m
+        A station outside the study area but at most this far from it (the walk distance plus
+        the farthest snapping distance: it can still serve residents inside) is kept, with
+        ``cross_border`` set, and logged; one farther is rejected with the reason ``outside
+        the study area (N km away)``. Default :data:`DEFAULT_MAX_DISTANCE_M`.
     districts
-        District polygons (:func:`~skillcircle.inputs.boundaries.read_districts`). When given, they
-        set
-        ``district_code``/``district_name``; a ledger district (name or code) that disagrees is
-        flagged in ``district_flag`` and the polygon wins. Without them, the ledger's district
-        is looked up among Guangzhou's 11 districts.
+        District polygons (:func:`~skillcircle.inputs.boundaries.read_districts`). When given,
+        they are the default study area and set ``district_code``/``district_name``; a ledger
+        district (name or code) that disagrees is flagged in ``district_flag`` and the polygon
+        wins. Without them, the ledger's district is looked up in the census tables of the city
+        profiles (:mod:`skillcircle.profiles`).
     subdistricts
         街道 polygons (:func:`~skillcircle.inputs.boundaries.read_subdistricts`); without them the
         ledger's 街道 text is kept as ``subdistrict_name``.
@@ -520,7 +584,7 @@ def read_stations(
     StationsRead
         Accepted stations and rejected rows. Reasons (one or more, joined by ``"; "``):
         ``missing coordinate``, ``non-numeric coordinate``, ``latitude and longitude look
-        swapped``, ``coordinate out of range``, ``outside …`` (the study area), ``missing
+        swapped``, ``coordinate out of range``, ``outside the study area (N km away)``, ``missing
         station name``, ``missing station type``, ``unknown station type``, ``geometry is a …,
         not a point``, ``duplicate of row N (same name within D m)``.
 
@@ -538,7 +602,18 @@ def read_stations(
         isinstance(duplicate_m, int | float) and math.isfinite(duplicate_m) and duplicate_m >= 0
     ):
         raise InputError(f"duplicate_m must be a distance >= 0 in metres, got {duplicate_m!r}")
-    in_area, outside_reason = _study_area_test(study_area)
+    limit = DEFAULT_MAX_DISTANCE_M if max_distance_m is None else max_distance_m
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int | float)
+        or not math.isfinite(limit)
+        or limit < 0
+    ):
+        raise InputError(
+            f"max_distance_m must be a distance >= 0 in metres, got {max_distance_m!r}"
+        )
+    area = _study_area_polygon(study_area if study_area is not None else districts)
+    area_test = _AreaTest(area) if area is not None else None
     table = _read_table(file)
     fields = _find_fields(table.columns)
     for name, idx in table.forced.items():
@@ -605,8 +680,15 @@ def read_stations(
     lon_s, lat_s = to_wgs84(
         np.where(swapped_range, lat_raw, np.nan), np.where(swapped_range, lon_raw, np.nan), system
     )
-    inside = in_area(lon_w, lat_w)
-    inside_swapped = in_area(lon_s, lat_s)
+    if area_test is None:
+        dist_m = np.where(np.isfinite(lon_w) & np.isfinite(lat_w), 0.0, np.nan)
+        dist_s = np.where(np.isfinite(lon_s) & np.isfinite(lat_s), 0.0, np.nan)
+    else:
+        dist_m = area_test.distance_m(lon_w, lat_w)
+        dist_s = area_test.distance_m(lon_s, lat_s)
+    with np.errstate(invalid="ignore"):
+        inside = dist_m <= limit  # NaN (no valid point) compares False
+        inside_swapped = dist_s <= limit
     for i in range(n):
         if table.pre_reasons.get(i):
             continue
@@ -629,8 +711,11 @@ def read_stations(
             reasons[i].append(
                 f"coordinate out of range (longitude must be within ±180, latitude ±90){hint}"
             )
-        elif not inside[i]:
-            reasons[i].append(f"{outside_reason}: WGS84 {lon_w[i]:.6f}, {lat_w[i]:.6f}")
+        elif not inside[i] and area_test is not None:
+            km = _km_text(area_test.geodesic_km(float(lon_w[i]), float(lat_w[i])))
+            reasons[i].append(
+                f"outside the study area ({km} km away): WGS84 {lon_w[i]:.6f}, {lat_w[i]:.6f}"
+            )
 
     names = column("name")
     type_txt = column("type")
@@ -696,6 +781,19 @@ def read_stations(
         districts=districts,
         subdistricts=subdistricts,
     )
+    cross = dist_m[ok] > 0
+    stations.insert(stations.columns.get_loc("district_flag") + 1, "cross_border", cross)
+    if cross.any():
+        logger.warning(
+            "%s: %d station(s) outside the study area kept as cross-border (within %g m): %s",
+            file,
+            int(cross.sum()),
+            limit,
+            ", ".join(
+                f"{name} ({d:.0f} m)"
+                for name, d in zip(stations.loc[cross, "name"], dist_m[ok][cross], strict=True)
+            ),
+        )
     logger.info("%s: %d stations kept, %d rows rejected", file, len(stations), len(rejected))
     return StationsRead(
         stations=stations,
@@ -776,6 +874,7 @@ def _build_stations(
 
 
 def _district_flags(gdf: gpd.GeoDataFrame, ledger: list[str], *, where: str) -> list[str]:
+    prefixes = _known_prefixes([c for c in gdf["district_code"] if c])
     flags = []
     for text, code, name in zip(ledger, gdf["district_code"], gdf["district_name"], strict=True):
         if not code:
@@ -786,11 +885,9 @@ def _district_flags(gdf: gpd.GeoDataFrame, ledger: list[str], *, where: str) -> 
         if not text:
             flags.append("")
             continue
-        key = _district_key(text)
+        key = _district_key(text, prefixes)
         agrees = (
-            key == code
-            if re.fullmatch(r"\d{6}", key)
-            else bool(name) and key == _district_key(name)
+            key == code if re.fullmatch(r"\d{6}", key) else _same_district(text, name, prefixes)
         )
         flags.append(
             "" if agrees else f"ledger says {text} but the point lies in {name or code} ({code})"
@@ -882,6 +979,7 @@ def check_ledger(
     districts: str | os.PathLike[str] | None = None,
     subdistricts: str | os.PathLike[str] | None = None,
     duplicate_m: float = 30.0,
+    max_distance_m: float | None = None,
 ) -> tuple[StationsRead, dict[str, Path]]:
     """Read, validate and write a ledger: the work behind ``skillcircle stations check``.
 
@@ -897,12 +995,15 @@ def check_ledger(
     coords
         Coordinate system of the ledger.
     districts
-        ``"cnmaps:4401"``-style source or a GIS file
-        (:func:`~skillcircle.inputs.boundaries.read_districts`).
+        ``"cnmaps:<adcode>"`` source or a GIS file
+        (:func:`~skillcircle.inputs.boundaries.read_districts`): the study area.
     subdistricts
         GIS file of 街道 polygons (:func:`~skillcircle.inputs.boundaries.read_subdistricts`).
     duplicate_m
         Duplicate distance (see :func:`read_stations`).
+    max_distance_m
+        Farthest a kept station may be outside the districts (see :func:`read_stations`;
+        default: the walk distance plus the snapping limit of the default settings).
 
     Returns
     -------
@@ -922,5 +1023,6 @@ def check_ledger(
         districts=district_polys,
         subdistricts=sub_polys,
         duplicate_m=duplicate_m,
+        max_distance_m=max_distance_m,
     )
     return result, write_stations(result, folder)

@@ -23,7 +23,7 @@ import shapely
 from skillcircle._errors import InputError, NetworkError
 from skillcircle.network.model import Network, _join_values, _present
 from skillcircle.network.walk import _WALK_EXCLUDED_TAGS, walk_filter_mask
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 __all__ = [
     "INVALID_REASONS",
@@ -144,7 +144,7 @@ def _walk_chains(
 def build_roads_network(
     roads: gpd.GeoDataFrame,
     *,
-    crs: str = DEFAULT_CRS,
+    crs: str | None = None,
     walk_filter: bool = True,
     simplify: bool = True,
     meta: dict[str, Any] | None = None,
@@ -158,7 +158,8 @@ def build_roads_network(
         (Multi)LineStrings with a ``highway`` column (``name``, ``osm_id``, ``foot``,
         ``access``, ``service`` … are used when present), in any CRS. Not modified.
     crs
-        Projected CRS of the result; the layer is reprojected to it first.
+        Projected CRS of the result; the layer is reprojected to it first. Default: the
+        layer's own CRS if projected, else the UTM zone of its centre.
     walk_filter
         Keep only walkable ways (:func:`walk_filter_mask`).
     simplify
@@ -208,7 +209,7 @@ def build_roads_network(
 def _build_roads(
     roads: gpd.GeoDataFrame,
     *,
-    crs: str,
+    crs: str | None,
     walk_filter: bool,
     simplify: bool,
     meta: dict[str, Any] | None,
@@ -232,7 +233,7 @@ def _build_roads(
         raise NetworkError(f"{where}no walkable road lines in the layer")
     geoms = np.asarray(roads.geometry.values, dtype=object)
     with np.errstate(invalid="ignore", over="ignore"):  # bad rows are counted, not warned
-        rows, layer_geoms, invalid = _usable_lines(
+        rows, layer_geoms, invalid, crs = _usable_lines(
             geoms, keep, crs_from=roads.crs, crs_to=crs, unreadable=unreadable
         )
     n_invalid = {k: int(v.size) for k, v in invalid.items() if v.size}
@@ -302,10 +303,13 @@ def _usable_lines(
     keep: npt.NDArray[np.bool_],
     *,
     crs_from: Any,
-    crs_to: str,
+    crs_to: str | None,
     unreadable: npt.NDArray[np.bool_] | None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], dict[str, npt.NDArray[np.int64]]]:
-    """Rows to build from, their geometry in ``crs_to``, and the dropped rows per reason."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], dict[str, npt.NDArray[np.int64]], str]:
+    """Usable rows, their geometry in the target CRS, dropped rows per reason, the target CRS.
+
+    The target CRS is ``crs_to``, or (when ``None``) derived from the usable lines' extent.
+    """
     bad = np.zeros(geoms.size, dtype=object)  # reason key per row, 0 while usable
     missing = shapely.is_missing(geoms)
     if unreadable is not None:
@@ -321,25 +325,47 @@ def _usable_lines(
     np.logical_and.at(finite, row_of, np.isfinite(coords).all(axis=1))
     bad[lines[~finite]] = "non_finite"
     lines = lines[finite]
-    projected = np.asarray(
-        gpd.GeoSeries(geoms[lines], crs=crs_from).to_crs(crs_to).values, dtype=object
-    )
+
+    def target_of(rows: npt.NDArray[np.int64]) -> str:
+        if crs_to is not None:
+            return crs_to
+        if rows.size == 0:
+            return str(crs_from)
+        return metric_crs_of(tuple(shapely.total_bounds(geoms[rows])), crs_from)
+
+    target = target_of(lines)
+    projected, why = _projected_checks(geoms[lines], crs_from, target)
+    if crs_to is None and np.any((why == "unprojectable") | (why == "too_long")):
+        # a derived CRS is chosen from the data's extent: choose it again without the outliers
+        bad[lines[why != 0]] = why[why != 0]
+        lines = lines[why == 0]
+        target = target_of(lines)
+        projected, why = _projected_checks(geoms[lines], crs_from, target)
+    bad[lines[why != 0]] = why[why != 0]
+    ok = why == 0
+    invalid = {key: np.flatnonzero(keep & (bad == key)) for key in INVALID_REASONS}
+    return lines[ok], projected[ok], invalid, target
+
+
+def _projected_checks(
+    geoms: npt.NDArray[np.object_], crs_from: Any, crs_to: str
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """Lines in ``crs_to`` and, per line, ``0`` or why it is unusable there."""
+    projected = np.asarray(gpd.GeoSeries(geoms, crs=crs_from).to_crs(crs_to).values, dtype=object)
+    why = np.zeros(geoms.size, dtype=object)
     coords, row_of = shapely.get_coordinates(projected, return_index=True)
-    finite = np.ones(lines.size, dtype=bool)
+    finite = np.ones(geoms.size, dtype=bool)
     np.logical_and.at(finite, row_of, np.isfinite(coords).all(axis=1))
-    bad[lines[~finite]] = "unprojectable"
-    lines, projected = lines[finite], projected[finite]
-    bad[lines[shapely.length(projected) == 0]] = "zero_length"
+    why[~finite] = "unprojectable"
+    why[finite & (shapely.length(projected) == 0)] = "zero_length"
     parts, part_row = shapely.get_parts(projected, return_index=True)
     coords, vert_part = shapely.get_coordinates(parts, return_index=True)
     same = vert_part[1:] == vert_part[:-1]
     step = np.hypot(*np.diff(coords, axis=0).T)
-    longest = np.zeros(lines.size)
-    np.maximum.at(longest, part_row[vert_part[1:][same]], step[same])
-    bad[lines[longest > MAX_SEGMENT_M]] = "too_long"
-    ok = bad[lines] == 0
-    invalid = {key: np.flatnonzero(keep & (bad == key)) for key in INVALID_REASONS}
-    return lines[ok], projected[ok], invalid
+    longest = np.zeros(geoms.size)
+    np.maximum.at(longest, part_row[vert_part[1:][same]], np.where(same, step, 0)[same])
+    why[finite & (why == 0) & (longest > MAX_SEGMENT_M)] = "too_long"
+    return projected, why
 
 
 def _log_invalid(
@@ -484,7 +510,7 @@ def _drop_invalid_edges(net: Network, source: Path, *, non_finite: int = 0) -> N
     )
 
 
-def _graph_network(G: Any, crs: str, path: Path) -> Network:
+def _graph_network(G: Any, crs: str | None, path: Path) -> Network:
     """:meth:`Network.from_networkx` with messages naming the file, then the edge checks."""
 
     def finite(value: Any) -> bool:
@@ -708,7 +734,7 @@ def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
-def _load_osm_xml(path: Path, crs: str) -> Network:
+def _load_osm_xml(path: Path, crs: str | None) -> Network:
     """OSM XML through osmnx: walk-filter the raw ways, then simplify as osmnx does."""
     import osmnx as ox
 
@@ -737,7 +763,7 @@ def _load_osm_xml(path: Path, crs: str) -> Network:
     return _graph_network(G, crs, path)
 
 
-def _load_graphml(path: Path, crs: str) -> Network:
+def _load_graphml(path: Path, crs: str | None) -> Network:
     """An osmnx GraphML file (assumed already a walking network)."""
     import osmnx as ox
 
@@ -750,12 +776,12 @@ def _load_graphml(path: Path, crs: str) -> Network:
     return _graph_network(G, crs, path)
 
 
-def _load_pbf(path: Path, crs: str) -> Network:
+def _load_pbf(path: Path, crs: str | None) -> Network:
     """OSM PBF through pyosmium and the road-layer builder (same topology)."""
     return build_roads_network(read_osm_pbf_ways(path), crs=crs, source=path)
 
 
-def _load_roads(path: Path, crs: str, layer: str | None = None) -> Network:
+def _load_roads(path: Path, crs: str | None, layer: str | None = None) -> Network:
     """A GIS road layer (``layer`` names one of a GeoPackage's layers)."""
     roads, unreadable = _read_roads_file(path, layer)
     source = f"{path}:{layer}" if layer is not None else path

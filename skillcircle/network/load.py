@@ -41,6 +41,7 @@ import numpy.typing as npt
 import shapely
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
+from skillcircle._validate import positive
 from skillcircle.inputs.files import sha256_file
 from skillcircle.network.build import (
     ROAD_LAYER_SUFFIXES,
@@ -209,15 +210,16 @@ def load_network(
         before (``.npz``). A GeoPackage with several layers must name one:
         ``roads.gpkg:<layer>`` (also in a study file's ``network``).
     settings
-        Target CRS and cache folder.
+        Target CRS (``settings.crs``; when ``None``, a projected source keeps its own CRS and a
+        geographic one goes to the UTM zone of its centre) and cache folder.
     boundary
         Study area (polygons in any CRS, a polygon file or ``cnmaps:<adcode>``): only edges that
         touch it, grown by ``buffer_m``, are kept.
     buffer_m
         Margin around the boundary in metres, so walks may leave the area and come back.
     retain_all
-        Keep every connected piece; by default only the largest (by length) is kept, as osmnx
-        does.
+        Keep every connected piece; by default only the largest (the one with the most nodes,
+        as osmnx's ``retain_all=False``) is kept.
     bridge_gaps_m
         Join dead ends to the nearest node of another piece within this distance by virtual
         straight links (:func:`skillcircle.network.quality.bridge_gaps`). Off by default.
@@ -227,7 +229,8 @@ def load_network(
     Returns
     -------
     Network
-        In ``settings.crs``; ``meta`` records the source, its SHA-256, the loader and the
+        In ``settings.crs`` (or the CRS derived from the data); ``meta`` records the source,
+        its SHA-256, the loader and the
         piece counts before (``meta["raw"]``) and after the largest-component step.
 
     Raises
@@ -252,8 +255,8 @@ def load_network(
     if layer is not None and kind != "roads":  # pragma: no cover - the pattern ends in .gpkg
         raise InputError("only a GeoPackage road layer takes a ':<layer>' suffix", path=text)
     area = _read_boundary(boundary) if boundary is not None else None
-    if bridge_gaps_m is not None and not bridge_gaps_m > 0:
-        raise InputError(f"bridge_gaps_m must be positive, got {bridge_gaps_m!r}")
+    if bridge_gaps_m is not None:
+        bridge_gaps_m = positive(bridge_gaps_m, "bridge_gaps_m")
     if kind == "online":
         place = str(source)[len("place:") :] if str(source).startswith("place:") else None
         raw = _load_online(place, area, buffer_m, settings)
@@ -268,7 +271,7 @@ def load_network(
         from skillcircle.network.cache import load_network_file
 
         net = load_network_file(path)
-        if net.crs != settings.crs:
+        if settings.crs is not None and net.crs != settings.crs:
             raise NetworkError(f"{path}: network is in {net.crs}, settings ask for {settings.crs}")
         if area is None and bridge_gaps_m is None:  # keep the file's own provenance
             return net if retain_all else net.largest_component()
@@ -353,7 +356,7 @@ def _finish(
         **meta,
         "loader": kind,
         "loader_version": LOADER_VERSION,
-        "crs": settings.crs,
+        "crs": net.crs,
         "boundary": area is not None,
         "buffer_m": buffer_m if area is not None else None,
         "retain_all": retain_all,
@@ -405,7 +408,7 @@ def keep_largest_piece(net: Network) -> Network:
     return dataclasses.replace(kept, meta={**kept.meta, "retain_all": False})
 
 
-_LOADERS: Mapping[str, Callable[[Path, str], Network]] = {
+_LOADERS: Mapping[str, Callable[[Path, str | None], Network]] = {
     "osm_xml": _load_osm_xml,
     "osm_pbf": _load_pbf,
     "graphml": _load_graphml,

@@ -12,6 +12,8 @@ layout is what the routing kernels in :mod:`skillcircle.access.routing` walk.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from skillcircle._errors import NetworkError
-from skillcircle.settings import DEFAULT_CRS
+from skillcircle.profiles import metric_crs_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -58,7 +60,7 @@ class Network:
     edge_geometry
         Shapely LineStrings, one per edge.
     crs
-        The projected CRS of every coordinate (e.g. ``"EPSG:4547"``).
+        The projected CRS of every coordinate (e.g. ``"EPSG:32650"``).
     indptr, indices, csr_length, csr_edge
         CSR adjacency: the neighbours of node ``i`` are ``indices[indptr[i]:indptr[i+1]]``,
         reached over edge ``csr_edge[k]`` of length ``csr_length[k]``.
@@ -129,7 +131,7 @@ class Network:
 
         Examples
         --------
-        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
         >>> net.n_nodes, net.n_edges, float(net.edge_length.sum())
         (3, 2, 150.0)
         """
@@ -193,7 +195,8 @@ class Network:
         Directed graphs (osmnx MultiDiGraphs) are made undirected: reciprocal edges ``u → v`` and
         ``v → u`` with the same geometry become one edge (a one-way street stays one edge).
         Edges without ``geometry`` are straight lines. An unprojected graph is projected to
-        ``crs`` (default EPSG:4547); lengths are always the geometric lengths in metres,
+        ``crs`` (default: the UTM zone of the graph's centre); lengths are always the
+        geometric lengths in metres,
         whatever ``length`` the graph carried. Other edge attributes become ``edge_attrs``
         (lists are joined as sorted distinct values with ``";"``).
 
@@ -202,7 +205,8 @@ class Network:
         G
             A networkx (Multi)(Di)Graph.
         crs
-            Target projected CRS; by default the graph's own CRS if projected, else EPSG:4547.
+            Target projected CRS; by default the graph's own CRS if projected, else the UTM
+            zone of the graph's centre.
 
         Returns
         -------
@@ -212,11 +216,6 @@ class Network:
         if graph_crs is None and crs is None:
             raise NetworkError("the networkx graph has no 'crs' attribute: pass crs=")
         source = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
-        if crs is None:
-            crs = str(graph_crs) if source.is_projected else DEFAULT_CRS
-        target = CRS.from_user_input(crs)
-        if not target.is_projected:
-            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
         nodes = list(G.nodes)
         if not nodes or G.number_of_edges() == 0:
             raise NetworkError("the networkx graph is empty (no nodes or no edges)")
@@ -226,6 +225,12 @@ class Network:
             y = np.array([float(G.nodes[n]["y"]) for n in nodes])
         except KeyError as exc:
             raise NetworkError("every node of the networkx graph needs 'x' and 'y'") from exc
+        if crs is None:
+            bounds = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+            crs = metric_crs_of(bounds, source)
+        target = CRS.from_user_input(crs)
+        if not target.is_projected:
+            raise NetworkError(f"{crs!r} is not a projected (metric) CRS")
         node_id: npt.NDArray[np.int64] | None = None
         osmids = [G.nodes[n].get("osmid") for n in nodes]
         if all(isinstance(o, int | np.integer) for o in osmids):
@@ -288,10 +293,10 @@ class Network:
 
         Examples
         --------
-        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:4547")
+        >>> net = Network.from_edges([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], crs="EPSG:32649")
         >>> G = net.to_networkx()
         >>> G.number_of_nodes(), G.number_of_edges(), G.graph["crs"], G.edges[1, 2, 0]["length"]
-        (3, 2, 'EPSG:4547', 50.0)
+        (3, 2, 'EPSG:32649', 50.0)
         """
         import networkx as nx
 
@@ -333,6 +338,28 @@ class Network:
         """Sum of edge lengths in metres."""
         return float(self.edge_length.sum())
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Identity of the network's topology: ``"<nodes>n-<edges>e-<hash>"``.
+
+        The hash (BLAKE2b, 96 bits) covers node coordinates, edge ends and edge lengths, so two
+        networks with the same rows (a copy, the same file loaded again, the cache) share it
+        and any other network almost surely does not. Computed once per object, on first use
+        (about 0.1 s per million edges), then a string comparison: snapped point sets record
+        it (:class:`~skillcircle.access.snapping.Snapped`) and routing refuses a set snapped
+        to another network.
+        """
+        h = hashlib.blake2b(digest_size=12)
+        for arr, dtype in (
+            (self.x, np.float64),
+            (self.y, np.float64),
+            (self.edge_u, np.int64),
+            (self.edge_v, np.int64),
+            (self.edge_length, np.float64),
+        ):
+            h.update(np.ascontiguousarray(arr, dtype=dtype).tobytes())
+        return f"{self.n_nodes}n-{self.n_edges}e-{h.hexdigest()}"
+
     def adjacency(self) -> sparse.csr_array:
         """Return the symmetric weighted adjacency as a SciPy CSR array (for csgraph)."""
         return sparse.csr_array(
@@ -370,19 +397,38 @@ class Network:
             meta=dict(self.meta),
         )
 
-    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
-        """Boolean node mask of the component with the most nodes (osmnx's rule).
+    def largest_component_label(self, labels: tuple[int, IntArray] | None = None) -> int:
+        """Label of the largest connected piece: the one with the most nodes (osmnx's rule).
 
-        Ties are broken by total edge length.
+        This is skillcircle's one definition of "largest component": the network quality
+        report, :meth:`largest_component` and the loaders' ``retain_all=False`` all use it.
+        Pieces with as many nodes are ordered by total edge length, then by lowest label.
+
+        Parameters
+        ----------
+        labels
+            The result of :meth:`component_labels`, if already computed.
+
+        Returns
+        -------
+        int
+            A label of ``component_labels()[1]``; ``-1`` for a network without nodes.
         """
+        n, lab = self.component_labels() if labels is None else labels
+        if n == 0:
+            return -1
+        length = np.bincount(lab[self.edge_u], weights=self.edge_length, minlength=n)
+        nodes = np.bincount(lab, minlength=n)
+        # lexsort: last key first; -label so that, all else equal, the lowest label is last.
+        return int(np.lexsort((-np.arange(n), length, nodes))[-1])
+
+    def largest_component_mask(self) -> npt.NDArray[np.bool_]:
+        """Boolean node mask of the largest piece (see :meth:`largest_component_label`)."""
         n, labels = self.component_labels()
-        length = np.bincount(labels[self.edge_u], weights=self.edge_length, minlength=n)
-        nodes = np.bincount(labels, minlength=n)
-        best = int(np.lexsort((length, nodes))[-1])
-        return labels == best
+        return labels == self.largest_component_label((n, labels))
 
     def largest_component(self) -> Network:
-        """Return the component with the most nodes (see :meth:`largest_component_mask`)."""
+        """Return the largest piece (most nodes; see :meth:`largest_component_label`)."""
         mask = self.largest_component_mask()
         return self if mask.all() else self.subnetwork(mask)
 

@@ -18,6 +18,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
 __all__ = [
@@ -52,7 +53,8 @@ class NetworkQuality:
     n_components
         Number of connected pieces.
     largest_component_length_share, largest_component_node_share
-        Share (0-1) of the length and of the nodes in the largest piece (largest by length).
+        Share (0-1) of the length and of the nodes in the largest piece (the piece with the
+        most nodes, :meth:`~skillcircle.network.model.Network.largest_component_label`).
     n_dead_ends
         Nodes with exactly one edge end.
     n_likely_gaps
@@ -109,9 +111,9 @@ class NetworkQuality:
 def _largest(net: Network) -> tuple[int, npt.NDArray[np.int64], float, float]:
     """Component count, labels, and the largest piece's length and node shares."""
     n, labels = net.component_labels()
+    best = net.largest_component_label((n, labels))
     length = np.bincount(labels[net.edge_u], weights=net.edge_length, minlength=n)
     nodes = np.bincount(labels, minlength=n)
-    best = int(np.lexsort((nodes, length))[-1])
     total = float(length.sum())
     length_share = float(length[best] / total) if total > 0 else 1.0
     return n, labels, length_share, float(nodes[best] / net.n_nodes)
@@ -168,7 +170,7 @@ def network_quality(
     Examples
     --------
     >>> net = Network.from_edges([0, 100, 300, 310], [0, 0, 0, 0], [0, 2], [1, 3],
-    ...                          crs="EPSG:4547")
+    ...                          crs="EPSG:32649")
     >>> q = network_quality(net, gap_m=150)
     >>> q.n_components, q.largest_component_length_share, q.n_dead_ends, q.n_likely_gaps
     (2, 0.9090909090909091, 4, 0)
@@ -265,13 +267,12 @@ def bridge_gaps(net: Network, *, max_gap_m: float) -> tuple[Network, int]:
     Examples
     --------
     >>> net = Network.from_edges([0, 100, 110, 200], [0, 0, 0, 0], [0, 2], [1, 3],
-    ...                          crs="EPSG:4547", edge_attrs={"highway": ["footway"] * 2})
+    ...                          crs="EPSG:32649", edge_attrs={"highway": ["footway"] * 2})
     >>> bridged, n = bridge_gaps(net, max_gap_m=15)
     >>> n, bridged.component_labels()[0], bridged.edge_attrs["highway"].tolist()
     (1, 1, ['footway', 'footway', 'virtual_link'])
     """
-    if not max_gap_m > 0:
-        raise InputError(f"max_gap_m must be positive, got {max_gap_m!r}")
+    max_gap_m = positive(max_gap_m, "max_gap_m")
     _, labels = net.component_labels()
     src, dst, _ = _gap_pairs(net, labels, max_gap_m)
     if src.size == 0:

@@ -1,8 +1,9 @@
 """Synthetic street networks and scattered points for tests and benchmarks.
 
 :func:`grid_city` builds a city-sized walking network in seconds: a jittered square grid with
-a share of its street segments removed (only the largest connected piece is kept), placed
-near Guangzhou's coordinates in EPSG:4547. :func:`random_points` scatters points (demand
+a share of its street segments removed (only the largest connected piece is kept), centred on
+:data:`GRID_CENTRE` of UTM zone 49N (EPSG:32649) unless told otherwise.
+:func:`random_points` scatters points (demand
 units, stations, candidates) near its streets.
 
 Examples
@@ -29,14 +30,14 @@ from scipy.sparse import csgraph
 from skillcircle._errors import InputError
 from skillcircle.network.model import Network
 
-__all__ = ["GUANGZHOU_CENTRE", "grid_city", "random_points"]
+__all__ = ["GRID_CENTRE", "grid_city", "random_points"]
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Roughly central Guangzhou (near Yuexiu) in EPSG:4547 metres: the grid is centred here.
-GUANGZHOU_CENTRE = (426_000.0, 2_560_000.0)
+#: Default grid centre (x, y) in metres: the central meridian of UTM zone 49N at about 22.6 N.
+GRID_CENTRE = (500_000.0, 2_500_000.0)
 
 #: Every ``_ARTERIAL_EVERY``-th grid row and column is tagged ``highway="primary"``.
 _ARTERIAL_EVERY = 10
@@ -49,7 +50,8 @@ def grid_city(
     jitter_m: float = 10.0,
     drop_fraction: float = 0.08,
     seed: int = 0,
-    crs: str = "EPSG:4547",
+    centre: tuple[float, float] = GRID_CENTRE,
+    crs: str = "EPSG:32649",
 ) -> Network:
     """Build a perturbed square-grid street network.
 
@@ -67,8 +69,11 @@ def grid_city(
         largest connected piece is kept.
     seed
         Random seed; the same arguments always give the same network.
+    centre
+        (x, y) of the grid's centre, in ``crs`` metres.
     crs
-        CRS label of the (metric) coordinates.
+        CRS label of the (metric) coordinates: give the projected CRS whose ``centre`` you
+        chose (the default centre is in UTM zone 49N).
 
     Returns
     -------
@@ -94,8 +99,8 @@ def grid_city(
     n = side * side
     row, col = np.divmod(np.arange(n, dtype=np.int64), side)
     half = (side - 1) * spacing_m / 2
-    x = GUANGZHOU_CENTRE[0] - half + col * spacing_m + rng.uniform(-jitter_m, jitter_m, n)
-    y = GUANGZHOU_CENTRE[1] - half + row * spacing_m + rng.uniform(-jitter_m, jitter_m, n)
+    x = centre[0] - half + col * spacing_m + rng.uniform(-jitter_m, jitter_m, n)
+    y = centre[1] - half + row * spacing_m + rng.uniform(-jitter_m, jitter_m, n)
     ids = np.arange(n, dtype=np.int64).reshape(side, side)
     horiz_u, horiz_v = ids[:, :-1].ravel(), ids[:, 1:].ravel()
     vert_u, vert_v = ids[:-1, :].ravel(), ids[1:, :].ravel()

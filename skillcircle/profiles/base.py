@@ -14,20 +14,20 @@ class CityProfile:
     Attributes
     ----------
     key
-        Short identifier (``"guangzhou"``).
+        Short identifier (``"shenzhen"``).
     name
         Display name, Chinese with English.
     adcode
-        Administrative code prefix of the city (``"4401"``): a study whose districts all
+        Administrative code prefix of the city (``"4403"``): a study whose districts all
         carry codes with this prefix is in this city.
     districts
-        Source of the city's district polygons (``"cnmaps:4401"``).
+        Source of the city's district polygons (``"cnmaps:4403"``).
     crs
         The projected CRS the city's planners use.
     phases
         Programme targets as (year, total stations), for a study of the whole city.
     name_prefixes
-        Province and city prefixes stripped from area names in ledgers (``"广州市越秀区"``).
+        Province and city prefixes stripped from area names in ledgers (``"深圳市福田区"``).
     centre
         (lat, lon) of the city centre, for an empty map.
     census_file

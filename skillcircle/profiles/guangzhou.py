@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from skillcircle.profiles.base import CityProfile
 
-__all__ = ["GUANGZHOU", "YUEXIU_ADCODE", "YUEXIU_PLACE"]
+__all__ = ["GUANGZHOU", "PROFILE", "YUEXIU_ADCODE", "YUEXIU_PLACE"]
 
 #: NBS / AMap code of 越秀区, the district of the shipped sample and the demo.
 YUEXIU_ADCODE = "440104"
@@ -28,3 +28,6 @@ GUANGZHOU = CityProfile(
     centre=(23.13, 113.26),
     census_file="census2020_guangzhou_districts.csv",
 )
+
+#: The profile of this module, as listed in :data:`skillcircle.profiles.PROFILES`.
+PROFILE = GUANGZHOU

@@ -20,8 +20,8 @@ def phase_plan(
     solution: SitingSolution,
     *,
     existing_stations: int,
-    phases: tuple[int, ...] = (250, 300, 350),
-    years: tuple[int, ...] = (2025, 2026, 2027),
+    phases: tuple[int, ...],
+    years: tuple[int, ...],
 ) -> pd.DataFrame:
     """Split the ordered picks into the programme's yearly phases.
 
@@ -45,8 +45,9 @@ def phase_plan(
 
     Examples
     --------
-    With 245 stations today, the first 5 picks bring the total to 250 (2025), the next 50 to
-    300 (2026), then up to 50 more go to 2027.
+    With ``phases=(30, 40, 50)``, ``years=(2031, 2032, 2033)`` and 25 stations today, the
+    first 5 picks bring the total to 30 (2031), the next 10 to 40 (2032), then up to 10 more
+    go to 2033.
     """
     if len(phases) != len(years) or not phases:
         raise InputError("phases and years must be non-empty and of equal length")

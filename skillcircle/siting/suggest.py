@@ -24,25 +24,24 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.access.analysis import Analysis, Progress, log_step
 from skillcircle.access.routing import reach_pairs
 from skillcircle.access.snapping import snap_geoseries
-from skillcircle.inputs.boundaries import assign_areas
+from skillcircle.inputs.areas import assign_areas
+from skillcircle.inputs.boundaries import cnmaps_codes
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
+from skillcircle.profiles import profile_for
 from skillcircle.siting.phases import phase_plan
 from skillcircle.siting.problem import CoverageProblem, SitingSolution
 
 __all__ = [
-    "DEFAULT_PHASES",
     "PLAN_COLUMNS",
     "Plan",
     "check_plan_options",
     "generate_candidates",
+    "programme_phases",
     "suggest",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Programme targets (total stations): ≥250 by end 2025, ≥300 by 2026, ≥350 by 2027.
-DEFAULT_PHASES: tuple[tuple[int, int], ...] = ((2025, 250), (2026, 300), (2027, 350))
 
 PLAN_COLUMNS = [
     "rank",
@@ -83,6 +82,34 @@ class Plan:
     candidates: gpd.GeoDataFrame
     candidates_rejected: pd.DataFrame
     summary: dict[str, Any]
+
+
+def programme_phases(analysis: Analysis) -> tuple[tuple[int, int], ...] | None:
+    """The city programme's phases when the study is the whole city, else ``None``.
+
+    Parameters
+    ----------
+    analysis
+        A coverage analysis.
+
+    Returns
+    -------
+    tuple of (year, total stations) or None
+        The city profile's :attr:`~skillcircle.profiles.base.CityProfile.phases` when the
+        study's districts are exactly all of the profile's districts (e.g. every district of
+        the city code); ``None`` for a part of a city, a city without a profile or a study
+        without districts: a city-wide target means nothing for a part of it.
+    """
+    districts = analysis.inputs.districts
+    if districts is None or len(districts) == 0:
+        return None
+    codes = sorted(set(districts["district_code"].astype(str)))
+    profile = profile_for(codes)
+    if profile is None or not profile.phases:
+        return None
+    if codes != cnmaps_codes(profile.adcode):
+        return None
+    return profile.phases
 
 
 def generate_candidates(
@@ -164,19 +191,31 @@ def check_plan_options(
         With one line naming the option.
     """
     if add is not None and target_stations is not None:
-        raise InputError("give either --add or --target-stations, not both")
+        raise InputError(
+            "give either add or target_stations, not both", param=("add", "target_stations")
+        )
     if add is not None and (isinstance(add, bool) or add <= 0):
-        raise InputError(f"--add must be a positive number of sites, got {add}")
+        raise InputError(f"add must be a positive number of sites, got {add}", param="add")
     if target_stations is not None and target_stations <= 0:
-        raise InputError(f"--target-stations must be positive, got {target_stations}")
+        raise InputError(
+            f"target_stations must be positive, got {target_stations}", param="target_stations"
+        )
     if target_coverage_pct is not None and not 0 < target_coverage_pct <= 100:
-        raise InputError(f"--target-coverage must be in (0, 100] %, got {target_coverage_pct}")
+        raise InputError(
+            f"target_coverage_pct must be in (0, 100] %, got {target_coverage_pct}",
+            param="target_coverage_pct",
+        )
     if not candidate_spacing_m > 0:
-        raise InputError(f"--candidate-spacing must be positive, got {candidate_spacing_m}")
+        raise InputError(
+            f"candidate_spacing_m must be positive, got {candidate_spacing_m}",
+            param="candidate_spacing_m",
+        )
     if min_spacing_m is not None and not min_spacing_m >= 0:
-        raise InputError(f"--min-spacing-m must not be negative, got {min_spacing_m}")
+        raise InputError(
+            f"min_spacing_m must not be negative, got {min_spacing_m}", param="min_spacing_m"
+        )
     if not time_limit_s > 0:
-        raise InputError(f"--time-limit must be positive, got {time_limit_s}")
+        raise InputError(f"time_limit_s must be positive, got {time_limit_s}", param="time_limit_s")
     if isinstance(candidates, str | Path) and not Path(candidates).is_file():
         raise InputFileNotFoundError(candidates, "candidate file")
 
@@ -193,19 +232,24 @@ def _resolve_add(
         add = target_stations - existing
         if add <= 0:
             raise InputError(
-                f"--target-stations {target_stations} is not above the {existing} existing stations"
+                f"target_stations {target_stations} is not above the {existing} existing stations",
+                param="target_stations",
             )
     if add is None and target_coverage_pct is None:
         if not phases:
-            raise InputError("say how many sites to add: --add, --target-stations or --phases")
+            raise InputError(
+                "give the number of new sites: add, target_stations or phases",
+                param=("add", "target_stations", "phases"),
+            )
         add = phases[-1][1] - existing
         if add <= 0:
             raise InputError(
                 f"the {existing} existing stations already reach the last phase target "
-                f"({phases[-1][1]} in {phases[-1][0]}): say how many sites to add with --add"
+                f"({phases[-1][1]} in {phases[-1][0]}): give the number of new sites as add",
+                param="add",
             )
         logger.info(
-            "no --add given: adding %d sites to reach %d stations (%d target)",
+            "add not given: adding %d sites to reach %d stations (%d target)",
             add,
             phases[-1][1],
             phases[-1][0],
@@ -226,7 +270,7 @@ def suggest(
     min_per_district: int | dict[str, int] | None = None,
     max_per_district: int | dict[str, int] | None = None,
     min_spacing_m: float | None = None,
-    phases: tuple[tuple[int, int], ...] | None = DEFAULT_PHASES,
+    phases: tuple[tuple[int, int], ...] | None = None,
     exact: bool = False,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
@@ -257,8 +301,10 @@ def suggest(
     min_spacing_m
         Minimum straight-line distance between new sites.
     phases
-        ``(year, total stations)`` pairs; each suggestion is labelled with the year whose
-        target it helps reach.
+        ``(year, total stations)`` pairs, opt-in (default ``None``: no schedule, the
+        ``phase`` column stays empty); each suggestion is labelled with the year whose target
+        it helps reach, and picks beyond the last target with ``"after <last year>"``.
+        :func:`programme_phases` gives the city programme's targets for a whole-city study.
     exact
         Always solve the exact MILP for the certificate (with ``time_limit_s``).
     time_limit_s
@@ -405,25 +451,48 @@ def _candidates(
         cand = source.to_crs("EPSG:4326")
         cand["row"] = np.arange(1, len(cand) + 1)
     else:
-        read = read_stations(source, coords=coords, require_type=False)
+        settings = inputs.settings
+        read = read_stations(
+            source,
+            coords=coords,
+            require_type=False,
+            districts=inputs.districts,
+            subdistricts=inputs.subdistricts,
+            max_distance_m=analysis.headline.walk_distance_m + settings.max_snap_m,
+        )
         rejected = read.rejected
         cand = read.stations
     cand = assign_areas(cand, districts=inputs.districts, subdistricts=inputs.subdistricts)
-    if inputs.districts is not None and source is not None:
-        outside = cand["district_code"].fillna("").astype(str) == ""
-        if outside.any():
-            extra = pd.DataFrame(cand.loc[outside].drop(columns=cand.geometry.name))
-            extra.insert(0, "reason", "outside the study's districts")
+    if inputs.districts is not None and isinstance(source, gpd.GeoDataFrame):
+        dist = _distance_m(cand, inputs.districts)
+        far = dist > analysis.headline.walk_distance_m + inputs.settings.max_snap_m
+        if far.any():
+            extra = pd.DataFrame(cand.loc[far].drop(columns=cand.geometry.name))
+            extra.insert(
+                0,
+                "reason",
+                [f"outside the study area ({d / 1000:.1f} km away)" for d in dist[far]],
+            )
             keep_cols = ["row", "reason"] + [c for c in extra.columns if c not in ("row", "reason")]
             rejected = pd.concat([rejected, extra[keep_cols]], ignore_index=True)
-        cand = cand.loc[~outside]
-    elif inputs.districts is not None:
+        cand = cand.loc[~far]
+    elif inputs.districts is not None and source is None:
         cand = cand.loc[cand["district_code"].fillna("").astype(str) != ""]
     if len(rejected):
         logger.warning(
             "%d candidate row(s) refused (candidates_rejected.csv gives the reasons)", len(rejected)
         )
     return cand.reset_index(drop=True), rejected
+
+
+def _distance_m(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> Any:
+    """Distance of each point from the districts (0 inside), metres in their UTM zone."""
+    from skillcircle.profiles import utm_crs
+
+    centre = districts.to_crs("EPSG:4326").union_all().centroid
+    crs = utm_crs(centre.x, centre.y)
+    area = districts.to_crs(crs).union_all()
+    return np.asarray(shapely.distance(area, points.to_crs(crs).geometry.to_numpy()))
 
 
 def _suggestion_frame(
@@ -459,7 +528,8 @@ def _suggestion_frame(
             phases=tuple(t for _, t in phases),
             years=tuple(y for y, _ in phases),
         )
-        frame["phase"] = labelled["phase"].astype(str).to_numpy()
+        after = f"after {phases[-1][0]}"
+        frame["phase"] = [after if pd.isna(p) else str(p) for p in labelled["phase"]]
     extra = [c for c in ("name",) if c in frame.columns]
     return gpd.GeoDataFrame(
         frame[[*PLAN_COLUMNS, *extra]],

@@ -99,10 +99,10 @@ def test_yuexiu_one_station_per_subdistrict(data_root, tmp_path):
 @pytest.mark.data
 def test_census_only_model_as_the_online_demo_uses_it(data_root):
     """No raster: the census total spread on a 100 m grid by street length (what --online does)."""
-    from skillcircle.inputs.datasets import sample_path
+    from skillcircle.inputs.datasets import get_path
 
     a = analyse(
-        stations=sample_path(),
+        stations=get_path("yuexiu_stations"),
         network=str(data_root / "yuexiu" / "roads_osm.gpkg"),
         districts="cnmaps:440104",
         with_isochrones=False,

@@ -131,9 +131,11 @@ def test_threshold_and_eps(units):
 
 def test_geographic_units_are_projected(units):
     gdf, cov = units
-    z = gap_zones(gdf.to_crs("EPSG:4326"), covered=cov)
+    z = gap_zones(gdf.to_crs("EPSG:4326"), covered=cov, metric_crs=CRS)
     assert z.crs == CRS
     np.testing.assert_allclose(z["centre_x"], [75.0, 5100.0], atol=1e-3)
+    # without metric_crs: the UTM zone of the units (x = 0 of EPSG:4547 lies near 109.1 E)
+    assert gap_zones(gdf.to_crs("EPSG:4326"), covered=cov).crs == "EPSG:32649"
     assert z["population"].tolist() == [1000.0, 800.0]
 
 

@@ -28,7 +28,9 @@ def grid(n_rows: int, n_cols: int, spacing: float = 100.0) -> Network:
     return Network.from_edges(c * spacing, r * spacing, u, v, crs=CRS)
 
 
-def station(edge: int, offset: float, x: float = 0.0, y: float = 0.0, on: bool = True) -> Snapped:
+def station(
+    net: Network, edge: int, offset: float, x: float = 0.0, y: float = 0.0, on: bool = True
+) -> Snapped:
     return Snapped(
         edge=np.array([edge]),
         offset_m=np.array([offset]),
@@ -36,6 +38,7 @@ def station(edge: int, offset: float, x: float = 0.0, y: float = 0.0, on: bool =
         x=np.array([x]),
         y=np.array([y]),
         on_network=np.array([on]),
+        network=net.fingerprint,
     )
 
 
@@ -60,7 +63,7 @@ def g3() -> Network:
 def test_reached_pieces_on_a_grid_by_hand(g3):
     # station 30 m east of node 0 on edge 0-1; walk 180 m. Node distances by hand:
     # 0: 30, 1: 70, 3: 130, 2: 170, 4: 170 (the rest > 180)
-    st0 = station(edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
+    st0 = station(g3, edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
     hand = SimpleNamespace(
         indptr=np.array([0, 5]),
         node=np.array([0, 1, 2, 3, 4]),
@@ -99,7 +102,7 @@ def test_reached_pieces_on_a_grid_by_hand(g3):
 
 def test_touching_intervals_make_the_whole_edge(g3):
     # mid-edge station, 200 m: node 3 and node 4 both at 150 m, edge 3-4 gets [0,50] and [50,100]
-    st0 = station(edge_row(g3, 0, 1), 50.0)
+    st0 = station(g3, edge_row(g3, 0, 1), 50.0)
     pieces = reached_edges(g3, balls(g3, st0, limit=200.0), st0, 200.0)
     got = pieces_by_ends(g3, pieces)
     assert got[(3, 4)] == [(0.0, 100.0)]
@@ -136,7 +139,7 @@ def test_own_edge_interval_and_vertices_inside_a_piece():
 
 def test_station_alone_on_a_long_street():
     net = Network.from_edges([0, 1000], [0, 0], [0], [1], crs=CRS)
-    st0 = station(0, 500.0)
+    st0 = station(net, 0, 500.0)
     p = reached_edges(net, balls(net, st0, limit=100.0), st0, 100.0)
     assert p[["edge", "start_m", "end_m"]].to_numpy().tolist() == [[0, 400.0, 600.0]]
     np.testing.assert_allclose(shapely.get_coordinates(p.geometry.iloc[0]), [[400, 0], [600, 0]])
@@ -155,7 +158,7 @@ def axis_extent(poly, a, b) -> list[tuple[float, float]]:
 
 
 def test_isochrone_boundary_is_half_width_beyond_the_cut(g3):
-    st0 = station(edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
+    st0 = station(g3, edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
     iso = isochrones(g3, st0, limit_m=180.0, half_width_m=15.0)
     assert iso.crs == CRS
     assert iso.columns.tolist() == ["station", "reach_m", "geometry"]
@@ -177,7 +180,7 @@ def test_isochrone_boundary_is_half_width_beyond_the_cut(g3):
 
 def test_holes_are_kept(g3):
     # 250 m reach the whole block 0-1-4-3; a 10 m half-width leaves its 80 m x 80 m inside empty
-    st0 = station(edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
+    st0 = station(g3, edge_row(g3, 0, 1), 30.0, 30.0, 0.0)
     poly = isochrones(g3, st0, limit_m=250.0, half_width_m=10.0).geometry.iloc[0]
     assert poly.is_valid
     holes = [shapely.Polygon(r) for p in poly.geoms for r in p.interiors]
@@ -195,6 +198,7 @@ def test_off_network_station_and_crs_out(g3, caplog):
         x=np.array([50.0, 0.0]),
         y=np.array([0.0, 0.0]),
         on_network=np.array([True, False]),
+        network=g3.fingerprint,
     )
     with caplog.at_level(logging.INFO, logger="skillcircle.access.isochrones"):
         iso = isochrones(g3, two, limit_m=100.0, half_width_m=10.0, crs_out="EPSG:4326")
@@ -205,9 +209,11 @@ def test_off_network_station_and_crs_out(g3, caplog):
     area = service_area(iso)
     assert area.crs == "EPSG:4326"
     assert area["stations"].tolist() == [1]
-    # the area is measured in the projected CRS
-    proj = isochrones(g3, two, limit_m=100.0, half_width_m=10.0)
-    assert area["area_km2"].iloc[0] == pytest.approx(proj.geometry.iloc[0].area / 1e6, rel=1e-6)
+    # a geographic frame is measured in its UTM zone: within 0.2 % of the geodesic area
+    from pyproj import Geod
+
+    geodesic, _ = Geod(ellps="WGS84").geometry_area_perimeter(iso.geometry.iloc[0])
+    assert area["area_km2"].iloc[0] == pytest.approx(abs(geodesic) / 1e6, rel=2e-3)
 
 
 def test_service_area_unions_overlaps(g3):
@@ -218,6 +224,7 @@ def test_service_area_unions_overlaps(g3):
         x=np.array([50.0, 150.0]),
         y=np.zeros(2),
         on_network=np.ones(2, dtype=bool),
+        network=g3.fingerprint,
     )
     iso = isochrones(g3, sts, limit_m=50.0, half_width_m=10.0, quad_segs=64)
     # each: a 100 m street buffered by 10 m; together the 200 m street 0-1-2
@@ -229,13 +236,13 @@ def test_service_area_unions_overlaps(g3):
 
 
 def test_bad_options(g3):
-    st0 = station(0, 50.0)
+    st0 = station(g3, 0, 50.0)
     with pytest.raises(InputError, match="limit_m"):
         isochrones(g3, st0, limit_m=0, half_width_m=10)
     with pytest.raises(InputError, match="half_width_m"):
         isochrones(g3, st0, limit_m=100, half_width_m=float("nan"))
     with pytest.raises(InputError, match="does not have"):
-        isochrones(g3, station(99, 0.0), limit_m=100, half_width_m=10)
+        isochrones(g3, station(g3, 99, 0.0), limit_m=100, half_width_m=10)
     with pytest.raises(InputError, match="origins"):
         reached_edges(g3, SimpleNamespace(indptr=np.array([0]), node=[], distance_m=[]), st0, 1.0)
 
@@ -272,7 +279,7 @@ def random_network(seed: int) -> Network:
 def test_property_isochrone_contains_reach_and_nothing_far(seed, limit, half_width, where):
     net = random_network(seed)
     e0 = seed % net.n_edges
-    st0 = station(e0, where * net.edge_length[e0])
+    st0 = station(net, e0, where * net.edge_length[e0])
     # independent distances: scipy Dijkstra from both ends of the station's edge
     d_end = csgraph.dijkstra(net.adjacency(), indices=[net.edge_u[e0], net.edge_v[e0]])
     o, length0 = st0.offset_m[0], net.edge_length[e0]

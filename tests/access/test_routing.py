@@ -216,6 +216,7 @@ def test_bad_inputs(net: Network) -> None:
         x=np.zeros(1),
         y=np.zeros(1),
         on_network=np.ones(1, dtype=bool),
+        network=net.fingerprint,
     )
     with pytest.raises(InputError, match="different network"):
         reach_pairs(net, origin, alien, limit=10)

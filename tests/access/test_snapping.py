@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import geopandas as gpd
@@ -10,9 +11,20 @@ import pytest
 import shapely
 
 from skillcircle._errors import InputError
-from skillcircle.access.snapping import Snapped, at_nodes, snap_geoseries, snap_points
+from skillcircle.access.coverage import compute_coverage
+from skillcircle.access.isochrones import isochrones
+from skillcircle.access.routing import nearest, node_distances
+from skillcircle.access.snapping import (
+    Snapped,
+    at_nodes,
+    check_network,
+    snap_geoseries,
+    snap_points,
+)
+from skillcircle.network.cache import load_network_file, save_network
 from skillcircle.network.model import Network
 from skillcircle.network.synthetic import grid_city, random_points
+from skillcircle.settings import Settings
 
 
 @pytest.fixture
@@ -154,3 +166,50 @@ def test_at_nodes(bent: Network) -> None:
     assert s.on_network.all()
     with pytest.raises(InputError, match="out of range"):
         at_nodes(bent, [3])
+
+
+# ------------------------------------------------------------ a snapped set knows its network
+def test_snapped_sets_record_their_network(bent: Network, tmp_path) -> None:
+    s = snap_points(bent, [110, 95], [20, 120], max_snap_m=50)
+    assert s.network == bent.fingerprint
+    assert s.network.startswith("3n-2e-")
+    assert s.subset([1]).network == bent.fingerprint
+    assert at_nodes(bent, [0]).network == bent.fingerprint
+    # Same rows, same fingerprint: a copy with other metadata, the cache round trip.
+    assert dataclasses.replace(bent, meta={"x": 1}).fingerprint == bent.fingerprint
+    save_network(bent, tmp_path / "n.npz")
+    assert load_network_file(tmp_path / "n.npz").fingerprint == bent.fingerprint
+    # One edge 1 m longer is another network.
+    longer = Network.from_edges(
+        bent.x, bent.y, bent.edge_u, bent.edge_v, crs=bent.crs,
+        edge_geometry=bent.edge_geometry, edge_length=bent.edge_length + np.array([0.0, 1.0]),
+    )  # fmt: skip
+    assert longer.fingerprint != bent.fingerprint
+    check_network(bent, s)
+    with pytest.raises(InputError, match=r"stations were snapped to another network \(3n-2e-"):
+        check_network(longer, s, "stations")
+
+
+def test_routing_coverage_and_isochrones_refuse_a_set_from_another_network(
+    bent: Network,
+) -> None:
+    other = bent.subnetwork([True, True, False])  # edge 0 only: edge rows still in range
+    s = snap_points(bent, [110, 40], [20, -7], max_snap_m=50)
+    assert s.edge.tolist() == [0, 0]
+    with pytest.raises(InputError, match="origins were snapped to another network"):
+        node_distances(other, s, limit=100)
+    with pytest.raises(InputError, match="targets were snapped to another network"):
+        nearest(other, snap_points(other, [40], [0], max_snap_m=50), s, limit=100)
+    with pytest.raises(InputError, match="stations were snapped to another network"):
+        isochrones(other, s, limit_m=50, half_width_m=5)
+    pts = gpd.GeoDataFrame(
+        {"population": [1.0, 2.0]}, geometry=gpd.points_from_xy([110, 40], [20, -7]),
+        crs="EPSG:4547",
+    )  # fmt: skip
+    with pytest.raises(InputError, match="stations_snapped were snapped to another network"):
+        compute_coverage(other, pts, pts, settings=Settings(), stations_snapped=s)
+    with pytest.raises(InputError, match="units_snapped were snapped to another network"):
+        compute_coverage(other, pts, pts, settings=Settings(), units_snapped=s)
+    # The same sets on their own network work (and give the hand-computed distance).
+    d = nearest(bent, s.subset([1]), s.subset([0]), limit=1000)
+    assert d.distance_m.tolist() == pytest.approx([7 + (120 - 40) + 10])

@@ -23,7 +23,7 @@ from pyogrio.raw import write
 from shapely.geometry import LineString
 
 from skillcircle.cli import main
-from skillcircle.inputs.datasets import sample_path
+from skillcircle.inputs.datasets import get_path
 from skillcircle.network.cache import is_network_file, load_network_file
 
 X0, Y0 = 430_000.0, 2_558_000.0
@@ -291,7 +291,7 @@ def test_report_with_garbage_network(
     src.write_bytes(np.random.default_rng(2).bytes(4096))
     before = _sha(src)
     out = tmp_path / "r"
-    args = ["report", "--stations", str(sample_path()), "--network", str(src)]
+    args = ["report", "--stations", str(get_path("yuexiu_stations")), "--network", str(src)]
     code = main([*args, "--districts", "cnmaps:440104", "--out", str(out)])
     line = _one_error(capsys, code, src)
     assert "cannot read the road layer" in line

@@ -11,7 +11,7 @@ import shapely
 from affine import Affine
 
 from skillcircle.cli import main
-from skillcircle.inputs.datasets import sample_path
+from skillcircle.inputs.datasets import get_path
 
 pytestmark = pytest.mark.data
 
@@ -21,7 +21,7 @@ def base_args(data_root):
     y = data_root / "yuexiu"
     return [
         "--stations",
-        str(sample_path()),
+        str(get_path("yuexiu_stations")),
         "--network",
         str(y / "roads_osm.gpkg"),
         "--population",
@@ -97,7 +97,7 @@ def test_study_file_with_flag_override(base_args, data_root, tmp_path):
     y = data_root / "yuexiu"
     study = tmp_path / "s.toml"
     study.write_text(
-        f'stations = "{sample_path()}"\nnetwork = "{y / "roads_osm.gpkg"}"\n'
+        f'stations = "{get_path("yuexiu_stations")}"\nnetwork = "{y / "roads_osm.gpkg"}"\n'
         f'population = "{y / "worldpop.tif"}"\ndistricts = "cnmaps:440104"\nminutes = 15\n',
         encoding="utf-8",
     )

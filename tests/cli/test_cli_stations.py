@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from skillcircle.cli import main
+from skillcircle.inputs.datasets import get_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "stations"
 
@@ -107,7 +108,7 @@ def test_out_is_required(tmp_path, capsys):
 @pytest.mark.data
 def test_check_with_subdistricts(tmp_path, capsys, data_root):
     out = tmp_path / "out"
-    sample = Path(__file__).resolve().parents[2] / "data" / "samples" / "yuexiu_stations.csv"
+    sample = get_path("yuexiu_stations")
     subs = data_root / "yuexiu" / "subdistricts_osm.gpkg"
     code = main(
         [

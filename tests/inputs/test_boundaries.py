@@ -6,11 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely import Point, box
+from shapely import box
 
 from skillcircle import InputError, InputFileNotFoundError
 from skillcircle.inputs.boundaries import (
-    assign_areas,
     cnmaps_codes,
     read_districts,
     read_subdistricts,
@@ -28,7 +27,7 @@ def iou(a, b):
 
 
 def test_cnmaps_guangzhou_has_the_11_districts():
-    d = read_districts()
+    d = read_districts("cnmaps:4401")
     assert d.crs == "EPSG:4326"
     assert list(d.columns) == ["district_code", "district_name", "geometry"]
     assert d["district_code"].tolist() == GZ_CODES
@@ -198,74 +197,3 @@ def test_subdistricts_without_codes(tmp_path):
     assert s["subdistrict_code"].tolist() == ["440104011", ""]
     assert s["district_code"].tolist() == ["440104", ""]
     assert s["subdistrict_name"].tolist() == ["东山街道", "邻居"]
-
-
-def _layers():
-    districts = gpd.GeoDataFrame(
-        {"district_code": ["440104", "440105"], "district_name": ["越秀区", "海珠区"]},
-        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
-        crs="EPSG:4326",
-    )
-    subs = gpd.GeoDataFrame(
-        {
-            "subdistrict_code": ["440104011", "440105005"],
-            "subdistrict_name": ["东山街道", "滨江街道"],
-            "district_code": ["440104", "440105"],
-        },
-        geometry=[box(0, 0, 0.5, 1), box(1, 0, 2, 1)],
-        crs="EPSG:4326",
-    )
-    return districts, subs
-
-
-def test_assign_areas_by_hand():
-    districts, subs = _layers()
-    pts = gpd.GeoDataFrame(
-        {"name": ["a", "b", "c", "d"]},
-        geometry=[Point(0.25, 0.5), Point(0.75, 0.5), Point(1.0, 0.5), Point(5, 5)],
-        crs="EPSG:4326",
-    )
-    before = pts.copy()
-    out = assign_areas(pts, districts=districts, subdistricts=subs)
-    assert out["district_code"].tolist() == ["440104", "440104", "440104", ""]
-    assert out["district_name"].tolist() == ["越秀区", "越秀区", "越秀区", ""]
-    # b lies in 越秀区 but in no 街道 polygon; c is on the shared border: first polygon wins
-    # for districts, and the only sub-district touching it (滨江, starting at x = 1) for 街道.
-    assert out["subdistrict_code"].tolist() == ["440104011", "", "440105005", ""]
-    assert out["subdistrict_name"].tolist() == ["东山街道", "", "滨江街道", ""]
-    assert list(pts.columns) == ["name", "geometry"]  # input not modified
-    assert pts.equals(before)
-
-
-def test_assign_areas_with_subdistricts_only_and_other_crs():
-    _, subs = _layers()
-    subs = subs.copy()
-    subs.geometry = [box(113.20, 23.10, 113.25, 23.15), box(113.30, 23.05, 113.35, 23.10)]
-    pts = gpd.GeoDataFrame(
-        geometry=[Point(113.22, 23.12), Point(113.32, 23.07)], crs="EPSG:4326"
-    ).to_crs("EPSG:4547")
-    out = assign_areas(pts, subdistricts=subs)
-    assert out.crs == "EPSG:4547"
-    assert out["district_code"].tolist() == ["440104", "440105"]
-    assert out["district_name"].tolist() == ["越秀区", "海珠区"]
-    assert out["subdistrict_name"].tolist() == ["东山街道", "滨江街道"]
-    none = assign_areas(pts)
-    assert none["district_code"].tolist() == ["", ""]
-
-
-def test_assign_areas_needs_crs():
-    pts = gpd.GeoDataFrame(geometry=[Point(0, 0)])
-    with pytest.raises(InputError, match="points layer has no CRS"):
-        assign_areas(pts)
-
-
-@pytest.mark.data
-def test_assign_real_yuexiu_point(data_root):
-    subs = read_subdistricts(data_root / "yuexiu" / "subdistricts_osm.gpkg")
-    districts = read_districts("cnmaps:4401")
-    # The centre of the largest circle inside 东山街道 (see data/samples/README).
-    pts = gpd.GeoDataFrame(geometry=[Point(113.299962, 23.121084)], crs="EPSG:4326")
-    out = assign_areas(pts, districts=districts, subdistricts=subs)
-    assert out.loc[0, "district_code"] == "440104"
-    assert out.loc[0, "subdistrict_code"] == "440104011"
-    assert out.loc[0, "subdistrict_name"] == "东山街道"

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from skillcircle import InputError, InputFileNotFoundError
-from skillcircle.inputs.census import CENSUS_FILE, district_names, load_census
+from skillcircle.inputs.census import census_for, district_names, load_census, packaged_census
+from skillcircle.profiles.guangzhou import GUANGZHOU
 
-REPO = Path(__file__).resolve().parents[2]
+CENSUS_FILE = GUANGZHOU.census_file
 
 
 def test_packaged_census_totals():
-    census = load_census()
+    census = load_census(profile=GUANGZHOU)
     assert len(census) == 11
     assert list(census.columns[:3]) == ["district_code", "district_name", "population"]
     assert census["population"].dtype == "int64"
@@ -23,10 +22,17 @@ def test_packaged_census_totals():
     assert (census["male"].astype(int) + census["female"].astype(int) == census["population"]).all()
 
 
-def test_packaged_copy_is_byte_identical_to_repository_data():
-    repo_csv = REPO / "data" / CENSUS_FILE
-    pkg_csv = REPO / "skillcircle" / "data" / CENSUS_FILE
-    assert repo_csv.read_bytes() == pkg_csv.read_bytes()
+def test_census_of_the_study_city(caplog):
+    # A study in the profiled city gets its census; a Beijing study gets none, and says so.
+    census = census_for(["440104"])
+    assert census is not None
+    assert len(census) == 11
+    assert packaged_census(GUANGZHOU).name == CENSUS_FILE
+    with caplog.at_level("INFO", logger="skillcircle.inputs.census"):
+        assert census_for(["110101"]) is None
+    assert "no census table for districts 110101" in caplog.text
+    with pytest.raises(InputError, match="needs a path"):
+        load_census()
 
 
 def test_district_names():
@@ -61,7 +67,7 @@ def test_user_table_with_aliases_and_gbk(tmp_path):
 @pytest.mark.data
 def test_matches_the_shared_data_folder(data_root):
     shared = load_census(data_root / "guangzhou" / "census2020_districts.csv")
-    ours = load_census()
+    ours = load_census(profile=GUANGZHOU)
     assert shared["district_code"].tolist() == ours["district_code"].tolist()
     assert shared["population"].tolist() == ours["population"].tolist()
 

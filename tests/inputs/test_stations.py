@@ -13,6 +13,7 @@ from shapely import Point, box
 from skillcircle import InputError, InputFileNotFoundError
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.coords import wgs84_to_bd09, wgs84_to_gcj02
+from skillcircle.inputs.datasets import get_path
 from skillcircle.inputs.stations import (
     STATION_COLUMNS,
     normalise_type,
@@ -23,7 +24,6 @@ from skillcircle.inputs.stations import (
 
 HERE = Path(__file__).resolve().parents[1]
 FIXTURES = HERE / "data" / "stations"
-SAMPLES = HERE.parent / "data" / "samples"
 HEADER = "名称,类型,区,街道,经度,纬度"
 # The true WGS84 positions behind gbk_gcj02.csv (see tests/data/README.md).
 TRUE_A = (113.266000, 23.139500)
@@ -301,14 +301,13 @@ def test_each_row_problem_has_its_own_reason(tmp_path):
         ],
     )
     result = read_stations(path)
-    assert result.stations["row"].tolist() == [1]
+    # No districts, no study area: any valid lon/lat is kept (row 5 is in Beijing).
+    assert result.stations["row"].tolist() == [1, 5]
+    assert result.stations["cross_border"].tolist() == [False, False]
     reasons = dict(zip(result.rejected["row"], result.rejected["reason"], strict=True))
     assert reasons[2] == "non-numeric coordinate 'abc'"
     assert reasons[3] == "coordinate out of range (longitude must be within ±180, latitude ±90)"
     assert reasons[4].endswith("these look like projected metres, not degrees")
-    assert (
-        reasons[5] == "outside Guangzhou (112.9-114.1 E, 22.5-23.95 N): WGS84 116.404000, 39.915000"
-    )
     assert reasons[6] == "missing station name"
     assert reasons[7] == "missing station type"
     assert reasons[8].startswith("unknown station type '食堂' (expected 社区型")
@@ -326,9 +325,16 @@ def test_study_area_polygon(tmp_path):
     )
     result = read_stations(path, study_area=area)
     assert result.stations["name"].tolist() == ["内"]
+    # Nearest point of the box: its corner (113.3, 23.2); geodesic 23.3 km (pyproj.Geod).
     assert result.rejected["reason"].tolist() == [
-        "outside the study area: WGS84 113.500000, 23.300000"
+        "outside the study area (23.3 km away): WGS84 113.500000, 23.300000"
     ]
+    # Within max_distance_m it is kept, as a cross-border station.
+    wide = read_stations(path, study_area=area, max_distance_m=30_000)
+    assert wide.stations["name"].tolist() == ["内", "外"]
+    assert wide.stations["cross_border"].tolist() == [False, True]
+    with pytest.raises(InputError, match="max_distance_m"):
+        read_stations(path, study_area=area, max_distance_m=-1)
     with pytest.raises(InputError, match="no CRS"):
         read_stations(path, study_area=gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]))
 
@@ -368,11 +374,16 @@ def test_district_flags_with_polygons(tmp_path):
             "丁,社区型,广州市越秀区,,113.269,23.1395",
             "戊,社区型,海珠区,,113.270,23.1395",
             "己,社区型,,,113.271,23.1395",
-            "庚,社区型,越秀区,,113.6,23.5",
+            "庚,社区型,越秀区,,113.266,23.1727",  # 300 m north of the box: cross-border
+            "辛,社区型,越秀区,,113.6,23.5",  # 38 km away: outside the study area
         ],
     )
-    st = read_stations(path, districts=yuexiu_box()).stations
+    result = read_stations(path, districts=yuexiu_box())
+    st = result.stations
     assert st["district_code"].tolist() == ["440104"] * 6 + [""]
+    assert st["cross_border"].tolist() == [False] * 6 + [True]
+    assert result.rejected["row"].tolist() == [8]
+    assert result.rejected["reason"].iloc[0].startswith("outside the study area (")
     flags = st["district_flag"].tolist()
     assert flags[:4] == ["", "", "", ""]
     assert flags[4] == "ledger says 海珠区 but the point lies in 越秀区 (440104)"
@@ -490,9 +501,7 @@ def test_station_counts(tmp_path):
 
 
 def test_yuexiu_sample_is_fully_accepted_by_cnmaps_yuexiu():
-    result = read_stations(
-        SAMPLES / "yuexiu_stations.csv", districts=read_districts("cnmaps:440104")
-    )
+    result = read_stations(get_path("yuexiu_stations"), districts=read_districts("cnmaps:440104"))
     assert len(result.rejected) == 0
     st = result.stations
     assert len(st) == 21
@@ -506,14 +515,14 @@ def test_yuexiu_sample_is_fully_accepted_by_cnmaps_yuexiu():
 def test_yuexiu_sample_lies_in_its_own_subdistricts(data_root):
     subs = read_subdistricts(data_root / "yuexiu" / "subdistricts_osm.gpkg")
     result = read_stations(
-        SAMPLES / "yuexiu_stations.csv",
+        get_path("yuexiu_stations"),
         districts=read_districts("cnmaps:440104"),
         subdistricts=subs,
     )
     st = result.stations
     assert (st["subdistrict_name"] == st["ledger_subdistrict"]).all()
     assert st["subdistrict_code"].str.startswith("440104").all()
-    small = read_stations(SAMPLES / "stations_sample.csv", subdistricts=subs)
+    small = read_stations(FIXTURES / "stations_sample.csv", subdistricts=subs)
     assert len(small.stations) == 7
     assert len(small.rejected) == 0
     assert small.stations["ledger_id"].tolist() == [str(i) for i in range(1, 8)]

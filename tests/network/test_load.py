@@ -171,7 +171,7 @@ def _osmnx_like_graph() -> nx.MultiDiGraph:
 
 def test_from_networkx_collapses_reciprocal_edges_and_projects() -> None:
     net = Network.from_networkx(_osmnx_like_graph())
-    assert net.crs == "EPSG:4547"
+    assert net.crs == "EPSG:32649"  # a lon/lat graph goes to its UTM zone (49N at 113.26 E)
     assert (net.n_nodes, net.n_edges) == (4, 3)
     assert sorted(net.node_id.tolist()) == [10, 20, 30, 40]
     geod = Geod(ellps="GRS80")
@@ -226,18 +226,21 @@ def test_place_source_uses_osmnx_walk_network(
     monkeypatch.setattr(ox.settings, "cache_folder", ox.settings.cache_folder)
     monkeypatch.setattr(ox.settings, "use_cache", ox.settings.use_cache)
     calls: list[tuple[str, dict[str, object]]] = []
+    during: list[tuple[object, object]] = []
 
     def fake_graph_from_place(query: str, **kwargs: object) -> nx.MultiDiGraph:
         calls.append((query, kwargs))
+        during.append((ox.settings.cache_folder, ox.settings.use_cache))
         return _osmnx_like_graph()
 
     monkeypatch.setattr(ox, "graph_from_place", fake_graph_from_place)
+    before = (ox.settings.cache_folder, ox.settings.use_cache)
     net = load_network("place:越秀区, 广州市", settings=settings)
     assert calls == [
         ("越秀区, 广州市", {"network_type": "walk", "retain_all": True, "simplify": True})
     ]
-    assert ox.settings.cache_folder == str(settings.cache_dir / "osmnx")
-    assert ox.settings.use_cache is True
+    assert during == [(str(settings.cache_dir / "osmnx"), True)]
+    assert (ox.settings.cache_folder, ox.settings.use_cache) == before  # restored
     assert (net.n_nodes, net.n_edges) == (4, 3)
     assert net.meta["loader"] == "online"
     assert net.meta["source"] == "place:越秀区, 广州市"

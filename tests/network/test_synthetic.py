@@ -7,26 +7,26 @@ import pytest
 
 from skillcircle._errors import InputError
 from skillcircle.access.snapping import snap_points
-from skillcircle.network.synthetic import GUANGZHOU_CENTRE, grid_city, random_points
+from skillcircle.network.synthetic import GRID_CENTRE, grid_city, random_points
 
 
 def test_plain_grid_is_exact() -> None:
     net = grid_city(100, spacing_m=100.0, jitter_m=0.0, drop_fraction=0.0)
     assert (net.n_nodes, net.n_edges) == (100, 180)  # 10 x 10 nodes, 2 * 10 * 9 streets
     np.testing.assert_allclose(net.edge_length, 100.0)
-    assert (net.x.mean(), net.y.mean()) == pytest.approx(GUANGZHOU_CENTRE)
+    assert (net.x.mean(), net.y.mean()) == pytest.approx(GRID_CENTRE)
     assert (net.x.max() - net.x.min(), net.y.max() - net.y.min()) == (900.0, 900.0)
     # Arterials: the 9 streets of grid row 0 and the 9 of grid column 0.
     assert int((net.edge_attrs["highway"] == "primary").sum()) == 18
-    assert net.crs == "EPSG:4547"
+    assert net.crs == "EPSG:32649"
     assert net.meta["source"] == "skillcircle.network.synthetic.grid_city"
 
 
 def test_jitter_and_lengths() -> None:
     net = grid_city(400, spacing_m=80.0, jitter_m=10.0, drop_fraction=0.0, seed=4)
     row, col = np.divmod(np.arange(400), 20)
-    x0 = GUANGZHOU_CENTRE[0] - 19 * 80 / 2
-    y0 = GUANGZHOU_CENTRE[1] - 19 * 80 / 2
+    x0 = GRID_CENTRE[0] - 19 * 80 / 2
+    y0 = GRID_CENTRE[1] - 19 * 80 / 2
     assert np.abs(net.x - (x0 + col * 80)).max() <= 10.0
     assert np.abs(net.y - (y0 + row * 80)).max() <= 10.0
     assert np.abs(net.x - (x0 + col * 80)).max() > 5.0  # jitter really applied

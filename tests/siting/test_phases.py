@@ -20,7 +20,7 @@ def fake_solution(n: int) -> SitingSolution:
 def test_phase_plan_splits_picks() -> None:
     sol = fake_solution(60)
     assert sol.selected.tolist() == list(range(60))
-    df = phase_plan(sol, existing_stations=245)
+    df = phase_plan(sol, existing_stations=245, phases=(250, 300, 350), years=(2025, 2026, 2027))
     counts = df["phase"].value_counts().to_dict()
     assert counts == {2025: 5, 2026: 50, 2027: 5}
     assert df["station_total"].iloc[[0, 4, 5, 54, 55, 59]].tolist() == [
