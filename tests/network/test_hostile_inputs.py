@@ -429,3 +429,24 @@ def test_graphml_with_nan_node(tmp_path: Path) -> None:
     net = _load(bad, tmp_path, retain_all=True)
     assert _shape(net) == _shape(clean)
     assert net.meta["invalid_features"] == {"non_finite": 1}
+
+
+def test_derived_crs_ignores_an_outlier_line() -> None:
+    from skillcircle.network.build import build_roads_network
+
+    feats = [shapely.from_wkb(w) for w, _ in _clean()]
+    clean = gpd.GeoDataFrame({"highway": [h for _, h in _clean()]}, geometry=feats, crs=CRS).to_crs(
+        "EPSG:4326"
+    )
+    null_island = LineString([(0.0, 0.0), (113.3, 23.1)])  # a vertex left at 0,0
+    bad = gpd.GeoDataFrame(
+        {"highway": [*clean["highway"], "footway"]},
+        geometry=[*clean.geometry, null_island],
+        crs="EPSG:4326",
+    )
+    ref = build_roads_network(clean, crs=None)
+    net = build_roads_network(bad, crs=None)
+    assert ref.crs == "EPSG:32649"  # UTM 49N, Guangzhou's zone
+    assert net.crs == ref.crs  # the outlier does not drag the zone west
+    assert net.meta["invalid_features"] == {"too_long": 1}
+    assert _shape(net) == _shape(ref)
