@@ -536,7 +536,8 @@ def network_build_cmd(
     source: Annotated[
         str,
         typer.Argument(
-            help="place:<name>, .osm/.osm.pbf/.graphml, or a road layer (.gpkg .geojson …)."
+            help="place:<name>, .osm/.osm.pbf/.graphml, or a road layer (.gpkg .geojson …); "
+            "one layer of a GeoPackage: roads.gpkg:<layer>."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Network file to write (.npz).")],
@@ -562,12 +563,38 @@ def network_build_cmd(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild, ignore the cache.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an existing --out file that is not a network."),
+    ] = False,
 ) -> None:
-    """Build a walking network and save it; print its quality report."""
-    from skillcircle.network.cache import save_network
-    from skillcircle.network.load import load_network
+    """Build a walking network and save it; print its quality report.
+
+    A GeoPackage with several layers needs the layer named: ``roads.gpkg:<layer>``. ``--out``
+    gets ``.npz`` added when it has no suffix; it may not be an input, and an existing file
+    that is not a skillcircle network is replaced only with ``--overwrite``.
+    """
+    from skillcircle.network.cache import is_network_file, save_network
+    from skillcircle.network.load import load_network, split_layer
     from skillcircle.network.quality import network_quality
     from skillcircle.study import build_settings
+
+    if out.suffix == "":
+        out = out.with_name(out.name + ".npz")
+        console.print(f"note: --out has no suffix, writing {out}", markup=False, soft_wrap=True)
+    elif out.suffix.lower() != ".npz":
+        raise InputError(f"--out must be a .npz network file, got {out.name!r}", path=out)
+    if out.is_dir():
+        raise InputError("--out is a folder, not a file", path=out)
+    inputs = [split_layer(source)[0], *([boundary] if boundary else [])]
+    for given in inputs:
+        if Path(given).exists() and Path(given).resolve() == out.resolve():
+            raise InputError("--out would overwrite an input file; choose another name", path=out)
+    if out.exists() and not overwrite and not is_network_file(out):
+        raise InputError(
+            "exists and is not a skillcircle network file; use --overwrite to replace it",
+            path=out,
+        )
 
     net = load_network(
         source,
@@ -579,13 +606,22 @@ def network_build_cmd(
         use_cache=not no_cache,
     )
     path = save_network(net, out)
-    _print_network_quality(network_quality(net), f"Walking network ({Path(source).name})")
+    quality = network_quality(net)
+    _print_network_quality(quality, f"Walking network ({Path(source).name})")
+    if quality.invalid_features:
+        dropped = ", ".join(
+            f"{n:,} {k.replace('_', ' ')}" for k, n in quality.invalid_features.items()
+        )
+        console.print(f"dropped unusable road features: {dropped}", markup=False, soft_wrap=True)
     console.print(f"wrote {path}", markup=False)
 
 
 @network_app.command("stats")
 def network_stats_cmd(
-    file: Annotated[str, typer.Argument(help="A built .npz network or any network source.")],
+    file: Annotated[
+        str,
+        typer.Argument(help="A built .npz network or any network source (roads.gpkg:<layer>)."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     gap_m: Annotated[
         float, typer.Option("--gap-m", help="Dead ends this close to another component.")
@@ -613,6 +649,13 @@ def network_stats_cmd(
         typer.echo(json.dumps(quality.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_network_quality(quality, f"Walking network ({Path(file).name})")
+        if quality.invalid_features:
+            dropped = ", ".join(
+                f"{n:,} {k.replace('_', ' ')}" for k, n in quality.invalid_features.items()
+            )
+            console.print(
+                f"dropped unusable road features: {dropped}", markup=False, soft_wrap=True
+            )
 
 
 # ---------------------------------------------------------------------------- map, demo

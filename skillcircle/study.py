@@ -333,6 +333,7 @@ def _resolve(value: Any, base_dir: Path | None) -> Path:
 
 
 def _resolve_source(value: str, base_dir: Path | None) -> str:
-    if ":" in value.split("/")[0] and not Path(value).exists():
-        return value  # "cnmaps:110101", "place:东城区, 北京"
+    scheme = value.split(":", 1)[0] if ":" in value.split("/")[0] else ""
+    if scheme.isalnum() and not Path(value).exists():
+        return value  # "cnmaps:110101", "place:东城区, 北京"; not "roads.gpkg:layer"
     return str(_resolve(value, base_dir))

@@ -7,6 +7,7 @@ those of steps 1-3 of the pipeline described in :mod:`skillcircle.network.load`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ from skillcircle.network.walk import _WALK_EXCLUDED_TAGS, walk_filter_mask
 from skillcircle.profiles import metric_crs_of
 
 __all__ = [
+    "INVALID_REASONS",
+    "MAX_SEGMENT_M",
     "ROAD_LAYER_SUFFIXES",
     "build_roads_network",
+    "list_road_layers",
     "read_osm_pbf_ways",
 ]
 
@@ -39,6 +43,24 @@ ROAD_LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
 _SNAP_M = 1e-3
 
 _KEPT_ATTRS = ("highway", "name", "osm_id")
+
+#: Longest straight segment (metres, in the projected CRS) a road line may have. A walkable way
+#: is cut by OSM at every junction, so a single segment this long is a coordinate error (a
+#: swapped or mistyped coordinate, a vertex at 0,0), and keeping it would swamp every length
+#: figure; a feature with such a segment is dropped whole.
+MAX_SEGMENT_M = 100_000.0
+
+#: Why a road feature is dropped (key recorded in ``meta["invalid_features"]``: plain words).
+INVALID_REASONS = {
+    "unreadable": "unreadable geometry (e.g. a line with one point)",
+    "no_geometry": "no geometry",
+    "empty": "empty geometry",
+    "not_a_line": "not a line (point or polygon)",
+    "non_finite": "non-finite coordinates (NaN or infinity)",
+    "unprojectable": "coordinates the target CRS cannot represent",
+    "zero_length": "zero length",
+    "too_long": f"a segment longer than {MAX_SEGMENT_M / 1000:g} km",
+}
 
 
 # ---------------------------------------------------------------------------- noding
@@ -126,6 +148,7 @@ def build_roads_network(
     walk_filter: bool = True,
     simplify: bool = True,
     meta: dict[str, Any] | None = None,
+    source: str | Path | None = None,
 ) -> Network:
     """Node a layer of road lines into a walking network.
 
@@ -145,13 +168,16 @@ def build_roads_network(
         appears more than once (in two ways, or twice in one), and ways are split only there.
     meta
         Provenance to attach.
+    source
+        The file the layer was read from, named in messages.
 
     Returns
     -------
     Network
         All pieces, connected or not (the largest-component step is :func:`load_network`'s).
         Edge attributes ``highway``, ``name`` (``""`` when unnamed) and ``osm_id`` (``-1`` when
-        unknown).
+        unknown). ``meta["invalid_features"]`` counts the walkable features dropped as
+        unusable, per reason (:data:`INVALID_REASONS`).
 
     Raises
     ------
@@ -159,24 +185,64 @@ def build_roads_network(
         No CRS, no ``highway`` column.
     NetworkError
         Nothing walkable is left.
+
+    Notes
+    -----
+    Walkable features that cannot be a street are dropped whole, counted per reason in
+    ``meta["invalid_features"]`` and logged as one warning naming ``source`` and the first rows
+    (1-based, in layer order): missing, empty or unreadable geometry, points or polygons,
+    NaN or infinite coordinates (before or after projecting), zero length, and any straight
+    segment longer than :data:`MAX_SEGMENT_M` (100 km). What is left is built exactly as a
+    layer without those features would be.
     """
+    return _build_roads(
+        roads,
+        crs=crs,
+        walk_filter=walk_filter,
+        simplify=simplify,
+        meta=meta,
+        source=source,
+        unreadable=None,
+    )
+
+
+def _build_roads(
+    roads: gpd.GeoDataFrame,
+    *,
+    crs: str | None,
+    walk_filter: bool,
+    simplify: bool,
+    meta: dict[str, Any] | None,
+    source: str | Path | None,
+    unreadable: npt.NDArray[np.bool_] | None,
+) -> Network:
+    """:func:`build_roads_network`, knowing which rows had geometry the reader could not decode."""
+    where = f"{source}: " if source is not None else ""
     if roads.crs is None:
-        raise InputError("the road layer has no coordinate reference system")
+        raise InputError("the road layer has no coordinate reference system", path=source)
     if "highway" not in roads.columns:
-        raise InputError("a road layer needs a 'highway' column", field="highway")
+        raise InputError(
+            "a road layer needs a 'highway' column (the OSM way class)",
+            path=source,
+            field="highway",
+        )
+    if len(roads) == 0:
+        raise NetworkError(f"{where}the road layer has no features")
     keep = walk_filter_mask(roads) if walk_filter else np.ones(len(roads), dtype=bool)
+    if not keep.any():
+        raise NetworkError(f"{where}no walkable road lines in the layer")
     geoms = np.asarray(roads.geometry.values, dtype=object)
-    is_line = np.isin(shapely.get_type_id(geoms), (1, 5))  # LineString, MultiLineString
-    if np.any(~is_line & keep & ~shapely.is_missing(geoms)):
-        logger.info("ignored %d non-line geometries", int(np.sum(~is_line & keep)))
-    keep &= is_line & ~shapely.is_empty(geoms)
-    rows = np.flatnonzero(keep)
+    with np.errstate(invalid="ignore", over="ignore"):  # bad rows are counted, not warned
+        rows, layer_geoms, invalid, crs = _usable_lines(
+            geoms, keep, crs_from=roads.crs, crs_to=crs, unreadable=unreadable
+        )
+    n_invalid = {k: int(v.size) for k, v in invalid.items() if v.size}
+    if n_invalid:
+        _log_invalid(invalid, source=source, n_walkable=int(keep.sum()))
+    meta = {**(meta or {}), "invalid_features": n_invalid}
     if rows.size == 0:
-        raise NetworkError("no walkable road lines in the layer")
-    layer = gpd.GeoSeries(geoms[rows], crs=roads.crs)
-    crs = crs or metric_crs_of(tuple(layer.total_bounds), roads.crs)
-    layer = layer.to_crs(crs)
-    parts, part_row = shapely.get_parts(np.asarray(layer.values, dtype=object), return_index=True)
+        raise NetworkError(f"{where}no usable walkable road lines in the layer")
+    parts, part_row = shapely.get_parts(layer_geoms, return_index=True)
     coords, vert_part = shapely.get_coordinates(parts, return_index=True)
     way = rows[part_row]  # original row of each part
 
@@ -190,7 +256,7 @@ def build_roads_network(
     seg_b = np.ascontiguousarray(vid[1:][same])
     seg_way = way[vert_part[:-1][same]]
     if seg_a.size == 0:
-        raise NetworkError("the walkable road lines have no length")
+        raise NetworkError(f"{where}the walkable road lines have no length")
     n_vertices = rep.shape[0]
     if simplify:
         is_end = _osmnx_endpoints(n_vertices, seg_a, seg_b)
@@ -207,7 +273,7 @@ def build_roads_network(
         logger.info("dropped %d segments on isolated rings", int(np.sum(seg_edge < 0)))
     n_edges = eptr.size - 1
     if n_edges == 0:
-        raise NetworkError("the walkable road lines form no usable edges")
+        raise NetworkError(f"{where}the walkable road lines form no usable edges")
     edge_of_vertex = np.repeat(np.arange(n_edges), np.diff(eptr))
     geometry = shapely.linestrings(rep[vseq], indices=edge_of_vertex)
     length = shapely.length(geometry)
@@ -229,6 +295,95 @@ def build_roads_network(
         edge_length=length[ok],
         edge_attrs={k: v[ok] for k, v in attrs.items()},
         meta=meta,
+    )
+
+
+def _usable_lines(
+    geoms: npt.NDArray[np.object_],
+    keep: npt.NDArray[np.bool_],
+    *,
+    crs_from: Any,
+    crs_to: str | None,
+    unreadable: npt.NDArray[np.bool_] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], dict[str, npt.NDArray[np.int64]], str]:
+    """Usable rows, their geometry in the target CRS, dropped rows per reason, the target CRS.
+
+    The target CRS is ``crs_to``, or (when ``None``) derived from the usable lines' extent.
+    """
+    bad = np.zeros(geoms.size, dtype=object)  # reason key per row, 0 while usable
+    missing = shapely.is_missing(geoms)
+    if unreadable is not None:
+        bad[unreadable & missing] = "unreadable"
+    bad[missing & (bad == 0)] = "no_geometry"
+    present = ~missing
+    bad[present & shapely.is_empty(geoms)] = "empty"
+    is_line = np.isin(shapely.get_type_id(geoms), (1, 5))  # LineString, MultiLineString
+    bad[present & ~is_line & (bad == 0)] = "not_a_line"
+    lines = np.flatnonzero(keep & (bad == 0))
+    coords, row_of = shapely.get_coordinates(geoms[lines], return_index=True)
+    finite = np.ones(lines.size, dtype=bool)
+    np.logical_and.at(finite, row_of, np.isfinite(coords).all(axis=1))
+    bad[lines[~finite]] = "non_finite"
+    lines = lines[finite]
+
+    def target_of(rows: npt.NDArray[np.int64]) -> str:
+        if crs_to is not None:
+            return crs_to
+        if rows.size == 0:
+            return str(crs_from)
+        return metric_crs_of(tuple(shapely.total_bounds(geoms[rows])), crs_from)
+
+    target = target_of(lines)
+    projected, why = _projected_checks(geoms[lines], crs_from, target)
+    if crs_to is None and np.any((why == "unprojectable") | (why == "too_long")):
+        # a derived CRS is chosen from the data's extent: choose it again without the outliers
+        bad[lines[why != 0]] = why[why != 0]
+        lines = lines[why == 0]
+        target = target_of(lines)
+        projected, why = _projected_checks(geoms[lines], crs_from, target)
+    bad[lines[why != 0]] = why[why != 0]
+    ok = why == 0
+    invalid = {key: np.flatnonzero(keep & (bad == key)) for key in INVALID_REASONS}
+    return lines[ok], projected[ok], invalid, target
+
+
+def _projected_checks(
+    geoms: npt.NDArray[np.object_], crs_from: Any, crs_to: str
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """Lines in ``crs_to`` and, per line, ``0`` or why it is unusable there."""
+    projected = np.asarray(gpd.GeoSeries(geoms, crs=crs_from).to_crs(crs_to).values, dtype=object)
+    why = np.zeros(geoms.size, dtype=object)
+    coords, row_of = shapely.get_coordinates(projected, return_index=True)
+    finite = np.ones(geoms.size, dtype=bool)
+    np.logical_and.at(finite, row_of, np.isfinite(coords).all(axis=1))
+    why[~finite] = "unprojectable"
+    why[finite & (shapely.length(projected) == 0)] = "zero_length"
+    parts, part_row = shapely.get_parts(projected, return_index=True)
+    coords, vert_part = shapely.get_coordinates(parts, return_index=True)
+    same = vert_part[1:] == vert_part[:-1]
+    step = np.hypot(*np.diff(coords, axis=0).T)
+    longest = np.zeros(geoms.size)
+    np.maximum.at(longest, part_row[vert_part[1:][same]], np.where(same, step, 0)[same])
+    why[finite & (why == 0) & (longest > MAX_SEGMENT_M)] = "too_long"
+    return projected, why
+
+
+def _log_invalid(
+    invalid: dict[str, npt.NDArray[np.int64]], *, source: str | Path | None, n_walkable: int
+) -> None:
+    """One warning naming the file and the dropped count (and first rows) per reason."""
+    parts = []
+    for key, rows in invalid.items():
+        if rows.size:
+            shown = ", ".join(str(r + 1) for r in rows[:5]) + (" …" if rows.size > 5 else "")
+            parts.append(f"{rows.size} {INVALID_REASONS[key]} (row {shown})")
+    total = sum(r.size for r in invalid.values())
+    logger.warning(
+        "%s: dropped %d of %d walkable road features: %s",
+        source if source is not None else "road layer",
+        total,
+        n_walkable,
+        "; ".join(parts),
     )
 
 
@@ -297,6 +452,87 @@ def _edge_attributes(
     return {"highway": highway.astype(str), "name": name.astype(str), "osm_id": osm_id}
 
 
+# ---------------------------------------------------------------------------- graph files
+def _drop_invalid_edges(net: Network, source: Path, *, non_finite: int = 0) -> Network:
+    """Drop edges of a graph file with NaN / infinite coordinates or an absurd segment.
+
+    The graph-file counterpart of the road-layer rules (:data:`INVALID_REASONS`): counts go to
+    ``meta["invalid_features"]`` and one warning names the file. ``non_finite`` edges were
+    already removed with their NaN / infinite nodes (counted, not dropped, here).
+    """
+    geoms = net.edge_geometry
+    with np.errstate(invalid="ignore", over="ignore"):
+        coords, edge_of = shapely.get_coordinates(geoms, return_index=True)
+        finite = np.ones(net.n_edges, dtype=bool)
+        np.logical_and.at(finite, edge_of, np.isfinite(coords).all(axis=1))
+        for ends in (net.edge_u, net.edge_v):
+            finite &= np.isfinite(net.x[ends]) & np.isfinite(net.y[ends])
+        finite &= np.isfinite(net.edge_length)
+        same = edge_of[1:] == edge_of[:-1]
+        step = np.hypot(*np.diff(coords, axis=0).T)
+        longest = np.zeros(net.n_edges)
+        np.maximum.at(longest, edge_of[1:][same], np.where(np.isfinite(step), step, 0)[same])
+    too_long = finite & (longest > MAX_SEGMENT_M)
+    ok = finite & ~too_long
+    n_invalid = {
+        k: int(n)
+        for k, n in (("non_finite", (~finite).sum() + non_finite), ("too_long", too_long.sum()))
+        if n
+    }
+    if not n_invalid:
+        return dataclasses.replace(net, meta={**net.meta, "invalid_features": {}})
+    logger.warning(
+        "%s: dropped %d of %d edges: %s",
+        source,
+        int((~ok).sum()) + non_finite,
+        net.n_edges + non_finite,
+        "; ".join(f"{n} {INVALID_REASONS[k]}" for k, n in n_invalid.items()),
+    )
+    if not ok.any():
+        raise NetworkError(f"{source}: no usable edges in the graph")
+    if ok.all():
+        return dataclasses.replace(net, meta={**net.meta, "invalid_features": n_invalid})
+    used = np.zeros(net.n_nodes, dtype=bool)
+    used[net.edge_u[ok]] = True
+    used[net.edge_v[ok]] = True
+    new = np.cumsum(used) - 1
+    return Network.from_edges(
+        net.x[used],
+        net.y[used],
+        new[net.edge_u[ok]],
+        new[net.edge_v[ok]],
+        crs=net.crs,
+        edge_geometry=geoms[ok],
+        edge_length=net.edge_length[ok],
+        edge_attrs={k: v[ok] for k, v in net.edge_attrs.items()},
+        node_id=None if net.node_id is None else net.node_id[used],
+        meta={**net.meta, "invalid_features": n_invalid},
+    )
+
+
+def _graph_network(G: Any, crs: str | None, path: Path) -> Network:
+    """:meth:`Network.from_networkx` with messages naming the file, then the edge checks."""
+
+    def finite(value: Any) -> bool:
+        try:
+            return bool(np.isfinite(float(value)))
+        except (TypeError, ValueError):
+            return False
+
+    bad = [n for n, d in G.nodes(data=True) if not (finite(d.get("x")) and finite(d.get("y")))]
+    n_bad_edges = sum(1 for _ in G.edges(bad)) if bad else 0  # each edge once, even if both
+    neighbours = {m for n in bad for m in nx.all_neighbors(G, n)} - set(bad)
+    G.remove_nodes_from(bad)
+    G.remove_nodes_from([m for m in neighbours if G.degree(m) == 0])  # left alone by the cut
+    try:
+        net = Network.from_networkx(G, crs=crs)
+    except NetworkError as exc:
+        raise NetworkError(f"{path}: {exc}") from exc
+    except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError) as exc:
+        raise InputError(f"cannot use the graph ({_one_line(exc)})", path=path) from exc
+    return _drop_invalid_edges(_standard_attrs(net), path, non_finite=n_bad_edges)
+
+
 # ---------------------------------------------------------------------------- attributes
 def _standard_attrs(net: Network) -> Network:
     """Reduce a network's edge attributes to ``highway``, ``name``, ``osm_id``."""
@@ -326,14 +562,135 @@ def _standard_attrs(net: Network) -> Network:
 
 
 # ---------------------------------------------------------------------------- readers
-def _read_roads_file(path: Path) -> gpd.GeoDataFrame:
-    """Read a GIS layer of road lines."""
+def _one_line(exc: BaseException, path: str | Path | None = None) -> str:
+    """An exception's text on one line, without the file name and GDAL's boilerplate advice."""
+    text = " ".join(str(exc).split())
+    if path is not None:
+        text = text.replace(f"'{path}' ", "").replace(f"'{path}'", "the file")
+    return text.split("; It might help", 1)[0].rstrip(".; ") or type(exc).__name__
+
+
+#: What reading a malformed GIS file can raise (GDAL, Arrow, GEOS, PROJ, JSON, decoding).
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    RuntimeError,  # pyogrio.errors.* and pyproj's CRSError derive from it or ValueError
+    KeyError,
+    TypeError,
+    shapely.errors.ShapelyError,
+)
+
+
+def list_road_layers(path: str | Path) -> list[str]:
+    """Names of the layers with geometry in a GIS file.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, Shapefile, GeoJSON … file (not GeoParquet, which has one table).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        The file cannot be opened as a GIS data source.
+    """
+    import pyogrio
+
     try:
-        if path.suffix.lower() == ".parquet":
-            return gpd.read_parquet(path)
-        return gpd.read_file(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the road layer ({exc})", path=path) from exc
+        layers = pyogrio.list_layers(path)
+    except _READ_ERRORS as exc:
+        raise InputError(f"cannot read the road layer ({_one_line(exc, path)})", path=path) from exc
+    return [str(name) for name, geom_type in layers if geom_type is not None]
+
+
+def _read_roads_file(
+    path: Path, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, npt.NDArray[np.bool_]]:
+    """Read a GIS layer of road lines, and which rows had geometry that could not be decoded.
+
+    Geometry is decoded leniently (a line with one point becomes a missing geometry flagged in
+    the mask) so that one bad feature cannot make the whole file unreadable.
+    """
+    if path.suffix.lower() == ".parquet":
+        if layer is not None:
+            raise InputError(
+                f"a GeoParquet file has a single layer; drop the ':{layer}' suffix", path=path
+            )
+        try:
+            return _read_geoparquet(path)
+        except InputError:
+            raise
+        except _READ_ERRORS as exc:
+            raise InputError(
+                f"cannot read the road layer ({_one_line(exc, path)})", path=path
+            ) from exc
+    from pyogrio.raw import read
+
+    names = list_road_layers(path)
+    if layer is None:
+        if not names:
+            raise InputError("the file has no layer with geometry", path=path)
+        if len(names) > 1:
+            raise InputError(
+                f"the file has {len(names)} layers ({', '.join(names)}); name the road layer "
+                f"as {path.name}:<layer>, e.g. {path.name}:{names[0]}",
+                path=path,
+            )
+        layer = names[0]
+    elif layer not in names:
+        raise InputError(
+            f"no layer {layer!r} in the file (layers: {', '.join(names) or 'none'})", path=path
+        )
+    try:
+        info, _, wkb, values = read(path, layer=layer)
+        frame = pd.DataFrame(dict(zip(info["fields"], values, strict=True)))
+        geometry, unreadable = _decode_wkb(wkb)
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=info["crs"]), unreadable
+    except _READ_ERRORS as exc:
+        raise InputError(
+            f"cannot read the road layer {layer!r} ({_one_line(exc, path)})", path=path
+        ) from exc
+
+
+def _decode_wkb(
+    wkb: npt.NDArray[np.object_] | None,
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    """Geometries from WKB (``None`` where undecodable) and the mask of undecodable ones."""
+    if wkb is None:
+        return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
+    blobs = np.asarray(wkb, dtype=object)
+    with np.errstate(invalid="ignore"):  # NaN coordinates are reported by the builder
+        geometry = np.asarray(shapely.from_wkb(blobs, on_invalid="ignore"), dtype=object)
+    unreadable = shapely.is_missing(geometry) & np.array([b is not None for b in blobs], bool)
+    return geometry, unreadable
+
+
+def _read_geoparquet(path: Path) -> tuple[gpd.GeoDataFrame, npt.NDArray[np.bool_]]:
+    """A GeoParquet file with WKB geometry, decoded leniently (see :func:`_read_roads_file`)."""
+    import json
+
+    import pyarrow.parquet as pq
+    from pyproj import CRS
+
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(b"geo")
+    if raw is None:
+        raise InputError("not a GeoParquet file (no 'geo' metadata)", path=path)
+    geo = json.loads(raw)
+    column = geo["primary_column"]
+    spec = geo["columns"][column]
+    if spec.get("encoding", "WKB").upper() != "WKB":
+        frame = gpd.read_parquet(path)
+        return frame, np.zeros(len(frame), dtype=bool)
+    crs_spec = spec.get("crs", "OGC:CRS84")  # the GeoParquet default when the key is absent
+    crs = None if crs_spec is None else CRS.from_user_input(crs_spec)
+    frame = table.drop([column]).to_pandas()
+    geometry, unreadable = _decode_wkb(table[column].to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs), unreadable
 
 
 def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
@@ -388,7 +745,9 @@ def _load_osm_xml(path: Path, crs: str | None) -> Network:
         # unsimplified first: filtering after simplification would see merged tag lists
         G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
     except Exception as exc:
-        raise InputError(f"cannot read the OSM XML file ({exc})", path=path) from exc
+        raise InputError(
+            f"cannot read the OSM XML file ({_one_line(exc, path)})", path=path
+        ) from exc
     finally:
         ox.settings.useful_tags_way = saved
     edges = list(G.edges(keys=True, data=True))
@@ -401,7 +760,7 @@ def _load_osm_xml(path: Path, crs: str | None) -> Network:
     if G.number_of_edges() == 0:
         raise NetworkError(f"{path}: no walkable ways in the OSM file")
     G = ox.simplify_graph(G)
-    return _standard_attrs(Network.from_networkx(G, crs=crs))
+    return _graph_network(G, crs, path)
 
 
 def _load_graphml(path: Path, crs: str | None) -> Network:
@@ -411,15 +770,27 @@ def _load_graphml(path: Path, crs: str | None) -> Network:
     try:
         G = ox.load_graphml(path)
     except Exception as exc:
-        raise InputError(f"cannot read the GraphML file ({exc})", path=path) from exc
-    return _standard_attrs(Network.from_networkx(G, crs=crs))
+        raise InputError(
+            f"cannot read the GraphML file ({_one_line(exc, path)})", path=path
+        ) from exc
+    return _graph_network(G, crs, path)
 
 
 def _load_pbf(path: Path, crs: str | None) -> Network:
     """OSM PBF through pyosmium and the road-layer builder (same topology)."""
-    return build_roads_network(read_osm_pbf_ways(path), crs=crs)
+    return build_roads_network(read_osm_pbf_ways(path), crs=crs, source=path)
 
 
-def _load_roads(path: Path, crs: str | None) -> Network:
-    """A GIS road layer."""
-    return build_roads_network(_read_roads_file(path), crs=crs)
+def _load_roads(path: Path, crs: str | None, layer: str | None = None) -> Network:
+    """A GIS road layer (``layer`` names one of a GeoPackage's layers)."""
+    roads, unreadable = _read_roads_file(path, layer)
+    source = f"{path}:{layer}" if layer is not None else path
+    return _build_roads(
+        roads,
+        crs=crs,
+        walk_filter=True,
+        simplify=True,
+        meta={"layer": layer} if layer is not None else None,
+        source=source,
+        unreadable=unreadable,
+    )

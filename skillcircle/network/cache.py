@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from skillcircle._errors import CacheError, InputError, InputFileNotFoundError
+from skillcircle._errors import CacheError, InputError, InputFileNotFoundError, SkillcircleError
 from skillcircle.inputs.files import sha256_file, write_with
 from skillcircle.network.model import Network
 from skillcircle.settings import Settings
@@ -31,6 +31,7 @@ __all__ = [
     "FORMAT_VERSION",
     "cache_key",
     "cached_network",
+    "is_network_file",
     "load_network_file",
     "save_network",
 ]
@@ -113,6 +114,38 @@ def save_network(net: Network, path: str | os.PathLike[str], *, key: str | None 
     return write_with(path, writer)
 
 
+#: First bytes of a ZIP archive (an ``.npz`` file is one); the second form is an empty archive.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def is_network_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a file looks like a network written by :func:`save_network`.
+
+    Checks the ZIP signature and that the archive holds the arrays of a network file, without
+    reading them (a quick test before overwriting, not a validation: see
+    :func:`load_network_file`).
+
+    Parameters
+    ----------
+    path
+        Any file.
+
+    Returns
+    -------
+    bool
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) not in _ZIP_MAGIC:
+                return False
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return all(f"{name}.npy" in names for name in (*_CORE, "header", "checksum"))
+
+
 def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None = None) -> Network:
     """Read a network written by :func:`save_network`.
 
@@ -140,10 +173,18 @@ def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None 
     if not path.is_file():
         raise InputFileNotFoundError(path, "network file")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise CacheError(f"{path}: not a readable network file ({exc})") from exc
+    if magic not in _ZIP_MAGIC:
+        raise CacheError(f"{path}: not a readable network file (not an .npz archive)")
+    try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CacheError(f"{path}: not a readable network file ({exc})") from exc
+        text = " ".join(str(exc).split())
+        raise CacheError(f"{path}: not a readable network file ({text})") from exc
     missing = [n for n in (*_CORE, "header", "checksum") if n not in arrays]
     if missing:
         raise CacheError(f"{path}: not a network file (missing {', '.join(missing)})")
@@ -160,21 +201,27 @@ def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None 
         )
     if expected_key is not None and header.get("key") != expected_key:
         raise CacheError(f"{path}: built from another input or options (stale cache)")
-    blob = arrays["geom_wkb"].tobytes()
-    off = arrays["geom_offsets"]
-    geoms = shapely.from_wkb([blob[off[i] : off[i + 1]] for i in range(off.size - 1)])
-    return Network.from_edges(
-        arrays["x"],
-        arrays["y"],
-        arrays["edge_u"],
-        arrays["edge_v"],
-        crs=header["crs"],
-        edge_geometry=np.asarray(geoms, dtype=object),
-        edge_length=arrays["edge_length"],
-        edge_attrs={name: arrays[_ATTR_PREFIX + name] for name in header["attrs"]},
-        node_id=arrays["node_id"],
-        meta=header["meta"],
-    )
+    try:  # a consistent checksum does not make a hand-made file complete
+        blob = arrays["geom_wkb"].tobytes()
+        off = arrays["geom_offsets"]
+        geoms = shapely.from_wkb([blob[off[i] : off[i + 1]] for i in range(off.size - 1)])
+        return Network.from_edges(
+            arrays["x"],
+            arrays["y"],
+            arrays["edge_u"],
+            arrays["edge_v"],
+            crs=header["crs"],
+            edge_geometry=np.asarray(geoms, dtype=object),
+            edge_length=arrays["edge_length"],
+            edge_attrs={name: arrays[_ATTR_PREFIX + name] for name in header["attrs"]},
+            node_id=arrays["node_id"],
+            meta=header["meta"],
+        )
+    except (KeyError, TypeError, IndexError, ValueError, shapely.errors.ShapelyError) as exc:
+        if isinstance(exc, SkillcircleError):
+            raise
+        text = " ".join(str(exc).split())
+        raise CacheError(f"{path}: not a consistent network file ({text})") from exc
 
 
 def cache_key(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,13 @@ __all__ = [
     "LOADER_VERSION",
     "keep_largest_piece",
     "load_network",
+    "split_layer",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a loader's output changes; part of the network cache key.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 
 
 def _read_boundary(spec: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -120,6 +122,33 @@ def _clip(net: Network, boundary: gpd.GeoDataFrame, buffer_m: float) -> Network:
 
 
 # ---------------------------------------------------------------------------- entry point
+#: ``roads.gpkg:layer`` names one layer of a GeoPackage that holds several.
+_LAYER_SOURCE = re.compile(r"^(?P<path>.+\.gpkg):(?P<layer>[^:/\\]+)$", re.IGNORECASE)
+
+
+def split_layer(source: str | Path) -> tuple[str, str | None]:
+    """Split ``roads.gpkg:layer`` into the file and the layer name.
+
+    A source that is an existing file as written (even with a colon in its name) or that does
+    not end in ``.gpkg:<name>`` has no layer part.
+
+    Parameters
+    ----------
+    source
+        A network source as :func:`load_network` takes it.
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        The source without the layer part, and the layer (``None`` when not given).
+    """
+    text = str(source)
+    match = _LAYER_SOURCE.match(text)
+    if match is None or text.startswith("place:") or Path(text).exists():
+        return text, None
+    return match["path"], match["layer"]
+
+
 def _kind(source: str | Path) -> str:
     """Loader name from the source's form and file ending."""
     text = str(source)
@@ -178,7 +207,8 @@ def load_network(
         ``place:<name>`` (download with osmnx), ``online`` (download the ``boundary`` area), or a
         file: ``.osm`` / ``.osm.xml`` (OSM XML), ``.osm.pbf``, osmnx ``.graphml``, a road layer
         (``.gpkg .shp .geojson .json .parquet`` with a ``highway`` column) or a network built
-        before (``.npz``).
+        before (``.npz``). A GeoPackage with several layers must name one:
+        ``roads.gpkg:<layer>`` (also in a study file's ``network``).
     settings
         Target CRS (``settings.crs``; when ``None``, a projected source keeps its own CRS and a
         geographic one goes to the UTM zone of its centre) and cache folder.
@@ -208,11 +238,22 @@ def load_network(
     InputFileNotFoundError
         The source file does not exist.
     InputError
-        Unknown source form or unreadable file.
+        Unknown source form, empty or unreadable file, a GeoPackage with several layers and
+        none named, no CRS or no ``highway`` column. Messages name the file (and layer).
     NetworkError
         Nothing walkable, or nothing inside the boundary.
+
+    Notes
+    -----
+    Road features that cannot be streets (no or unreadable geometry, points or polygons, NaN or
+    infinite coordinates, zero length, a segment over
+    :data:`~skillcircle.network.build.MAX_SEGMENT_M`) are dropped, logged as a warning and
+    counted per reason in ``meta["invalid_features"]``.
     """
-    kind = _kind(source)
+    text, layer = split_layer(source)
+    kind = _kind(text)
+    if layer is not None and kind != "roads":  # pragma: no cover - the pattern ends in .gpkg
+        raise InputError("only a GeoPackage road layer takes a ':<layer>' suffix", path=text)
     area = _read_boundary(boundary) if boundary is not None else None
     if bridge_gaps_m is not None:
         bridge_gaps_m = positive(bridge_gaps_m, "bridge_gaps_m")
@@ -221,9 +262,11 @@ def load_network(
         raw = _load_online(place, area, buffer_m, settings)
         meta: dict[str, Any] = {"source": str(source), "source_sha256": None}
         return _finish(raw, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
-    path = Path(source)
+    path = Path(text)
     if not path.is_file():
         raise InputFileNotFoundError(path, "walking network source")
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", path=path)
     if kind == "npz":
         from skillcircle.network.cache import load_network_file
 
@@ -236,9 +279,20 @@ def load_network(
         meta.pop("raw", None)
         return _finish(net, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
+    built: list[bool] = []
+
     def build() -> Network:
-        raw = _LOADERS[kind](path, settings.crs)  # None: derived from the data
-        meta = {"source": str(path.resolve()), "source_sha256": sha256_file(path)}
+        built.append(True)
+        if kind == "roads":
+            raw = _load_roads(path, settings.crs, layer)
+        else:
+            raw = _LOADERS[kind](path, settings.crs)
+        meta = {
+            "source": str(path.resolve()),
+            "source_sha256": sha256_file(path),
+            "layer": layer,
+            "invalid_features": dict(raw.meta.get("invalid_features", {})),
+        }
         return _finish(raw, kind, meta, area, buffer_m, retain_all, bridge_gaps_m, settings)
 
     if not use_cache:
@@ -252,8 +306,18 @@ def load_network(
         "buffer_m": buffer_m if area is not None else None,
         "boundary": _boundary_hash(area),
         "bridge_gaps_m": bridge_gaps_m,
+        "layer": layer,
     }
-    return cached_network(path, settings, build, options=options)
+    net = cached_network(path, settings, build, options=options)
+    invalid = net.meta.get("invalid_features") or {}
+    if invalid and not built:  # the builder's warning was logged when the cache was written
+        logger.warning(
+            "%s: %d unusable road features were dropped when this network was built (%s)",
+            text,
+            sum(invalid.values()),
+            ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in invalid.items()),
+        )
+    return net
 
 
 def _boundary_hash(area: gpd.GeoDataFrame | None) -> str | None:

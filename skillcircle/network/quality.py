@@ -76,6 +76,9 @@ class NetworkQuality:
         or bridging (see :func:`bridge_gaps`).
     dropped_nodes, dropped_length_m
         Nodes and length (metres) that step removed (0 when nothing was removed).
+    invalid_features
+        Road features dropped as unusable when the network was built, per reason (see
+        :data:`skillcircle.network.build.INVALID_REASONS`; empty when none or unknown).
     """
 
     n_nodes: int
@@ -95,11 +98,13 @@ class NetworkQuality:
     raw_likely_gaps: int | None
     dropped_nodes: int
     dropped_length_m: float
+    invalid_features: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary of every field."""
         out = dataclasses.asdict(self)
         out["length_by_highway_m"] = dict(self.length_by_highway_m)
+        out["invalid_features"] = dict(self.invalid_features)
         return out
 
 
@@ -233,6 +238,9 @@ def network_quality(
         raw_likely_gaps=raw_gaps,
         dropped_nodes=int(dropped_nodes),
         dropped_length_m=float(max(dropped_length, 0.0)),
+        invalid_features={
+            str(k): int(v) for k, v in dict(net.meta.get("invalid_features") or {}).items()
+        },
     )
 
 
