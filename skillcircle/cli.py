@@ -10,7 +10,9 @@ import contextlib
 import itertools
 import logging
 import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,8 +30,18 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
-console = Console()
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Text from ledgers and OSM reaches the terminal: no markup, no emoji codes, no highlighting
+# (and control characters are replaced, see _cell).
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+def _cell(value: object) -> str:
+    """A table cell as plain text (control characters and ANSI escapes defused)."""
+    from skillcircle.outputs.escaping import plain_text
+
+    return plain_text(value)
+
 
 app = typer.Typer(
     name="skillcircle",
@@ -116,13 +128,36 @@ def _study_flags(options: dict[str, Any]) -> dict[str, Any]:
     return {k: options[k] for k in STUDY_FLAGS}
 
 
-def _check_outputs(out: Path, basemap: str) -> None:
-    """Refuse an unusable output folder or base map before any long computation."""
-    from skillcircle.inputs.files import check_output_dir
+def _check_outputs(
+    out: Path | str,
+    basemap: str,
+    *,
+    inputs: Any = (),
+    overwrite: bool = False,
+    keep_previous: bool = False,
+) -> None:
+    """Refuse an unusable output folder or base map before any long computation.
+
+    The folder must be writable, must not hold an input of the run, and must not hold a file
+    under an output name that skillcircle did not write (unless ``--overwrite``).
+    """
+    from skillcircle.outputs.folder import RunFolder
+    from skillcircle.outputs.schema import OUTPUT_FILES
     from skillcircle.outputs.webmap import check_basemap
 
-    check_output_dir(out)
     check_basemap(basemap)
+    RunFolder(
+        out, names=OUTPUT_FILES, inputs=inputs, overwrite=overwrite, keep_previous=keep_previous
+    ).check()
+
+
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Allow replacing files in --out that skillcircle did not write (never inputs).",
+    ),
+]
 
 
 def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
@@ -143,7 +178,7 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
-        head.add_row(label, value)
+        head.add_row(_cell(label), _cell(value))
     console.print(head)
     districts = Table(title="Coverage by district")
     for col in (
@@ -157,8 +192,8 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
         districts.add_column(col, justify="right" if col not in ("district_name",) else "left")
     for _, row in with_total(table, keys=DISTRICT_KEYS).iterrows():
         districts.add_row(
-            str(row["district_code"]),
-            str(row["district_name"]),
+            _cell(row["district_code"]),
+            _cell(row["district_name"]),
             f"{row['population']:,.0f}",
             f"{row['covered_population']:,.0f}",
             f"{row['coverage_pct']:.1f}",
@@ -189,7 +224,7 @@ SpeedOpt = Annotated[
     str | None, typer.Option("--speed-kmh", help="Walking speed(s), e.g. 4.0 or 4.0,3.0.")
 ]
 StudyOpt = Annotated[Path | None, typer.Option("--study", help="TOML study file (flags override).")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+OutOpt = Annotated[str, typer.Option("--out", help="Output folder.")]
 MaxSnapOpt = Annotated[
     float | None, typer.Option("--max-snap-m", help="Farthest from a street, metres.")
 ]
@@ -231,18 +266,19 @@ def report_cmd(
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Coverage of a station ledger: tables by district and 街道, isochrones, gaps, map."""
     from skillcircle.access.analysis import analyse
     from skillcircle.outputs.publish import publish
 
     spec = _study_from_cli(study, **_study_flags(locals()))
-    _check_outputs(out, basemap)
+    _check_outputs(out, basemap, inputs=spec.input_paths(), overwrite=overwrite)
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
         with step(f"Writing {out}"):
-            publish(result, out, basemap=basemap)
+            publish(result, out, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage")
 
 
@@ -371,6 +407,7 @@ def suggest_cmd(
     exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
     basemap: BasemapOpt = "osm",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
     from skillcircle.access.analysis import analyse
@@ -390,7 +427,8 @@ def suggest_cmd(
         min_spacing_m=min_spacing_m,
         time_limit_s=time_limit,
     )
-    _check_outputs(out, basemap)
+    inputs = [*spec.input_paths(), *([candidates] if candidates else [])]
+    _check_outputs(out, basemap, inputs=inputs, overwrite=overwrite)
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -413,7 +451,7 @@ def suggest_cmd(
             progress=step,
         )
         with step(f"Writing {out}"):
-            publish(result, out, plan=plan, basemap=basemap)
+            publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
     _print_plan(plan)
 
@@ -437,8 +475,8 @@ def _print_plan(plan: Any) -> None:
         table.add_row(
             str(row["rank"]),
             str(row["phase"]),
-            str(row["district_name"]),
-            str(row["subdistrict_name"]),
+            _cell(row["district_name"]),
+            _cell(row["subdistrict_name"]),
             f"{row['added_population']:,.0f}",
             f"{row['cumulative_coverage_pct']:.2f}",
         )
@@ -478,7 +516,7 @@ def stations_check_cmd(
     for col in ("district", *counts.columns):
         table.add_column(col, justify="left" if col == "district" else "right")
     for district, row in counts.iterrows():
-        table.add_row(str(district), *(str(v) for v in row))
+        table.add_row(_cell(district), *(_cell(v) for v in row))
     console.print(table)
     flagged = int((result.stations["district_flag"] != "").sum())
     cross = int(result.stations["cross_border"].sum())
@@ -493,7 +531,7 @@ def stations_check_cmd(
         shown.add_column("row", justify="right")
         shown.add_column("reason")
         for _, rej in result.rejected.head(20).iterrows():
-            shown.add_row(str(rej["row"]), str(rej["reason"]))
+            shown.add_row(_cell(rej["row"]), _cell(rej["reason"]))
         console.print(shown)
     console.print(f"wrote {written['stations']} and {written['rejected']}", markup=False)
 
@@ -668,18 +706,37 @@ def map_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Map file (default: FROM/map.html).")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Draw (again) the interactive web map of an output folder."""
-    from skillcircle.outputs.webmap import map_from_dir, write_map
+    from skillcircle.outputs.folder import RunFolder
+    from skillcircle.outputs.schema import MAP_HTML, OUTPUT_FILES
+    from skillcircle.outputs.webmap import check_basemap, map_from_dir, write_map
 
-    target = out or from_dir / "map.html"
-    path = write_map(map_from_dir(from_dir, basemap=basemap), target)
+    check_basemap(basemap)
+    if out is None:  # the folder's own map: replaced as part of that folder's run
+        run = RunFolder(from_dir, names=OUTPUT_FILES, overwrite=overwrite, keep_previous=True)
+        run.check()
+        page = map_from_dir(from_dir, basemap=basemap)
+        try:
+            write_map(page, run.stage() / MAP_HTML)
+            run.commit()
+        finally:
+            run.abort()
+        path = from_dir / MAP_HTML
+    else:
+        if out.exists() and not overwrite:
+            raise InputError("exists; choose another file or allow it with overwrite", path=out)
+        if out.resolve().parent == from_dir.resolve() and out.name in OUTPUT_FILES:
+            raise InputError("is a file of the folder's run: omit out to redraw it", path=out)
+        page = map_from_dir(from_dir, basemap=basemap)
+        path = write_map(page, out)
     console.print(f"wrote {path}")
 
 
 @app.command("demo")
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("maps/demo"),
+    out: Annotated[str, typer.Option("--out", help="Output folder.")] = "maps/demo",
     online: Annotated[
         bool,
         typer.Option("--online", help="Download Yuexiu's network from OSM (census-only model)."),
@@ -691,6 +748,7 @@ def demo_cmd(
         ),
     ] = False,
     basemap: BasemapOpt = "osm",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """The whole pipeline on real Yuexiu data with the illustrative sample ledger.
 
@@ -708,17 +766,17 @@ def demo_cmd(
         root = shared.resolve()
     # fails fast, before any progress display or output
     study = demo_study(online=online, data_root=root, sample=sample)
-    _check_outputs(out, basemap)
+    _check_outputs(out, basemap, inputs=study.input_paths(), overwrite=overwrite)
     if not online:
         roads = Path(str(study.network))
         what = "sample shipped with skillcircle" if roads == get_path("yuexiu_roads") else "data"
         console.print(f"{what}: {roads.parent}")
     display, step = _progress_hook()
     with display:
-        result = run_demo(out, study=study, basemap=basemap, progress=step)
+        result = run_demo(out, study=study, basemap=basemap, overwrite=overwrite, progress=step)
     _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
     _print_plan(result.plan)
-    console.print(f"open {out / 'map.html'} and {out / 'report.html'} in a browser")
+    console.print(f"open {Path(out) / 'map.html'} and {Path(out) / 'report.html'} in a browser")
 
 
 #: API parameter → command option, where the names differ (otherwise the option of the same
@@ -770,15 +828,33 @@ def _cli_message(exc: SkillcircleError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 ok, 2 user or usage error, 1 crash)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         app(args=argv, prog_name="skillcircle", standalone_mode=True)
+    except _Interrupted:
+        # every writer stages its files: an interrupted run leaves the folder as it was
+        err_console.print("interrupted; nothing written")
+        return 130
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     except SkillcircleError as exc:
-        err_console.print(f"error: {_cli_message(exc)}", markup=False)
+        err_console.print(f"error: {_cell(_cli_message(exc))}", markup=False)
         return 2
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
     return 0
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C, raised past click (which would print "Aborted!") to :func:`main`."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise _Interrupted
 
 
 def entry() -> None:

@@ -110,6 +110,7 @@ def run_demo(
     study: Study | None = None,
     add: int = DEMO_ADD,
     basemap: str = "osm",
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Run report + suggest on Yuexiu and write every output, the map and the HTML report.
@@ -131,6 +132,8 @@ def run_demo(
         Number of new sites to suggest.
     basemap
         Base map of the web map (``osm``, ``amap``, ``tianditu`` or a tile URL).
+    overwrite
+        Allow replacing files in ``out_dir`` that skillcircle did not write.
     progress
         Progress hook.
 
@@ -144,5 +147,7 @@ def run_demo(
     plan = suggest(analysis, add=add, progress=step)
     out = Path(out_dir)
     with step(f"Writing {out}"):
-        files = publish(analysis, out, plan=plan, basemap=basemap, note=DEMO_NOTE)
+        files = publish(
+            analysis, out, plan=plan, basemap=basemap, note=DEMO_NOTE, overwrite=overwrite
+        )
     return DemoResult(analysis=analysis, plan=plan, files=files)

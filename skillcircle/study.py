@@ -312,12 +312,36 @@ class Study:
         given = {k: v for k, v in overrides.items() if v is not None}
         data.update(given)
         try:
-            return cls.from_options(**data)
+            study = cls.from_options(**data)
         except InputError as exc:
             if exc.params and set(exc.params) <= set(given) | _speed_names(given):
                 raise  # about an override, not the file
             # about a key of the file: name the file (and the key), not a parameter
             raise InputError(exc.reason, path=path, field=exc.field) from exc
+        return dataclasses.replace(study, extra={**study.extra, "study_file": str(path)})
+
+    def input_paths(self) -> list[Path]:
+        """Every local file this study reads (the study file too): outputs must not touch them.
+
+        Online sources (``place:…``, ``cnmaps:…``) are not files and are left out; a
+        ``file:layer`` source gives the file.
+        """
+        paths: list[Path] = []
+        for key in (*_PATH_FIELDS, *_SOURCE_FIELDS):
+            if key == "cache_dir":
+                continue
+            value = getattr(self, key)
+            if value is None:
+                continue
+            text = str(value)
+            if not Path(text).exists() and ":" in Path(text).name:
+                text = str(Path(text).with_name(Path(text).name.rsplit(":", 1)[0]))
+            if ":" in text.split("/")[0] and not Path(text).exists():
+                continue  # "cnmaps:440104", "place:越秀区"
+            paths.append(Path(text))
+        if isinstance(self.extra.get("study_file"), str):
+            paths.append(Path(self.extra["study_file"]))
+        return paths
 
 
 def _speed_names(given: dict[str, Any]) -> set[str]:

@@ -26,6 +26,7 @@ import shapely
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
 from skillcircle.inputs.files import output_dir, write_json, write_text, write_with
 from skillcircle.outputs import schema
+from skillcircle.outputs.escaping import neutralise_frame
 from skillcircle.outputs.markdown import markdown_report
 from skillcircle.outputs.schema import with_total
 from skillcircle.siting.suggest import Plan
@@ -65,6 +66,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
     The file is UTF-8 with a byte-order mark, without the index, and written atomically
     (see :func:`skillcircle.inputs.files.atomic_path`); a missing parent folder is created.
+    Text cells that a spreadsheet would run as a formula get a leading ``'``
+    (:func:`~skillcircle.outputs.escaping.neutralise_frame`); numbers stay numbers.
 
     Parameters
     ----------
@@ -83,7 +86,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     InputError
         When ``path`` is a folder, or a parent of it exists as a file.
     """
-    return write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    safe = neutralise_frame(frame)
+    return write_with(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> Path:
@@ -194,9 +198,10 @@ def write_report(
 ) -> dict[str, Path]:
     """Write every data file of an analysis (and of its siting plan) into ``out_dir``.
 
-    Each file is written atomically. Files of an earlier run are replaced, and every file of
-    :data:`skillcircle.outputs.schema.DATA_FILES` that this run does not write is deleted from
-    ``out_dir``. Coverage tables are written with their total row
+    Each file is written atomically; nothing else in ``out_dir`` is touched. This is the
+    low-level writer: :func:`skillcircle.outputs.publish.publish` calls it on a staging folder
+    and moves the files into the planner's folder only when the run is complete (see
+    :mod:`skillcircle.outputs.folder`). Coverage tables are written with their total row
     (:func:`~skillcircle.outputs.schema.with_total`).
 
     Parameters
@@ -262,8 +267,6 @@ def write_report(
     written[schema.REPORT_MD] = write_text(
         out / schema.REPORT_MD, markdown_report(analysis, plan=plan)
     )
-    for name in set(schema.DATA_FILES) - set(written):
-        (out / name).unlink(missing_ok=True)
     logger.info("wrote %d files to %s", len(written), out)
     return written
 

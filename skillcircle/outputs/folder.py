@@ -172,6 +172,9 @@ class RunFolder:
         Paths the run reads: none may equal or lie under ``target``.
     overwrite
         Allow replacing files under an output name that the tool did not write.
+    keep_previous
+        Keep the previous run's files that this run does not write (a map redrawn into an
+        output folder keeps the rest of that folder's run); by default they are removed.
 
     Examples
     --------
@@ -192,6 +195,7 @@ class RunFolder:
         names: Iterable[str],
         inputs: Iterable[str | os.PathLike[str]] = (),
         overwrite: bool = False,
+        keep_previous: bool = False,
     ) -> None:
         if str(target).strip() == "":
             raise InputError("the output folder is empty: name a folder to write to", field="out")
@@ -199,6 +203,7 @@ class RunFolder:
         self.names = tuple(names)
         self.inputs = tuple(inputs)
         self.overwrite = overwrite
+        self.keep_previous = keep_previous
         self._staging: Path | None = None
 
     # ------------------------------------------------------------------ checks
@@ -239,6 +244,7 @@ class RunFolder:
                         "was not written by skillcircle; the run would replace it "
                         "(move it, choose another output folder, or allow it with overwrite)",
                         path=p,
+                        param="overwrite",
                     )
         self._probe()
 
@@ -306,7 +312,9 @@ class RunFolder:
         if unknown:
             raise InputError(f"internal: files outside the output contract: {unknown}")
         target.mkdir(parents=True, exist_ok=True)
-        old = sorted(n for n in _owned(target) if (target / n).exists())
+        owned = sorted(n for n in _owned(target) if (target / n).exists())
+        old = [n for n in owned if n in new] if self.keep_previous else owned
+        kept = [n for n in owned if n not in old]
         run_id = f"{os.getpid()}-{time.time_ns()}"
         aside = target / f"{_ASIDE}{os.getpid()}-{time.time_ns()}"
         journal = {
@@ -324,7 +332,7 @@ class RunFolder:
             os.replace(staging / name, target / name)
         manifest = {
             "run_id": run_id,
-            "files": new,
+            "files": sorted({*new, *kept}),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         _write_atomic(target / MANIFEST, json.dumps(manifest, indent=2) + "\n")

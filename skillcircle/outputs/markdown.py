@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
+from skillcircle.outputs.escaping import markdown_text
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
@@ -25,7 +26,9 @@ def markdown_table(frame: pd.DataFrame, columns: Iterable[str]) -> str:
     """Render some columns of a table as a Markdown table.
 
     Floats are formatted by column name: one decimal for ``*pct*``, two for ``*km2*``,
-    whole numbers with thousands separators otherwise; NaN is left blank.
+    whole numbers with thousands separators otherwise; NaN is left blank. Every other cell is
+    escaped (:func:`~skillcircle.outputs.escaping.markdown_text`): a station or 街道 name
+    can hold neither HTML nor Markdown syntax.
 
     Parameters
     ----------
@@ -49,7 +52,7 @@ def markdown_table(frame: pd.DataFrame, columns: Iterable[str]) -> str:
                 fmt = "{:.1f}" if "pct" in c else "{:.2f}" if "km2" in c else "{:,.0f}"
                 cells.append("" if np.isnan(v) else fmt.format(v))
             else:
-                cells.append(str(v))
+                cells.append(markdown_text(v))  # ledger and OSM text is data
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

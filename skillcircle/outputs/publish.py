@@ -1,7 +1,10 @@
 """Write every output of a run at once: files, web map and HTML report.
 
 ``skillcircle report``, ``skillcircle suggest`` and the demo all end here, so the folder a
-planner receives is the same whichever command made it.
+planner receives is the same whichever command made it. The run is written into a staging
+folder and moved into place only when every file is complete
+(:class:`~skillcircle.outputs.folder.RunFolder`): an error or an interruption leaves the
+previous run as it was, and no file the tool did not write is ever replaced or deleted.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from skillcircle._errors import InputError
 from skillcircle.access.analysis import Analysis
 from skillcircle.outputs import schema
 from skillcircle.outputs.datafiles import write_report
+from skillcircle.outputs.folder import RunFolder
 from skillcircle.outputs.html import write_html_report
 from skillcircle.outputs.webmap import map_from_dir, write_map
 from skillcircle.siting.suggest import Plan
@@ -27,6 +32,7 @@ def publish(
     basemap: str = "osm",
     note: str | None = None,
     centre: tuple[float, float] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write the data files, ``map.html`` and ``report.html`` into ``out_dir``.
 
@@ -37,7 +43,8 @@ def publish(
     analysis
         The coverage analysis.
     out_dir
-        Output folder (created if missing).
+        Output folder (created if missing). The previous run's files there (those its
+        manifest lists) are replaced; any other file is left alone.
     plan
         A siting plan, when there is one.
     basemap
@@ -60,17 +67,33 @@ def publish(
         )
         if plan is not None:
             plan = dataclasses.replace(plan, summary=dataclasses.replace(plan.summary, note=note))
-    out = Path(out_dir)
-    files = write_report(analysis, out, plan=plan)
-    page = map_from_dir(out, basemap=basemap, centre=centre)
-    files[schema.MAP_HTML] = write_map(page, out / schema.MAP_HTML)
-    files[schema.REPORT_HTML] = write_html_report(
-        out / schema.REPORT_HTML,
-        analysis,
-        plan=plan,
-        map_html=files[schema.MAP_HTML].read_text(encoding="utf-8"),
+    run = RunFolder(
+        out_dir,
+        names=schema.OUTPUT_FILES,
+        inputs=analysis.inputs.study.input_paths(),
+        overwrite=overwrite,
     )
-    unknown = set(files) - set(schema.OUTPUT_FILES)
-    if unknown:  # a writer added a file the contract does not name
-        raise RuntimeError(f"files outside the output contract: {sorted(unknown)}")
-    return files
+    run.check()
+    staging = run.stage()
+    try:
+        written = write_report(analysis, staging, plan=plan)
+        page = map_from_dir(staging, basemap=basemap, centre=centre)
+        written[schema.MAP_HTML] = write_map(page, staging / schema.MAP_HTML)
+        written[schema.REPORT_HTML] = write_html_report(
+            staging / schema.REPORT_HTML,
+            analysis,
+            plan=plan,
+            map_html=written[schema.MAP_HTML].read_text(encoding="utf-8"),
+        )
+        unknown = set(written) - set(schema.OUTPUT_FILES)
+        if unknown:  # a writer added a file the contract does not name
+            raise RuntimeError(f"files outside the output contract: {sorted(unknown)}")
+        run.commit()
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile: nothing is kept
+        raise InputError(
+            f"cannot write the outputs ({exc.strerror or exc}); nothing was written",
+            path=run.target,
+        ) from exc
+    finally:
+        run.abort()  # no-op after a commit
+    return {name: run.target / name for name in written}

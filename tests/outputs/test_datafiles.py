@@ -7,6 +7,7 @@ import pytest
 from skillcircle.access.analysis import analyse
 from skillcircle.outputs.datafiles import write_report
 from skillcircle.outputs.markdown import markdown_report
+from skillcircle.outputs.publish import publish
 from skillcircle.siting.suggest import suggest
 
 
@@ -98,10 +99,10 @@ def test_a_report_removes_what_an_earlier_plan_left(hand_study, tmp_path):
     a = analyse(**hand_study, with_isochrones=False)
     plan = suggest(a, add=1, candidate_spacing_m=100.0, phases=None)
     out = tmp_path / "same"
-    first = write_report(a, out, plan=plan)
+    first = publish(a, out, plan=plan)
     assert (out / "suggestions.csv").is_file()
     assert (out / "candidates_rejected.csv").is_file()
-    again = write_report(a, out)
+    again = publish(a, out)  # the previous run's plan files are its own: removed
     assert not (out / "suggestions.csv").exists()
     assert not (out / "suggestions.geojson").exists()
     assert not (out / "candidates.geojson").exists()

@@ -186,12 +186,15 @@ def test_publish_writes_exactly_the_files_of_the_contract(hand_areas, tmp_path):
     out = tmp_path / "out"
     files = publish(a, out, plan=plan)
     assert sorted(files) == sorted(schema.OUTPUT_FILES)
-    assert sorted(p.name for p in out.iterdir()) == sorted(schema.OUTPUT_FILES)
+    listed = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert listed == sorted(schema.OUTPUT_FILES)
     assert len(set(schema.OUTPUT_FILES)) == len(schema.OUTPUT_FILES)
     # without a plan, the plan's files are gone and nothing else is missing
     again = publish(a, out)
     assert sorted(again) == sorted(set(schema.OUTPUT_FILES) - set(schema.PLAN_FILES))
-    assert sorted(p.name for p in out.iterdir()) == sorted(again)
+    listed = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert listed == sorted(again)
+    assert [p.name for p in out.glob(".*")] == [".skillcircle-manifest.json"]
 
 
 def test_with_total_sums_counts_and_recomputes_shares():
