@@ -337,7 +337,7 @@ class Study:
             if not Path(text).exists() and ":" in Path(text).name:
                 text = str(Path(text).with_name(Path(text).name.rsplit(":", 1)[0]))
             if ":" in text.split("/")[0] and not Path(text).exists():
-                continue  # "cnmaps:440104", "place:越秀区"
+                continue  # "cnmaps:<adcode>", "place:<name>"
             paths.append(Path(text))
         if isinstance(self.extra.get("study_file"), str):
             paths.append(Path(self.extra["study_file"]))
