@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,32 @@ import pandas as pd
 from skillcircle._errors import InputError
 from skillcircle.siting.problem import SitingSolution
 
-__all__ = ["phase_plan"]
+__all__ = ["PhaseStatus", "phase_plan"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseStatus:
+    """How far one phase's target is met by the plan.
+
+    Attributes
+    ----------
+    phase
+        The phase's label (its year).
+    target_total
+        Total stations to reach by the end of the phase.
+    needed, planned
+        New stations the phase needs, and how many of the plan's sites it got.
+    short
+        Whether the plan gives the phase fewer sites than it needs.
+    """
+
+    phase: int
+    target_total: int
+    needed: int
+    planned: int
+    short: bool
 
 
 def phase_plan(
@@ -22,7 +46,7 @@ def phase_plan(
     existing_stations: int,
     phases: tuple[int, ...],
     years: tuple[int, ...],
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, tuple[PhaseStatus, ...]]:
     """Split the ordered picks into the programme's yearly phases.
 
     Parameters
@@ -38,10 +62,11 @@ def phase_plan(
 
     Returns
     -------
-    pandas.DataFrame
+    table : pandas.DataFrame
         :meth:`SitingSolution.cumulative` plus ``station_total`` (existing + rank) and
-        ``phase`` (the year; ``<NA>`` for picks beyond the last phase). ``attrs["phases"]``
-        lists per phase the stations planned, needed and whether the phase is short.
+        ``phase`` (the year; ``<NA>`` for picks beyond the last phase).
+    phases : tuple of PhaseStatus
+        Per phase: the stations planned, needed and whether the phase is short.
 
     Examples
     --------
@@ -73,17 +98,10 @@ def phase_plan(
         if short:
             logger.info("phase %s is short: %d of %d new stations planned", year, planned, needed)
         summary.append(
-            {
-                "phase": year,
-                "target_total": end,
-                "needed": needed,
-                "planned": planned,
-                "short": short,
-            }
+            PhaseStatus(phase=year, target_total=end, needed=needed, planned=planned, short=short)
         )
         prev = max(prev, end)
     beyond = int(df["phase"].isna().sum())
     if beyond:
         logger.warning("%d pick(s) go beyond the last phase (%d stations)", beyond, phases[-1])
-    df.attrs["phases"] = summary
-    return df
+    return df, tuple(summary)

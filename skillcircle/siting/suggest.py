@@ -30,7 +30,7 @@ from skillcircle.inputs.boundaries import cnmaps_codes
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
 from skillcircle.profiles import profile_for
-from skillcircle.siting.phases import phase_plan
+from skillcircle.siting.phases import PhaseStatus, phase_plan
 from skillcircle.siting.problem import CoverageProblem, SitingSolution
 
 __all__ = [
@@ -58,29 +58,6 @@ PLAN_COLUMNS = [
     "cumulative_covered_population",
     "cumulative_coverage_pct",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PhaseStatus:
-    """How far one phase's target is met by the plan.
-
-    Attributes
-    ----------
-    phase
-        The phase's label (its year).
-    target_total
-        Total stations to reach by the end of the phase.
-    needed, planned
-        New stations the phase needs, and how many of the plan's sites it got.
-    short
-        Whether the plan gives the phase fewer sites than it needs.
-    """
-
-    phase: int
-    target_total: int
-    needed: int
-    planned: int
-    short: bool
 
 
 @dataclass(frozen=True)
@@ -548,7 +525,7 @@ def _suggestion_frame(
     frame["cumulative_coverage_pct"] = cum["cumulative_coverage_pct"].to_numpy()
     status: tuple[PhaseStatus, ...] = ()
     if phases:
-        labelled = phase_plan(
+        labelled, status = phase_plan(
             solution,
             existing_stations=existing,
             phases=tuple(t for _, t in phases),
@@ -556,8 +533,6 @@ def _suggestion_frame(
         )
         after = f"after {phases[-1][0]}"
         frame["phase"] = [after if pd.isna(p) else str(p) for p in labelled["phase"]]
-        # phase_plan (siting.phases) still reports its per-phase rows in attrs: read once here.
-        status = tuple(PhaseStatus(**row) for row in labelled.attrs["phases"])
     extra = [c for c in ("name",) if c in frame.columns]
     out = gpd.GeoDataFrame(
         frame[[*PLAN_COLUMNS, *extra]],

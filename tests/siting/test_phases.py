@@ -20,7 +20,9 @@ def fake_solution(n: int) -> SitingSolution:
 def test_phase_plan_splits_picks() -> None:
     sol = fake_solution(60)
     assert sol.selected.tolist() == list(range(60))
-    df = phase_plan(sol, existing_stations=245, phases=(250, 300, 350), years=(2025, 2026, 2027))
+    df, status = phase_plan(
+        sol, existing_stations=245, phases=(250, 300, 350), years=(2025, 2026, 2027)
+    )
     counts = df["phase"].value_counts().to_dict()
     assert counts == {2025: 5, 2026: 50, 2027: 5}
     assert df["station_total"].iloc[[0, 4, 5, 54, 55, 59]].tolist() == [
@@ -32,16 +34,16 @@ def test_phase_plan_splits_picks() -> None:
         305,
     ]
     assert df["phase"].iloc[[4, 5, 54, 55]].tolist() == [2025, 2026, 2026, 2027]
-    summary = {row["phase"]: row for row in df.attrs["phases"]}
-    assert summary[2027]["needed"] == 50
-    assert summary[2027]["planned"] == 5
-    assert summary[2027]["short"] is True
-    assert summary[2026]["short"] is False
+    summary = {row.phase: row for row in status}
+    assert summary[2027].needed == 50
+    assert summary[2027].planned == 5
+    assert summary[2027].short is True
+    assert summary[2026].short is False
 
 
 def test_phase_plan_overflow_and_errors() -> None:
     sol = fake_solution(12)
-    df = phase_plan(sol, existing_stations=0, phases=(5, 10), years=(2025, 2026))
+    df, _ = phase_plan(sol, existing_stations=0, phases=(5, 10), years=(2025, 2026))
     assert df["phase"].isna().sum() == 2
     assert df["phase"].value_counts().to_dict() == {2025: 5, 2026: 5}
     with pytest.raises(InputError):
