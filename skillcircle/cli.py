@@ -462,21 +462,14 @@ def _print_plan(plan: Any) -> None:
     from skillcircle.outputs.words import plan_words
 
     table = Table(title="Suggested new sites")
-    for col in (
-        "rank",
-        "phase",
-        "district_name",
-        "subdistrict_name",
-        "added_population",
-        "cumulative_coverage_pct",
-    ):
+    sites = plan.suggestions
+    phased = bool(len(sites)) and bool(sites["phase"].astype(str).str.len().gt(0).any())
+    columns = ["rank", *(["phase"] if phased else []), "district_name", "subdistrict_name"]
+    for col in (*columns, "added_population", "cumulative_coverage_pct"):
         table.add_column(col)
-    for _, row in plan.suggestions.iterrows():
+    for _, row in sites.iterrows():
         table.add_row(
-            str(row["rank"]),
-            str(row["phase"]),
-            _cell(row["district_name"]),
-            _cell(row["subdistrict_name"]),
+            *(_cell(row[c]) for c in columns),
             f"{row['added_population']:,.0f}",
             f"{row['cumulative_coverage_pct']:.2f}",
         )

@@ -350,6 +350,9 @@ def _write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # like the other outputs, not mkstemp's 0600
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -77,7 +77,9 @@ def publish(
     staging = run.stage()
     try:
         written = write_report(analysis, staging, plan=plan)
-        page = map_from_dir(staging, basemap=basemap, centre=centre)
+        # the page is drawn from the staged files but titled after the planner's folder
+        title = f"skillcircle · {run.target.name}"
+        page = map_from_dir(staging, basemap=basemap, centre=centre, title=title)
         written[schema.MAP_HTML] = write_map(page, staging / schema.MAP_HTML)
         written[schema.REPORT_HTML] = write_html_report(
             staging / schema.REPORT_HTML,

@@ -91,6 +91,10 @@ def test_a_users_file_under_an_output_name_is_never_replaced(study, tmp_path, ca
     assert code == 0, err
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# ")
     assert (out / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    # staged, but the map is titled after the planner's folder, never the staging folder
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "skillcircle · out" in page
+    assert "staging" not in page
 
 
 def test_reruns_keep_every_file_the_tool_did_not_write(study, tmp_path, capsys):
