@@ -492,22 +492,7 @@ def _drop_invalid_edges(net: Network, source: Path, *, non_finite: int = 0) -> N
         raise NetworkError(f"{source}: no usable edges in the graph")
     if ok.all():
         return dataclasses.replace(net, meta={**net.meta, "invalid_features": n_invalid})
-    used = np.zeros(net.n_nodes, dtype=bool)
-    used[net.edge_u[ok]] = True
-    used[net.edge_v[ok]] = True
-    new = np.cumsum(used) - 1
-    return Network.from_edges(
-        net.x[used],
-        net.y[used],
-        new[net.edge_u[ok]],
-        new[net.edge_v[ok]],
-        crs=net.crs,
-        edge_geometry=geoms[ok],
-        edge_length=net.edge_length[ok],
-        edge_attrs={k: v[ok] for k, v in net.edge_attrs.items()},
-        node_id=None if net.node_id is None else net.node_id[used],
-        meta={**net.meta, "invalid_features": n_invalid},
-    )
+    return net.edge_subnetwork(ok, meta={**net.meta, "invalid_features": n_invalid})
 
 
 def _graph_network(G: Any, crs: str | None, path: Path) -> Network:

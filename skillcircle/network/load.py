@@ -37,7 +37,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import shapely
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
@@ -91,26 +90,6 @@ def _read_boundary(spec: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
-def _edge_subnetwork(net: Network, keep: npt.NDArray[np.bool_]) -> Network:
-    """Network of the kept edges and the nodes they use."""
-    used = np.zeros(net.n_nodes, dtype=bool)
-    used[net.edge_u[keep]] = True
-    used[net.edge_v[keep]] = True
-    new = np.cumsum(used) - 1
-    return Network.from_edges(
-        net.x[used],
-        net.y[used],
-        new[net.edge_u[keep]],
-        new[net.edge_v[keep]],
-        crs=net.crs,
-        edge_geometry=net.edge_geometry[keep],
-        edge_length=net.edge_length[keep],
-        edge_attrs={k: v[keep] for k, v in net.edge_attrs.items()},
-        node_id=None if net.node_id is None else net.node_id[used],
-        meta=dict(net.meta),
-    )
-
-
 def _clip(net: Network, boundary: gpd.GeoDataFrame, buffer_m: float) -> Network:
     """Keep edges that touch the buffered boundary (whole, not cut)."""
     area = _buffered_area(boundary, buffer_m, net.crs)
@@ -118,7 +97,7 @@ def _clip(net: Network, boundary: gpd.GeoDataFrame, buffer_m: float) -> Network:
     keep = shapely.intersects(area, net.edge_geometry)
     if not keep.any():
         raise NetworkError("no walking network inside the study area (check the boundary)")
-    return _edge_subnetwork(net, keep)
+    return net.edge_subnetwork(keep)
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -397,6 +397,33 @@ class Network:
             meta=dict(self.meta),
         )
 
+    def edge_subnetwork(
+        self, keep_edges: npt.ArrayLike, *, meta: dict[str, Any] | None = None
+    ) -> Network:
+        """Return the network of a boolean edge mask and the nodes those edges use.
+
+        ``meta`` replaces the provenance (a copy of this network's by default).
+        """
+        keep = np.asarray(keep_edges, dtype=bool)
+        if keep.shape != (self.n_edges,):
+            raise NetworkError("edge mask has the wrong length")
+        used = np.zeros(self.n_nodes, dtype=bool)
+        used[self.edge_u[keep]] = True
+        used[self.edge_v[keep]] = True
+        new = np.cumsum(used) - 1
+        return Network.from_edges(
+            self.x[used],
+            self.y[used],
+            new[self.edge_u[keep]],
+            new[self.edge_v[keep]],
+            crs=self.crs,
+            edge_geometry=self.edge_geometry[keep],
+            edge_length=self.edge_length[keep],
+            edge_attrs={k: v[keep] for k, v in self.edge_attrs.items()},
+            node_id=None if self.node_id is None else self.node_id[used],
+            meta=dict(self.meta) if meta is None else meta,
+        )
+
     def largest_component_label(self, labels: tuple[int, IntArray] | None = None) -> int:
         """Label of the largest connected piece: the one with the most nodes (osmnx's rule).
 
