@@ -28,6 +28,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
 __all__ = ["GRID_CENTRE", "grid_city", "random_points"]
@@ -88,9 +89,8 @@ def grid_city(
     """
     if n_nodes_approx < 4:
         raise InputError(f"n_nodes_approx must be at least 4, got {n_nodes_approx}")
-    if not (math.isfinite(spacing_m) and spacing_m > 0):
-        raise InputError(f"spacing_m must be positive, got {spacing_m}")
-    if not (math.isfinite(jitter_m) and 0 <= jitter_m < spacing_m / 2):
+    positive(spacing_m, "spacing_m")
+    if positive(jitter_m, "jitter_m", allow_zero=True) >= spacing_m / 2:
         raise InputError(f"jitter_m must be in [0, spacing_m / 2), got {jitter_m}")
     if not 0 <= drop_fraction < 1:
         raise InputError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
@@ -176,8 +176,7 @@ def random_points(
     """
     if n < 0:
         raise InputError(f"n must be non-negative, got {n}")
-    if not (math.isfinite(spread_m) and spread_m >= 0):
-        raise InputError(f"spread_m must be non-negative, got {spread_m}")
+    positive(spread_m, "spread_m", allow_zero=True)
     total = net.total_length_m
     if total <= 0:
         raise InputError("the network has zero total length: nowhere to put points")

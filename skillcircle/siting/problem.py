@@ -56,6 +56,7 @@ import pandas as pd
 from scipy import sparse
 
 from skillcircle._errors import InfeasibleError, InputError
+from skillcircle._validate import positive
 from skillcircle.siting.bounds import _solve_highs, _upper_bound
 from skillcircle.siting.greedy import _celf, _greedy_order, _row_gains
 from skillcircle.siting.localsearch import _SwapContext
@@ -601,8 +602,7 @@ class CoverageProblem:
         if min_spacing_m is not None:
             if self.candidate_xy is None:
                 raise InputError("min_spacing_m needs candidate_xy")
-            if not np.isfinite(min_spacing_m) or min_spacing_m < 0:
-                raise InputError(f"min_spacing_m must be >= 0, got {min_spacing_m!r}")
+            positive(min_spacing_m, "min_spacing_m", allow_zero=True)
 
         quotas = _Quotas.build(self.candidate_group, min_per_group, max_per_group, add)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Any, cast
@@ -15,6 +14,7 @@ import numpy as np
 from branca.element import Figure
 
 from skillcircle._errors import InputError
+from skillcircle._validate import positive
 from skillcircle.inputs.files import write_text
 from skillcircle.outputs import schema
 from skillcircle.outputs.webmap.basemaps import ATTRIBUTION, add_basemap, check_basemap
@@ -163,8 +163,7 @@ def build_map(
             f"isochrones_shown_max must be a whole number >= 0, got {isochrones_shown_max!r}",
             field="isochrones_shown_max",
         )
-    if not (isinstance(simplify_m, int | float) and math.isfinite(simplify_m) and simplify_m >= 0):
-        raise InputError(f"simplify_m must be >= 0, got {simplify_m!r}", field="simplify_m")
+    positive(simplify_m, "simplify_m", allow_zero=True)
     mins = _minutes_label(minutes)
     names = layer_names(minutes)
     if note is not None and not isinstance(note, str):
