@@ -267,3 +267,40 @@ def test_markdown_report_renders_inert_in_chromium(study, tmp_path, capsys):
         assert SCRIPT in text  # shown as written
     finally:
         driver.quit()
+
+
+@pytest.mark.slow
+def test_sigkill_of_real_runs_never_leaves_a_mixed_folder(study, tmp_path):
+    """Kill ``skillcircle report`` at random moments (20 trials): one complete run stays."""
+    import json
+    import random
+    import subprocess
+    import sys
+
+    from skillcircle.outputs.folder import clean_stale
+
+    out = tmp_path / "work" / "out"
+    argv = [sys.executable, "-m", "skillcircle", *_argv(study, out)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    duration = time.perf_counter() - start  # to spread the kills over a whole run
+    rng = random.Random(7)
+    intact = 0
+    for trial in range(20):
+        before = _digests(out)
+        run_id = json.loads((out / MANIFEST).read_text())["run_id"]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(rng.uniform(0.2, duration * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        clean_stale(out)  # what the next run does first
+        manifest = json.loads((out / MANIFEST).read_text())
+        listed = set(manifest["files"])
+        present = {p.name for p in out.iterdir()} - {MANIFEST}
+        assert present == listed, f"trial {trial}"
+        if manifest["run_id"] == run_id:  # killed before its commit: the previous run, intact
+            assert _digests(out) == before, f"trial {trial}"
+            intact += 1
+        _no_leftovers(tmp_path / "work")
+    assert intact >= 10  # most kills land mid-run, before the commit (the case that matters)
