@@ -271,9 +271,11 @@ def report_cmd(
     """Coverage of a station ledger: tables by district and 街道, isochrones, gaps, map."""
     from skillcircle.access.analysis import analyse
     from skillcircle.outputs.publish import publish
+    from skillcircle.study import check_input_files
 
     spec = _study_from_cli(study, **_study_flags(locals()))
     _check_outputs(out, basemap, inputs=spec.input_paths(), overwrite=overwrite)
+    check_input_files(spec)  # every input path, before the progress display and any work
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -413,7 +415,9 @@ def suggest_cmd(
     from skillcircle.access.analysis import analyse
     from skillcircle.outputs.publish import publish
     from skillcircle.siting.suggest import check_plan_options, suggest
+    from skillcircle.study import check_input_file, check_input_files
 
+    # parse the options → check the plan options → check the outputs → check the inputs → load
     spec = _study_from_cli(study, **_study_flags(locals()))
     candidates = candidates or spec.candidates
     phase_spec = _parse_phases(phases)
@@ -424,11 +428,17 @@ def suggest_cmd(
         target_coverage_pct=target_coverage,
         candidates=candidates,
         candidate_spacing_m=candidate_spacing,
+        min_per_district=min_q,
+        max_per_district=max_q,
         min_spacing_m=min_spacing_m,
+        phases=tuple((y or 0, t) for y, t in phase_spec) if phase_spec else None,
         time_limit_s=time_limit,
     )
     inputs = [*spec.input_paths(), *([candidates] if candidates else [])]
     _check_outputs(out, basemap, inputs=inputs, overwrite=overwrite)
+    check_input_files(spec)  # every input path, before the progress display and any work
+    if candidates is not None:
+        check_input_file(candidates, "candidate file")
     display, step = _progress_hook()
     with display:
         result = analyse(spec, progress=step)
@@ -608,8 +618,9 @@ def network_build_cmd(
     from skillcircle.network.cache import is_network_file, save_network
     from skillcircle.network.load import load_network, split_layer
     from skillcircle.network.quality import network_quality
-    from skillcircle.study import build_settings
+    from skillcircle.study import build_settings, check_buffer_m
 
+    check_buffer_m(buffer_m)
     if out.suffix == "":
         out = out.with_name(out.name + ".npz")
         console.print(f"note: --out has no suffix, writing {out}", markup=False, soft_wrap=True)

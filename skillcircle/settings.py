@@ -13,23 +13,98 @@ budget, a coordinate reference system or a cache folder takes a :class:`Settings
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyproj import CRS
+from pyproj import CRS, Proj
 from pyproj.exceptions import CRSError
 
 from skillcircle._errors import SettingsError
 from skillcircle._validate import positive
-from skillcircle.profiles import guangzhou
+from skillcircle.profiles import guangzhou, utm_crs
 
-__all__ = ["Settings", "default_cache_dir"]
+__all__ = ["LIMITS", "MAX_SCALE_ERROR", "Settings", "check_crs_distortion", "default_cache_dir"]
+
+#: Upper limits of the numeric settings, in their own units. A planning study walks; a value
+#: beyond these is a typo or a unit mix-up (km for m, km/h of a car), not a study:
+#:
+#: - ``minutes`` ≤ 120: two hours on foot (the longest "life circle" in GB 50180-2018 is 15
+#:   minutes; 120 leaves room for rural what-ifs);
+#: - ``speed_kmh`` ≤ 10: a brisk walk is 5-6 km/h, a jog 8-10; a bus or a bicycle is not a
+#:   walking circle;
+#: - ``max_snap_m`` ≤ 5 000: a resident 5 km from any street is not "near" one;
+#: - ``walkway_half_width_m`` ≤ 200: the drawn strip along a street, not a district.
+LIMITS: dict[str, float] = {
+    "minutes": 120.0,
+    "speed_kmh": 10.0,
+    "max_snap_m": 5000.0,
+    "walkway_half_width_m": 200.0,
+}
 
 #: Deprecated, not a default of anything: kept only so that ``skillcircle.outputs`` still
 #: imports until the output contract lands; remove it then. Use ``Settings.metric_crs``.
 DEFAULT_CRS = guangzhou.PROFILE.crs
+
+#: Largest scale error of a projected CRS at the study area: 1 % (Web Mercator at 23° N is
+#: about 9 % too long; a UTM zone is within 0.1 % across its width).
+MAX_SCALE_ERROR = 0.01
+
+
+def check_crs_distortion(crs: str, *, lon: float, lat: float) -> float:
+    """Refuse a projected CRS whose distances are off by more than 1 % at a place.
+
+    Parameters
+    ----------
+    crs
+        The projected CRS (e.g. ``"EPSG:32650"``).
+    lon, lat
+        The centre of the study area, degrees (WGS84).
+
+    Returns
+    -------
+    float
+        The scale error there (0.0004 for ``0.9996``): the larger of the meridional and the
+        parallel one.
+
+    Raises
+    ------
+    SettingsError
+        When the error exceeds :data:`MAX_SCALE_ERROR` or cannot be measured there; the
+        message names the error and suggests the UTM zone of the place.
+
+    Examples
+    --------
+    >>> round(check_crs_distortion("EPSG:32649", lon=111.0, lat=23.0), 4)
+    0.0004
+    >>> check_crs_distortion("EPSG:3857", lon=113.3, lat=23.1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    skillcircle._errors.SettingsError: setting crs: EPSG:3857 stretches distances by 8.7 % ...
+    """
+    try:
+        factors = Proj(CRS.from_user_input(crs)).get_factors(lon, lat)
+        scales = (float(factors.meridional_scale), float(factors.parallel_scale))
+    except Exception:  # pyproj raises several kinds outside the projection's domain
+        scales = (math.nan, math.nan)
+    error = max(abs(k - 1.0) for k in scales) if all(math.isfinite(k) for k in scales) else None
+    if error is not None and error <= MAX_SCALE_ERROR:
+        return error
+    how = (
+        "cannot be used"
+        if error is None
+        else f"stretches distances by {100 * error:.1f} %"
+        if max(scales) > 1
+        else f"shrinks distances by {100 * error:.1f} %"
+    )
+    raise SettingsError(
+        f"setting crs: {crs} {how} at {lon:.3f}, {lat:.3f} (more than "
+        f"{100 * MAX_SCALE_ERROR:g} %): use its UTM zone {utm_crs(lon, lat)}, or leave crs "
+        "unset (the city profile's CRS or the UTM zone is then chosen)",
+        param="crs",
+    )
 
 
 def default_cache_dir() -> Path:
@@ -51,16 +126,18 @@ class Settings:
     Attributes
     ----------
     minutes
-        The time budget of the walking circle. The programme's "15-minute skills-training
-        circle" (15 分钟技能培训圈) gives the default, 15.
+        The time budget of the walking circle, at most 120 (see :data:`LIMITS`). The
+        programme's "15-minute skills-training circle" (15 分钟技能培训圈) gives the default,
+        15.
     speed_kmh
-        Walking speed. The default, 4.0 km/h, makes 15 minutes = 1 000 m, the top of the
-        800-1 000 m walking radius of the 15-minute life circle in the national standard
-        GB 50180-2018 (城市居住区规划设计标准). Use 3.0 km/h for elderly or disabled walkers.
+        Walking speed, at most 10 km/h (see :data:`LIMITS`). The default, 4.0 km/h, makes
+        15 minutes = 1 000 m, the top of the 800-1 000 m walking radius of the 15-minute
+        life circle in the national standard GB 50180-2018 (城市居住区规划设计标准). Use
+        3.0 km/h for elderly or disabled walkers.
     max_snap_m
         Farthest a station, a candidate or a resident may be from the walking network and
-        still be joined to it. Anything farther is "off-network": flagged, never silently
-        snapped.
+        still be joined to it (at most 5 000 m). Anything farther is "off-network": flagged,
+        never silently snapped.
     crs
         Projected coordinate reference system (metres) for all distance and area maths.
         ``None`` (default) means "choose from the study area":
@@ -70,7 +147,8 @@ class Settings:
     cache_dir
         Folder for cached networks and osmnx's HTTP cache.
     walkway_half_width_m
-        Half-width of the buffer drawn around reached streets to make isochrone polygons.
+        Half-width of the buffer drawn around reached streets to make isochrone polygons
+        (at most 200 m).
     """
 
     minutes: float = 15.0
@@ -81,8 +159,13 @@ class Settings:
     walkway_half_width_m: float = 50.0
 
     def __post_init__(self) -> None:
-        for name in ("minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"):
-            positive(getattr(self, name), name, error=SettingsError)
+        for name, limit in LIMITS.items():
+            value = positive(getattr(self, name), name, error=SettingsError)
+            if value > limit:
+                raise SettingsError(
+                    f"setting {name} must be at most {limit:g}, got {getattr(self, name)!r}",
+                    param=name,
+                )
         if self.crs is not None:
             if not isinstance(self.crs, str):
                 raise SettingsError(f"setting crs must be text like 'EPSG:32650', got {self.crs!r}")

@@ -25,6 +25,8 @@ can never disagree about what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -34,7 +36,19 @@ from typing import Any
 from skillcircle._errors import InputError, InputFileNotFoundError, SettingsError
 from skillcircle.settings import Settings
 
-__all__ = ["Study", "build_settings", "parse_speeds"]
+__all__ = [
+    "MAX_BUFFER_M",
+    "Study",
+    "build_settings",
+    "check_buffer_m",
+    "check_input_file",
+    "check_input_files",
+    "parse_speeds",
+]
+
+#: Largest margin around the study area when clipping the network: 50 km (a walking study
+#: needs the walk distance around its districts, ~1 km; 50 km is a whole metropolitan fringe).
+MAX_BUFFER_M = 50_000.0
 
 _PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
@@ -86,6 +100,40 @@ def _check_setting(name: str, value: Any) -> None:
         Settings(**{name: value})
     except (SettingsError, TypeError, ValueError) as exc:
         raise InputError(str(exc), param=name) from exc
+
+
+def check_buffer_m(value: Any) -> float:
+    """Return the network buffer as a float if it is a finite number in [0, 50 000] metres.
+
+    Parameters
+    ----------
+    value
+        The ``buffer_m`` option.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        Naming ``buffer_m`` when it is not a number, NaN, infinite, negative or above
+        :data:`MAX_BUFFER_M`.
+
+    Examples
+    --------
+    >>> check_buffer_m(1000)
+    1000.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"buffer_m must be a number of metres, got {value!r}", param="buffer_m")
+    number = float(value)
+    if not (math.isfinite(number) and 0 <= number <= MAX_BUFFER_M):
+        raise InputError(
+            f"buffer_m must be between 0 and {MAX_BUFFER_M:,.0f} metres, got {number!r}",
+            param="buffer_m",
+        )
+    return number
 
 
 def parse_speeds(value: Any) -> tuple[float, ...]:
@@ -190,7 +238,8 @@ class Study:
     retain_all
         Keep every network component instead of the largest.
     buffer_m
-        Buffer around the boundary when clipping the network.
+        Buffer around the boundary when clipping the network, metres: finite, between 0 and
+        :data:`MAX_BUFFER_M` (50 000).
     """
 
     stations: Path
@@ -215,9 +264,7 @@ class Study:
     _settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        value = self.buffer_m
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"buffer_m must be a number, got {value!r}", param="buffer_m")
+        check_buffer_m(self.buffer_m)
         for name in ("calibrate", "retain_all"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(
@@ -342,6 +389,94 @@ class Study:
         if isinstance(self.extra.get("study_file"), str):
             paths.append(Path(self.extra["study_file"]))
         return paths
+
+
+#: What each input of a study is, as the file errors name it.
+_INPUT_WHAT = {
+    "stations": "station ledger",
+    "network": "network file",
+    "population": "population raster",
+    "landcover": "land-cover raster",
+    "districts": "district file",
+    "subdistricts": "sub-district file",
+    "boundary": "boundary file",
+    "candidates": "candidate file",
+}
+
+
+def check_input_files(study: Study) -> None:
+    """Check that every input file of a study exists and can be read, before any work.
+
+    Online and built-in sources (``place:<name>``, ``cnmaps:<code>``) are not files and are
+    skipped; ``roads.gpkg:<layer>`` is checked as ``roads.gpkg``. Only existence, type and
+    readability are checked here (the first byte is read); each reader checks the content.
+
+    Parameters
+    ----------
+    study
+        The study.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        When a file does not exist ("worldpop.tiff: population raster not found").
+    InputError
+        When a path is a folder (other than a ``.gdb`` geodatabase), is empty (0 bytes) or
+        cannot be read; the message names the file.
+    """
+    for key, what in _INPUT_WHAT.items():
+        value = getattr(study, key)
+        if value is None:
+            continue
+        text = str(value)
+        if text == "online" or text.lower().startswith(("place:", "cnmaps:")):
+            continue
+        check_input_file(_without_layer(text), what)
+
+
+def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
+    """Check that one input file exists, is a file (or a ``.gdb`` folder) and can be read.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What it is, for the message (``"population raster"``).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputFileNotFoundError, InputError
+        As :func:`check_input_files`.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InputFileNotFoundError(file, what)
+    if file.is_dir():
+        if file.suffix.lower() == ".gdb":  # an Esri file geodatabase is a folder
+            return file
+        raise InputError(f"is a folder, not a {what}", path=file)
+    try:
+        with file.open("rb") as handle:
+            first = handle.read(1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"cannot read the {what} ({reason})", path=file) from exc
+    if not first:
+        raise InputError(f"the {what} is empty (0 bytes)", path=file)
+    return file
+
+
+def _without_layer(text: str) -> str:
+    """``roads.gpkg:layer`` → ``roads.gpkg`` (a file whose name holds a colon is kept)."""
+    from skillcircle.network.load import split_layer
+
+    return split_layer(text)[0]
 
 
 def _speed_names(given: dict[str, Any]) -> set[str]:

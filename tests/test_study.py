@@ -165,8 +165,11 @@ def _refusal(make, error):
 def test_study_and_settings_agree_on_numbers(name, value):
     key = "speeds_kmh" if name == "speed_kmh" else name
     if name == "speed_kmh" and isinstance(value, str):  # speeds are text in a study: "4.0,3.0"
-        assert Study(stations=Path("a.csv"), network="b.gpkg", speeds_kmh=value).speeds_kmh == (
-            15.0,
+        # "15" is read as 15 km/h: above the walking limit (10 km/h), as Settings refuses it
+        with pytest.raises(InputError, match=r"speed_kmh must be at most 10, got 15\.0"):
+            Study(stations=Path("a.csv"), network="b.gpkg", speeds_kmh=value)
+        assert Study(stations=Path("a.csv"), network="b.gpkg", speeds_kmh="4.5").speeds_kmh == (
+            4.5,
         )
         return
     by_settings = _refusal(lambda: Settings(**{name: value}), SettingsError)

@@ -34,14 +34,14 @@ from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import census_for
 from skillcircle.inputs.files import sha256_file
-from skillcircle.inputs.population import DemandUnits, build_population
+from skillcircle.inputs.population import DemandUnits, build_population, check_raster
 from skillcircle.inputs.stations import StationsRead, read_stations
 from skillcircle.network.load import keep_largest_piece, load_network
 from skillcircle.network.model import Network
 from skillcircle.network.quality import NetworkQuality, network_quality
 from skillcircle.profiles import default_crs
-from skillcircle.settings import Settings
-from skillcircle.study import Study
+from skillcircle.settings import Settings, check_crs_distortion
+from skillcircle.study import Study, check_input_files
 
 __all__ = ["Analysis", "Inputs", "Progress", "analyse", "load_inputs", "log_step"]
 
@@ -201,14 +201,22 @@ def _package_version(name: str) -> str:
         return "(not installed)"
 
 
-def _raster_footprint(path: Path, crs: str) -> shapely.Geometry:
-    """Polygon of the raster's valid-data bounding box in ``crs``."""
-    import rasterio
-    from rasterio.warp import transform_bounds
+def _raster_footprint(path: Path, crs: str, area: gpd.GeoDataFrame) -> shapely.Geometry:
+    """Polygon of the raster's bounding box in ``crs``, once the raster is checked usable.
 
-    with rasterio.open(path) as src:
-        bounds = transform_bounds(src.crs, crs, *src.bounds)
+    The raster must open, have a CRS and hold a populated cell within ``area``'s box
+    (:func:`~skillcircle.inputs.population.check_raster`): each failure is one error naming
+    the file, raised before the stations and the network are read.
+    """
+    box = tuple(float(v) for v in area.to_crs(crs).total_bounds)
+    bounds = check_raster(path, what="population raster", crs=crs, bounds=box)  # type: ignore[arg-type]
     return shapely.box(*bounds)
+
+
+def _area_centre(area: gpd.GeoDataFrame) -> tuple[float, float]:
+    """WGS84 centroid (lon, lat) of a layer's union (degrees: fine to judge a CRS)."""
+    centre = area.to_crs("EPSG:4326").union_all().centroid
+    return float(centre.x), float(centre.y)
 
 
 def _districts_in_study(
@@ -243,8 +251,8 @@ def _study_crs(area: gpd.GeoDataFrame, *, codes: list[str]) -> str:
         raise InputError(
             "cannot choose a coordinate system: no districts and no valid station; give crs"
         )
-    centre = area.to_crs("EPSG:4326").union_all().centroid  # degrees: fine to pick a zone
-    crs = default_crs(codes, centre.x, centre.y)
+    lon, lat = _area_centre(area)  # degrees: fine to pick a zone
+    crs = default_crs(codes, lon, lat)
     logger.info("coordinate system of the study: %s", crs)
     return crs
 
@@ -278,19 +286,36 @@ def load_inputs(
     """
     step = progress or log_step
     settings = settings or study.settings()
+    check_input_files(study)  # a typo in any path is one line, before any work
     with step("Reading boundaries"):
         districts = read_districts(study.districts) if study.districts else None
         subdistricts = read_subdistricts(study.subdistricts) if study.subdistricts else None
-    if settings.crs is None and districts is not None:
-        settings = settings.replace(
-            crs=_study_crs(districts, codes=list(districts["district_code"].astype(str)))
-        )
+        clip_area = read_districts(study.boundary) if study.boundary else None
+    if districts is not None:
+        if settings.crs is None:
+            codes = list(districts["district_code"].astype(str))
+            settings = settings.replace(crs=_study_crs(districts, codes=codes))
+        lon, lat = _area_centre(districts)
+        check_crs_distortion(settings.metric_crs, lon=lon, lat=lat)
     dropped: list[str] = []
-    if districts is not None and study.population is not None:
-        footprint = _raster_footprint(Path(study.population), settings.metric_crs)
-        districts, dropped = _districts_in_study(districts, footprint, settings.metric_crs)
-        if dropped:
-            logger.warning("districts left out (population data does not cover them): %s", dropped)
+    if study.population is not None:
+        if districts is not None:
+            footprint = _raster_footprint(Path(study.population), settings.metric_crs, districts)
+            districts, dropped = _districts_in_study(districts, footprint, settings.metric_crs)
+            if dropped:
+                logger.warning(
+                    "districts left out (population data does not cover them): %s", dropped
+                )
+        else:
+            check_raster(Path(study.population), what="population raster")
+    elif study.landcover is not None and districts is not None:
+        box = tuple(float(v) for v in districts.to_crs(settings.metric_crs).total_bounds)
+        check_raster(
+            Path(study.landcover),
+            what="land-cover raster",
+            crs=settings.metric_crs,
+            bounds=box,  # type: ignore[arg-type]
+        )
     with step("Reading stations"):
         stations = read_stations(
             study.stations,
@@ -308,14 +333,16 @@ def load_inputs(
             )
         if settings.crs is None:
             settings = settings.replace(crs=_study_crs(stations.stations, codes=[]))
+        elif districts is None and len(stations.stations):  # the stations are the study area
+            lon, lat = _area_centre(stations.stations)
+            check_crs_distortion(settings.metric_crs, lon=lon, lat=lat)
         if districts is None:  # no district polygons: the ledger's 区 column is not an area here
             blank = stations.stations.copy()
             blank["district_code"] = ""
             blank["district_name"] = ""
             stations = dataclasses.replace(stations, stations=blank)
     with step("Building the walking network"):
-        boundary_spec = study.boundary
-        boundary = read_districts(boundary_spec) if boundary_spec else districts
+        boundary = clip_area if clip_area is not None else districts
         # Load every piece once: the dropped pieces tell who the data cuts off (see below).
         loaded = load_network(
             study.network,

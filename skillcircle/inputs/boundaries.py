@@ -186,16 +186,24 @@ def _pick_column(
 
 
 def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> gpd.GeoDataFrame:
-    file = Path(path)
+    # split_layer is the one reading of "file.gpkg:layer" (the network sources use it too);
+    # imported here, not at the top: inputs come before network in the import order.
+    from skillcircle.network.load import split_layer
+
+    name, layer = split_layer(os.fspath(path))
+    file = Path(name)
     if not file.exists():
         raise InputFileNotFoundError(file, f"{what} file")
     system = check_coords(coords)
+    layer = _pick_layer(file, layer, what=what)
     try:
-        gdf = gpd.read_file(file)
+        gdf = gpd.read_file(file, layer=layer)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise InputError(f"cannot read as a GIS file ({exc})", path=file) from exc
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all() or len(gdf) == 0:
+        raise InputError(f"cannot read as a GIS file ({_first_line(exc)})", path=file) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None or len(gdf) == 0:
         raise InputError(f"no {what} polygons in the file", path=file)
+    if gdf.geometry.isna().all() or gdf.geometry.is_empty.all():
+        raise InputError(f"no {what} polygons in the file (every geometry is empty)", path=file)
     if gdf.crs is None:
         raise InputError(
             "the file has no coordinate reference system: set one (e.g. EPSG:4326) in a GIS tool",
@@ -204,10 +212,49 @@ def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> g
     kinds = set(gdf.geometry.dropna().geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputError(f"expected {what} polygons, found {', '.join(sorted(kinds))}", path=file)
-    gdf = gdf.to_crs("EPSG:4326")
+    try:
+        gdf = gdf.to_crs("EPSG:4326")
+    except Exception as exc:  # pyproj: a CRS without a transformation to WGS84
+        raise InputError(
+            f"cannot convert the {what} polygons from {gdf.crs} to WGS84 ({_first_line(exc)})",
+            path=file,
+        ) from exc
     if system != "wgs84":
         gdf = transform_geometry(gdf, lambda lon, lat: to_wgs84(lon, lat, system))
     return _repair(gdf)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (GDAL's can run over several)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _pick_layer(file: Path, layer: str | None, *, what: str) -> str | None:
+    """The layer to read: the one named, else the file's only layer; refuse a choice."""
+    import pyogrio
+
+    if file.is_dir() and file.suffix.lower() != ".gdb":
+        raise InputError(f"is a folder, not a {what} file", path=file)
+    try:
+        layers = [str(row[0]) for row in pyogrio.list_layers(file)]
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise InputError(f"cannot read as a GIS file ({_first_line(exc)})", path=file) from exc
+    if not layers:
+        raise InputError(f"no {what} polygons in the file (it has no layer)", path=file)
+    if layer is not None:
+        if layer not in layers:
+            raise InputError(
+                f"no layer {layer!r} in the file (layers: {', '.join(layers)})", path=file
+            )
+        return layer
+    if len(layers) > 1:
+        raise InputError(
+            f"the file has {len(layers)} layers ({', '.join(layers)}); name the {what} layer "
+            f"as {file.name}:<layer>, e.g. {file.name}:{layers[0]}",
+            path=file,
+        )
+    return None
 
 
 def _clean_code(value: object, length: int) -> str:

@@ -69,6 +69,7 @@ __all__ = [
     "DemandUnits",
     "build_population",
     "calibrate_to_census",
+    "check_raster",
     "units_from_raster",
 ]
 
@@ -226,6 +227,100 @@ def units_from_raster(
         values[rows, cols].sum(),
     )
     return units
+
+
+def check_raster(
+    path: PathLike,
+    *,
+    what: str = "population raster",
+    crs: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> tuple[float, float, float, float]:
+    """Check, before any work, that a raster can be used; return its bounds.
+
+    The file must open as a raster with a coordinate reference system and at least one
+    valid cell: for a population raster a finite count above zero, for a land-cover raster
+    a class other than nodata and 0. Only the cells overlapping ``bounds`` are looked at when
+    given (they are the ones read later), else the raster's blocks until a valid cell is met.
+
+    Parameters
+    ----------
+    path
+        The raster.
+    what
+        ``"population raster"`` (default) or ``"land-cover raster"``: the validity rule and
+        the words of the messages.
+    crs
+        CRS of the returned bounds and of ``bounds``; the raster's own when ``None``.
+    bounds
+        ``(minx, miny, maxx, maxy)`` in ``crs``: the study area's box.
+
+    Returns
+    -------
+    tuple of float
+        The raster's bounds in ``crs`` (its own CRS when ``crs`` is ``None``).
+
+    Raises
+    ------
+    InputFileNotFoundError
+        The file does not exist.
+    InputError
+        One line naming the file: not a readable raster (garbage bytes, empty file), no CRS,
+        no band, or no valid cell (in the study area). A raster that misses ``bounds``
+        altogether passes: its bounds tell the caller which areas it does not cover.
+    """
+    from rasterio.warp import transform_bounds
+
+    path = Path(path)
+    with _open_raster(path, what=what) as src:
+        if src.count < 1:
+            raise InputError(f"the {what} has no band", path=path)
+        src_crs = _raster_crs(src, path)
+        try:
+            box = (
+                tuple(float(v) for v in src.bounds)
+                if crs is None
+                else tuple(float(v) for v in transform_bounds(src_crs, crs, *src.bounds))
+            )
+        except Exception as exc:  # pyproj/GDAL: bounds outside the target CRS' domain
+            raise InputError(
+                f"the {what}'s extent cannot be expressed in {crs} ({exc})", path=path
+            ) from exc
+        if not all(math.isfinite(v) for v in box):
+            raise InputError(f"the {what}'s extent cannot be expressed in {crs}", path=path)
+        if bounds is None:
+            windows: Any = (w for _, w in src.block_windows(1))
+        else:
+            try:
+                windows = iter([_window(src, path, bounds, src_crs, crs or src_crs.to_wkt())])
+            except _NoOverlapError:
+                return box  # type: ignore[return-value]  # the callers say which areas it misses
+        if not _any_valid(src, windows, path, landcover=what != "population raster"):
+            where = "" if bounds is None else " inside the study area"
+            if what == "population raster":  # the words of units_from_raster
+                message = f"has no populated cells{where} (all nodata, zero or NaN)"
+            else:
+                message = f"has no valid cell{where} (all nodata or class 0)"
+            raise InputError(f"the {what} {message}", path=path)
+    return box  # type: ignore[return-value]
+
+
+def _any_valid(src: rasterio.DatasetReader, windows: Any, path: Path, *, landcover: bool) -> bool:
+    """Whether any cell of band 1 in the given windows is valid (stops at the first)."""
+    for window in windows:
+        try:
+            data = src.read(1, window=window, masked=True)
+        except RasterioError as exc:
+            raise InputError(f"cannot read the raster cells ({exc})", path=path) from exc
+        mask = np.ma.getmaskarray(data)
+        if landcover:
+            ok = ~mask & (np.ma.filled(data, 0) != 0)
+        else:
+            values = np.ma.filled(data.astype(np.float64), np.nan)
+            ok = ~mask & np.isfinite(values) & (values > 0)
+        if ok.any():
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------- census
@@ -754,10 +849,14 @@ def _open_raster(path: Path, *, what: str) -> rasterio.DatasetReader:
     """Open a raster, turning failures into our errors."""
     if not path.exists():
         raise InputFileNotFoundError(path, what)
+    if path.is_dir():
+        raise InputError(f"is a folder, not a {what}", path=path)
     try:
         return rasterio.open(path)
-    except RasterioError as exc:
-        raise InputError(f"cannot read the {what} ({exc})", path=path) from exc
+    except (RasterioError, OSError) as exc:  # garbage bytes, an empty file, no permission
+        raise InputError(
+            f"cannot read the {what}: not a raster GDAL reads ({exc})", path=path
+        ) from exc
 
 
 def _raster_crs(src: rasterio.DatasetReader, path: Path) -> CRS:

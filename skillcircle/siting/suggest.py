@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,6 +176,11 @@ def generate_candidates(
     )
 
 
+#: Largest grid spacing of generated candidates: 5 km (a walking circle is ~1 km across, so
+#: candidates farther apart leave most of the ground unreachable by any of them).
+MAX_CANDIDATE_SPACING_M = 5000.0
+
+
 def check_plan_options(
     *,
     add: int | None = None,
@@ -180,50 +188,152 @@ def check_plan_options(
     target_coverage_pct: float | None = None,
     candidates: str | Path | gpd.GeoDataFrame | None = None,
     candidate_spacing_m: float = 200.0,
+    min_per_district: int | Mapping[str, int] | None = None,
+    max_per_district: int | Mapping[str, int] | None = None,
     min_spacing_m: float | None = None,
+    phases: tuple[tuple[int, int], ...] | None = None,
     time_limit_s: float = 60.0,
 ) -> None:
-    """Refuse impossible siting options before any long computation.
+    """Refuse impossible siting options before any input is read.
+
+    Everything that can be judged without the data is checked: each number's type and range,
+    and the quotas against each other and against the number of sites (a total of minimums
+    above ``add``, a district whose minimum is above its maximum). What needs the data (how
+    many candidates a district has, the existing stations against ``target_stations``) is
+    checked by :func:`suggest`.
 
     Parameters
     ----------
-    add, target_stations, target_coverage_pct, candidates, candidate_spacing_m, min_spacing_m,
-    time_limit_s
+    add, target_stations, target_coverage_pct, candidates, candidate_spacing_m,
+    min_per_district, max_per_district, min_spacing_m, phases, time_limit_s
         As in :func:`suggest`.
 
     Raises
     ------
     InputError
-        With one line naming the option.
+        With one line naming the option (its ``params``), also when the quotas contradict
+        each other or the number of sites.
+    InputFileNotFoundError
+        When the candidate file does not exist.
     """
     if add is not None and target_stations is not None:
         raise InputError(
             "give either add or target_stations, not both", param=("add", "target_stations")
         )
-    if add is not None and (isinstance(add, bool) or add <= 0):
+    if add is not None and (not _is_int(add) or add <= 0):
         raise InputError(f"add must be a positive number of sites, got {add}", param="add")
-    if target_stations is not None and target_stations <= 0:
+    if target_stations is not None and (not _is_int(target_stations) or target_stations <= 0):
         raise InputError(
-            f"target_stations must be positive, got {target_stations}", param="target_stations"
+            f"target_stations must be a positive number of stations, got {target_stations}",
+            param="target_stations",
         )
-    if target_coverage_pct is not None and not 0 < target_coverage_pct <= 100:
+    if target_coverage_pct is not None and not (
+        _is_real(target_coverage_pct) and 0 < target_coverage_pct <= 100
+    ):
         raise InputError(
             f"target_coverage_pct must be in (0, 100] %, got {target_coverage_pct}",
             param="target_coverage_pct",
         )
-    if not candidate_spacing_m > 0:
+    if not (_is_real(candidate_spacing_m) and 0 < candidate_spacing_m <= MAX_CANDIDATE_SPACING_M):
         raise InputError(
-            f"candidate_spacing_m must be positive, got {candidate_spacing_m}",
+            f"candidate_spacing_m must be a positive number of metres up to "
+            f"{MAX_CANDIDATE_SPACING_M:,.0f}, got {candidate_spacing_m}",
             param="candidate_spacing_m",
         )
-    if min_spacing_m is not None and not min_spacing_m >= 0:
+    if min_spacing_m is not None and not (
+        _is_real(min_spacing_m) and 0 <= min_spacing_m < math.inf
+    ):
         raise InputError(
-            f"min_spacing_m must not be negative, got {min_spacing_m}", param="min_spacing_m"
+            f"min_spacing_m must be a finite, non-negative number of metres, got {min_spacing_m}",
+            param="min_spacing_m",
         )
-    if not time_limit_s > 0:
-        raise InputError(f"time_limit_s must be positive, got {time_limit_s}", param="time_limit_s")
+    if not (_is_real(time_limit_s) and 0 < time_limit_s < math.inf):
+        raise InputError(
+            f"time_limit_s must be a finite, positive number of seconds, got {time_limit_s}",
+            param="time_limit_s",
+        )
+    _check_quotas(
+        min_per_district,
+        max_per_district,
+        sites=add if add is not None else target_stations,
+        sites_param="add" if add is not None else "target_stations",
+        phases=phases if target_coverage_pct is None else None,
+    )
     if isinstance(candidates, str | Path) and not Path(candidates).is_file():
         raise InputFileNotFoundError(candidates, "candidate file")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and not math.isnan(float(value))
+    )
+
+
+def _quota_values(spec: int | Mapping[str, int] | None, name: str) -> dict[str | None, int]:
+    """A quota as ``{district or None (every district): count}``, each checked."""
+    if spec is None:
+        return {}
+    items = spec.items() if isinstance(spec, Mapping) else [(None, spec)]
+    out: dict[str | None, int] = {}
+    for code, value in items:
+        if not _is_int(value) or value < 0:
+            where = "" if code is None else f" for district {code}"
+            raise InputError(
+                f"{name}{where} must be a whole number of sites, 0 or more, got {value!r}",
+                param=name,
+            )
+        out[None if code is None else str(code)] = int(value)
+    return out
+
+
+def _check_quotas(
+    min_per_district: int | Mapping[str, int] | None,
+    max_per_district: int | Mapping[str, int] | None,
+    *,
+    sites: int | None,
+    sites_param: str,
+    phases: tuple[tuple[int, int], ...] | None,
+) -> None:
+    """The quota rules that need no data (see :func:`check_plan_options`)."""
+    both = ("min_per_district", "max_per_district")
+    low = _quota_values(min_per_district, "min_per_district")
+    high = _quota_values(max_per_district, "max_per_district")
+    if high.get(None) == 0 and isinstance(max_per_district, int):
+        raise InputError(
+            "max_per_district 0 allows no new site in any district", param="max_per_district"
+        )
+    every_min, every_max = low.get(None, 0), high.get(None)
+    for code in sorted({c for c in (*low, *high) if c is not None} | {None}, key=str):
+        lo = low.get(code, every_min)
+        hi = high.get(code, every_max)
+        if hi is not None and lo > hi:
+            where = "every district" if code is None else f"district {code}"
+            raise InputError(
+                f"min_per_district is above max_per_district for {where} ({lo} > {hi})",
+                param=both,
+            )
+    # a single number applies to every district (at least one); a table adds up its entries
+    needed = every_min if None in low else sum(low.values())
+    if sites is None and phases:
+        sites, sites_param = phases[-1][1], "phases"
+    if sites is not None and needed > sites:
+        asked = (
+            f"min_per_district={needed} asks for at least {needed} new site(s) in each district"
+            if None in low
+            else f"the per-district minimums (min_per_district) total {needed} new sites"
+        )
+        limit = (
+            f"the last phase total of {sites} stations"
+            if sites_param == "phases"
+            else f"{sites_param}={sites}"
+        )
+        raise InputError(f"{asked}, more than {limit}", param=("min_per_district", sites_param))
 
 
 def _resolve_add(
@@ -328,7 +438,10 @@ def suggest(
         target_coverage_pct=target_coverage_pct,
         candidates=candidates,
         candidate_spacing_m=candidate_spacing_m,
+        min_per_district=min_per_district,
+        max_per_district=max_per_district,
         min_spacing_m=min_spacing_m,
+        phases=phases,
         time_limit_s=time_limit_s,
     )
     step = progress or log_step

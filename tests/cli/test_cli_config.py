@@ -37,6 +37,12 @@ class StopError(InputError):
     """Raised by the fake analysis once it has the study."""
 
 
+def _placeholder_inputs(folder: Path) -> None:
+    """a.csv and b.gpkg: the inputs exist (checked before the analysis), never read here."""
+    (folder / "a.csv").write_text("never read", encoding="utf-8")
+    (folder / "b.gpkg").write_bytes(b"never read")
+
+
 @pytest.fixture
 def captured(monkeypatch):
     """Replace analyse() by a fake that keeps the study it is given and stops."""
@@ -69,6 +75,7 @@ def test_every_setting_is_an_option_of_the_study_commands(command):
 @pytest.mark.parametrize("command", ["report", "suggest"])
 def test_every_setting_flag_reaches_the_settings(command, captured, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    _placeholder_inputs(tmp_path)
     args = [command, "--stations", "a.csv", "--network", "b.gpkg", "--out", "out"]
     for name, (text, _) in FLAG_VALUES.items():
         args += [_flag(name), text]
@@ -83,6 +90,7 @@ def test_every_setting_flag_reaches_the_settings(command, captured, tmp_path, mo
 
 def test_flags_override_every_setting_of_the_study_file(captured, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    _placeholder_inputs(tmp_path)
     (tmp_path / "s.toml").write_text(
         'stations = "a.csv"\nnetwork = "b.gpkg"\nminutes = 30\ncache_dir = "file-cache"\n'
         "walkway_half_width_m = 80\n",
