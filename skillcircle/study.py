@@ -474,7 +474,7 @@ def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
 
 def _without_layer(text: str) -> str:
     """``roads.gpkg:layer`` → ``roads.gpkg`` (a file whose name holds a colon is kept)."""
-    from skillcircle.network.load import split_layer
+    from skillcircle.inputs.files import split_layer
 
     return split_layer(text)[0]
 

@@ -188,7 +188,7 @@ def _pick_column(
 def _read_polygons(path: str | os.PathLike[str], *, coords: str, what: str) -> gpd.GeoDataFrame:
     # split_layer is the one reading of "file.gpkg:layer" (the network sources use it too);
     # imported here, not at the top: inputs come before network in the import order.
-    from skillcircle.network.load import split_layer
+    from skillcircle.inputs.files import split_layer
 
     name, layer = split_layer(os.fspath(path))
     file = Path(name)

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "data_dir",
     "output_dir",
     "sha256_file",
+    "split_layer",
     "write_json",
     "write_text",
     "write_with",
@@ -271,3 +273,30 @@ def data_dir(*, required: bool = True) -> Path | None:
         "(e.g. export SKILLCIRCLE_DATA=../shared/data) or run the demo with online=True",
         param="online",
     )
+
+
+#: ``file.gpkg:layer``: a GeoPackage and the layer to read (networks, boundaries, ledgers).
+_LAYER_SOURCE = re.compile(r"^(?P<path>.+\.gpkg):(?P<layer>[^:/\\]+)$", re.IGNORECASE)
+
+
+def split_layer(source: str | Path) -> tuple[str, str | None]:
+    """Split ``roads.gpkg:layer`` into the file and the layer name.
+
+    A source that is an existing file as written (even with a colon in its name) or that does
+    not end in ``.gpkg:<name>`` has no layer part.
+
+    Parameters
+    ----------
+    source
+        A file source (network, boundary or ledger), maybe with a layer part.
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        The source without the layer part, and the layer (``None`` when not given).
+    """
+    text = str(source)
+    match = _LAYER_SOURCE.match(text)
+    if match is None or text.startswith("place:") or Path(text).exists():
+        return text, None
+    return match["path"], match["layer"]

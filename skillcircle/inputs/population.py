@@ -43,7 +43,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -59,8 +59,10 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle._validate import positive
 from skillcircle.inputs.areas import district_index, subdistrict_districts, subdistrict_index
 from skillcircle.inputs.files import sha256_file
-from skillcircle.network.model import Network
 from skillcircle.settings import Settings
+
+if TYPE_CHECKING:  # the census-only model reads a network's arrays; no runtime import
+    from skillcircle.network.model import Network
 
 __all__ = [
     "BUILT_UP_CLASS",

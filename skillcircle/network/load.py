@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ import shapely
 
 from skillcircle._errors import InputError, InputFileNotFoundError, NetworkError
 from skillcircle._validate import positive
-from skillcircle.inputs.files import sha256_file
+from skillcircle.inputs.files import sha256_file, split_layer
 from skillcircle.network.build import (
     ROAD_LAYER_SUFFIXES,
     _load_graphml,
@@ -102,32 +101,6 @@ def _clip(net: Network, boundary: gpd.GeoDataFrame, buffer_m: float) -> Network:
 
 # ---------------------------------------------------------------------------- entry point
 #: ``roads.gpkg:layer`` names one layer of a GeoPackage that holds several.
-_LAYER_SOURCE = re.compile(r"^(?P<path>.+\.gpkg):(?P<layer>[^:/\\]+)$", re.IGNORECASE)
-
-
-def split_layer(source: str | Path) -> tuple[str, str | None]:
-    """Split ``roads.gpkg:layer`` into the file and the layer name.
-
-    A source that is an existing file as written (even with a colon in its name) or that does
-    not end in ``.gpkg:<name>`` has no layer part.
-
-    Parameters
-    ----------
-    source
-        A network source as :func:`load_network` takes it.
-
-    Returns
-    -------
-    tuple of (str, str or None)
-        The source without the layer part, and the layer (``None`` when not given).
-    """
-    text = str(source)
-    match = _LAYER_SOURCE.match(text)
-    if match is None or text.startswith("place:") or Path(text).exists():
-        return text, None
-    return match["path"], match["layer"]
-
-
 def _kind(source: str | Path) -> str:
     """Loader name from the source's form and file ending."""
     text = str(source)
@@ -229,6 +202,7 @@ def load_network(
     :data:`~skillcircle.network.build.MAX_SEGMENT_M`) are dropped, logged as a warning and
     counted per reason in ``meta["invalid_features"]``.
     """
+    positive(buffer_m, "buffer_m", allow_zero=True)
     text, layer = split_layer(source)
     kind = _kind(text)
     if layer is not None and kind != "roads":  # pragma: no cover - the pattern ends in .gpkg
