@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import json
 import logging
 import math
 import os
@@ -54,7 +55,7 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
-from skillcircle.inputs.files import write_text, write_with
+from skillcircle.inputs.files import write_with
 from skillcircle.profiles import PROFILES, profile_for, utm_crs
 from skillcircle.settings import Settings
 
@@ -1352,11 +1353,7 @@ def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dic
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise InputError("output path exists and is not a folder", path=folder)
-    stations = result.stations.to_crs("EPSG:4326")
-    geojson = write_text(
-        folder / "stations.geojson",
-        stations.to_json(drop_id=True, ensure_ascii=False, na="null") + "\n",
-    )
+    geojson = _write_geojson(result.stations.to_crs("EPSG:4326"), folder / "stations.geojson")
 
     def _csv(tmp: Path) -> None:
         result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
@@ -1364,6 +1361,31 @@ def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dic
     rejected = write_with(folder / "stations_rejected.csv", _csv)
     logger.info("wrote %s and %s", geojson, rejected)
     return {"stations": geojson, "rejected": rejected}
+
+
+#: Features serialised at a time by :func:`_write_geojson`.
+_GEOJSON_CHUNK = 5_000
+
+
+def _write_geojson(stations: gpd.GeoDataFrame, target: Path) -> Path:
+    """Write WGS84 stations as GeoJSON, a chunk of features at a time (atomically).
+
+    The bytes are those of ``stations.to_json(drop_id=True, ensure_ascii=False, na="null")``
+    plus a newline, without ever holding every feature as Python objects at once.
+    """
+
+    def _write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write('{"type": "FeatureCollection", "features": [')
+            sep = ""
+            for start in range(0, len(stations), _GEOJSON_CHUNK):
+                chunk = stations.iloc[start : start + _GEOJSON_CHUNK]
+                for feature in chunk.iterfeatures(na="null", drop_id=True):
+                    fh.write(sep + json.dumps(feature, ensure_ascii=False))
+                    sep = ", "
+            fh.write("]}\n")
+
+    return write_with(target, _write)
 
 
 def station_counts(stations: gpd.GeoDataFrame) -> pd.DataFrame:
