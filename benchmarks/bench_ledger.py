@@ -76,7 +76,18 @@ out = Path(tempfile.mkdtemp())
 tiny = out / "tiny.csv"
 tiny.write_text("名称,类型,经度,纬度\\n甲站,社区型,113.266,23.1395\\n", encoding="utf-8")
 check_ledger(tiny, out / "warm")  # imports and first-use costs are not the ledger's
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_kb():
+    # VmHWM starts afresh at exec; ru_maxrss may start at the parent's peak (Linux fork)
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+before = peak_kb()
 if sys.argv[3] == "traced":
     tracemalloc.start()
 if sys.argv[2] == "check":
@@ -84,7 +95,7 @@ if sys.argv[2] == "check":
 else:
     read_stations(sys.argv[1])
 traced = tracemalloc.get_traced_memory()[1] if sys.argv[3] == "traced" else 0
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_kb()
 print(json.dumps({"growth_kb": after - before, "traced": traced}))
 """
 

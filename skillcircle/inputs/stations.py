@@ -836,9 +836,13 @@ def _duplicates(
     same as comparing with every earlier kept row (:func:`_duplicates_pairwise`), in
     O(n) expected time.
     """
+    rows = np.flatnonzero(candidate).tolist()
+    counts = Counter(keys[i] for i in rows)
     groups: dict[str, list[int]] = {}
-    for i in np.flatnonzero(candidate).tolist():
-        groups.setdefault(keys[i], []).append(i)
+    for i in rows:
+        if counts[keys[i]] > 1:  # a name met once has no duplicate: no list for it
+            groups.setdefault(keys[i], []).append(i)
+    del counts
     # slightly larger than the distance: rounding cannot move a near pair two cells apart
     side = max(float(duplicate_m), 1.0) * (1 + 1e-6) + 1e-3
     out: dict[int, int] = {}
@@ -1180,6 +1184,7 @@ def read_stations(
         reasons[i].append(
             f"duplicate of row {table.row_numbers[first]} (same name within {duplicate_m:g} m)"
         )
+    del keys, candidate  # freed before the station table is built (the peak of memory)
 
     ok = np.array([not r for r in reasons], dtype=bool)
     rejected = pd.DataFrame(
