@@ -490,7 +490,11 @@ def _print_plan(plan: Any) -> None:
 @stations_app.command("check")
 def stations_check_cmd(
     ledger: Annotated[
-        Path, typer.Argument(help="Station ledger: CSV (UTF-8 or GBK), XLSX, GeoJSON, GeoPackage.")
+        Path,
+        typer.Argument(
+            help="Station ledger: CSV (UTF-8 or GBK), XLSX, GeoJSON, GeoPackage; name one "
+            "sheet or layer of several as ledger.xlsx:Sheet2."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the cleaned and rejected stations.")
@@ -506,7 +510,11 @@ def stations_check_cmd(
         Path | None, typer.Option("--subdistricts", help="街道 polygons (GIS file).")
     ] = None,
 ) -> None:
-    """Validate a station ledger; write clean stations and the rejected rows with reasons."""
+    """Validate a station ledger; write clean stations and the rejected rows with reasons.
+
+    A ledger whose every row is rejected is an error (exit 2), but its rejected rows are
+    still written to stations_rejected.csv.
+    """
     from rich.table import Table
 
     from skillcircle.inputs.stations import check_ledger, station_counts

@@ -12,6 +12,13 @@ its row number and the reason. Problems with the file as a whole (missing, empty
 unreadable, no coordinate columns) raise :class:`~skillcircle.InputError` or
 :class:`~skillcircle.InputFileNotFoundError` naming the file.
 
+**Hostile files.** A ledger is refused with one :class:`~skillcircle.InputError` naming the file
+(and sheet) — never a traceback, never unbounded memory — when it is not a regular file, is
+larger than :data:`MAX_LEDGER_BYTES` or has more than :data:`MAX_LEDGER_ROWS` data rows (CSV and
+sheets are streamed and counted while read), is a workbook whose XML declares entities (an
+entity bomb is refused before parsing) or is broken, or has several sheets/layers with values and
+none is named (``ledger.xlsx:Sheet2``, :func:`split_sheet`).
+
 **Row numbers** count data rows, 1-based, header excluded: row 1 is the first line under the
 header, so a spreadsheet whose header is on its first line shows row *r* on sheet line *r* + 1.
 Blank lines are counted (so numbers match the sheet) but are not stations. For GeoJSON and
@@ -20,16 +27,20 @@ GeoPackage, row *r* is the *r*-th feature.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
-import io
+import json
 import logging
 import math
 import os
 import re
+import stat
 import unicodedata
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,18 +55,21 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
-from skillcircle.inputs.files import write_text, write_with
+from skillcircle.inputs.files import write_with
 from skillcircle.profiles import PROFILES, profile_for, utm_crs
 from skillcircle.settings import Settings
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE_M",
+    "MAX_LEDGER_BYTES",
+    "MAX_LEDGER_ROWS",
     "STATION_COLUMNS",
     "STATION_TYPES",
     "StationsRead",
     "check_ledger",
     "normalise_type",
     "read_stations",
+    "split_sheet",
     "station_counts",
     "write_stations",
 ]
@@ -80,7 +94,14 @@ STATION_COLUMNS = (
     "lat",
 )
 
+#: Most data rows a ledger may have; a longer one is refused, not read.
+MAX_LEDGER_ROWS = 200_000
+#: Largest ledger file (bytes, 200 MB) read; a larger one is refused before reading.
+MAX_LEDGER_BYTES = 200_000_000
+
 _EARTH_RADIUS_M = 6_371_008.8
+#: ``ledger.xlsx:Sheet2`` / ``ledger.gpkg:layer`` names one sheet or layer of the file.
+_SHEET_SOURCE = re.compile(r"^(?P<path>.+\.(?:xlsx|xlsm|gpkg)):(?P<sheet>[^:/\\]+)$", re.IGNORECASE)
 _HEADER_SEARCH_ROWS = 10
 
 # field → header aliases (space separated), compared after _key() normalisation; for each
@@ -253,93 +274,353 @@ def _has_coordinates(fields: dict[str, int]) -> bool:
 
 
 def _table_from_grid(
-    grid: list[list[str]], *, path: Path, encoding: str | None, fmt: str
+    grid: list[Sequence[str]], *, path: Path, encoding: str | None, fmt: str, where: str = ""
 ) -> _Table:
-    """Find the header row (the first with coordinate columns, within the first rows)."""
-    nonblank = [i for i, r in enumerate(grid) if any(c for c in r)]
+    """Find the header row (the first with coordinate columns, within the first rows).
+
+    The rows of ``grid`` (lists of stripped cell texts; blank rows may be empty) become the
+    table's rows in place, so the cells are not copied.
+    """
+    nonblank = [i for i, r in enumerate(grid[: _HEADER_SEARCH_ROWS * 100]) if any(r)]
     if not nonblank:
-        raise InputError("the file is empty (no rows)", path=path)
+        if not any(any(r) for r in grid):
+            raise InputError(f"the {where or 'file'} is empty (no rows)", path=path)
+        nonblank = [next(i for i, r in enumerate(grid) if any(r))]
     header_at = nonblank[0]
     for i in nonblank[:_HEADER_SEARCH_ROWS]:
         if _has_coordinates(_find_fields(grid[i])):
             header_at = i
             break
-    width = max(len(r) for r in grid[header_at:])
-    header = _unique_headers([*grid[header_at], *[""] * (width - len(grid[header_at]))])
-    rows, numbers = [], []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
     for i in range(header_at + 1, len(grid)):
-        cells = [*grid[i], *[""] * (width - len(grid[i]))]
+        cells = grid[i]
         if any(cells):
-            rows.append(cells)
+            rows.append(cells if isinstance(cells, list) else list(cells))
             numbers.append(i - header_at)
+    if len(rows) > MAX_LEDGER_ROWS:
+        raise _too_many_rows(path, where)
+    width = max([len(grid[header_at]), *(len(r) for r in rows)])
+    header = _unique_headers([*grid[header_at], *[""] * (width - len(grid[header_at]))])
+    for r in rows:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
     # Drop header-less trailing columns that hold nothing at all (Excel's ragged right edge).
     keep = [
         j for j, h in enumerate(header) if not h.startswith("column_") or any(r[j] for r in rows)
     ]
-    header = [header[j] for j in keep]
-    rows = [[r[j] for j in keep] for r in rows]
+    if len(keep) < width:
+        header = [header[j] for j in keep]
+        for k, r in enumerate(rows):
+            rows[k] = [r[j] for j in keep]
     return _Table(header, rows, numbers, encoding, fmt)
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (GDAL and XML parsers may span several)."""
+    return " ".join(str(exc).split())
+
+
+def _too_many_rows(path: Path, where: str = "") -> InputError:
+    return InputError(
+        f"the {where or 'ledger'} has more than {MAX_LEDGER_ROWS:,} data rows (the ledger "
+        "limit): split it into several ledgers",
+        path=path,
+    )
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample.
+
+    ``csv.Sniffer`` among ``, ; tab |``; when it cannot tell (e.g. a title line above the
+    header), the candidate that occurs the same non-zero number of times on the most lines
+    (``,`` when none occurs at all).
+    """
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if len(lines) > 1:
         try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise InputError("cannot decode the UTF-16 text", path=path) from exc
-    if b"\x00" in raw[:65536]:
+            return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+        except csv.Error:
+            pass
+    best, best_lines = ",", 0
+    for delimiter in (",", ";", "\t", "|"):
+        counts = Counter(line.count(delimiter) for line in lines)
+        counts.pop(0, None)
+        consistent = max(counts.values(), default=0)
+        if consistent > best_lines:
+            best, best_lines = delimiter, consistent
+    return best
+
+
+def _text_encodings(head: bytes, path: Path) -> list[str]:
+    """Encodings to try, in order, from the first bytes of a text ledger."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ["utf-16"]
+    if b"\x00" in head:
         raise InputError("looks like a binary file, not a text (CSV) ledger", path=path)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf"):
-            encoding = "utf-8"
-        return text, encoding
-    raise InputError("cannot decode the text (tried UTF-8 and GBK/GB18030)", path=path)
+    return ["utf-8-sig", "gb18030"]
 
 
-def _read_csv(path: Path, raw: bytes) -> _Table:
-    text, encoding = _decode(raw, path)
-    if not text.strip():
+def _read_csv(path: Path) -> _Table:
+    """Stream a CSV ledger: rows are counted while reading and refused past the limit."""
+    with _open_binary(path) as fh:
+        head = fh.read(65536)
+    if not head.strip() and len(head) < 65536:
         raise InputError("the file is empty", path=path)
-    first = next(line for line in text.splitlines() if line.strip())
-    delimiter = max([",", "\t", ";", "|"], key=first.count)
-    if first.count(delimiter) == 0:
-        delimiter = ","
+    encodings = _text_encodings(head, path)
+    # The header is within the first rows; the rest are data rows (blank ones are not kept).
+    limit = MAX_LEDGER_ROWS + _HEADER_SEARCH_ROWS
+    for n_try, encoding in enumerate(encodings):
+        grid: list[Sequence[str]] = []
+        blank: tuple[str, ...] = ()
+        try:
+            with open(path, encoding=encoding, newline="") as text:
+                sample = text.read(1024) + text.readline()
+                delimiter = _sniff_delimiter(sample)
+                text.seek(0)
+                reader = csv.reader(text, delimiter=delimiter)
+                nonblank = 0
+                for record in reader:
+                    cells = [c.strip() for c in record]
+                    if any(cells):
+                        nonblank += 1
+                        if nonblank > limit:
+                            raise _too_many_rows(path)
+                        grid.append(cells)
+                    else:
+                        grid.append(blank)
+        except UnicodeDecodeError as exc:
+            if n_try + 1 < len(encodings):
+                continue
+            what = "the UTF-16 text" if encoding == "utf-16" else "the text"
+            tried = "" if encoding == "utf-16" else " (tried UTF-8 and GBK/GB18030)"
+            raise InputError(f"cannot decode {what}{tried}", path=path) from exc
+        except csv.Error as exc:
+            raise InputError(
+                f"cannot read as CSV near line {reader.line_num} ({_one_line(exc)})", path=path
+            ) from exc
+        except OSError as exc:
+            raise _os_error(path, exc) from exc
+        if encoding == "utf-8-sig" and not head.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8"
+        if not any(any(r) for r in grid):
+            raise InputError("the file is empty", path=path)
+        return _table_from_grid(grid, path=path, encoding=encoding, fmt="csv")
+    raise InputError("cannot decode the text", path=path)  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------
+# Workbooks
+# --------------------------------------------------------------------------------------------
+
+#: Total uncompressed size of a workbook's parts beyond which it is refused (a zip bomb).
+_MAX_UNZIPPED_BYTES = 1_000_000_000
+_XML_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+def _check_workbook_zip(path: Path) -> None:
+    """Refuse a workbook that is no zip, expands too far, or declares XML entities.
+
+    Excel never writes a DOCTYPE: one in any XML part is refused before openpyxl parses it, so
+    an entity bomb ("billion laughs") or an external entity is never expanded.
+    """
     try:
-        grid = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    except csv.Error as exc:
-        raise InputError(f"cannot read as CSV ({exc})", path=path) from exc
-    return _table_from_grid(grid, path=path, encoding=encoding, fmt="csv")
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    if not is_zip:
+        with _open_binary(path) as fh:
+            head = fh.read(4096)
+        hint = (
+            ": it looks like a text (CSV) file, rename it to .csv"
+            if head.strip() and b"\x00" not in head
+            else ""
+        )
+        raise InputError(
+            f"cannot read as an Excel .xlsx workbook (not a zip archive){hint}", path=path
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            total = sum(m.file_size for m in members)
+            if total > _MAX_UNZIPPED_BYTES:
+                raise InputError(
+                    f"the workbook expands to {total / 1e6:,.0f} MB (more than "
+                    f"{_MAX_UNZIPPED_BYTES / 1e6:,.0f} MB): refused",
+                    path=path,
+                )
+            for member in members:
+                if member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    with archive.open(member) as part:
+                        _check_xml_prologue(part.read(1 << 20), path, member.filename)
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, zlib.error) as exc:
+        # a corrupt member raises BadZipFile, EOFError or zlib.error; an odd method NotImplemented
+        raise _not_a_workbook(path, exc) from exc
 
 
-def _read_xlsx(path: Path) -> _Table:
+def _not_a_workbook(path: Path, exc: BaseException) -> InputError:
+    return InputError(f"cannot read as an Excel .xlsx workbook ({_one_line(exc)})", path=path)
+
+
+def _check_xml_prologue(head: bytes, path: Path, part: str) -> None:
+    """Refuse an XML part whose prologue (before the root element) has a DOCTYPE."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    match = _XML_ELEMENT.search(head)
+    prologue = head if match is None else head[: match.start()]
+    upper = prologue.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise InputError(
+            f"the workbook part {part} declares an XML DOCTYPE/entities, which Excel never "
+            "writes: refused (possible entity bomb)",
+            path=path,
+        )
+
+
+def _sheet_rows(path: Path, sheet: Any) -> list[Sequence[str]]:
+    """Every row of a read-only sheet as stripped texts, bounded by the row limit."""
+    grid: list[Sequence[str]] = []
+    blank: tuple[str, ...] = ()
+    nonblank = 0
+    limit = MAX_LEDGER_ROWS + _HEADER_SEARCH_ROWS
+    for values in sheet.iter_rows(values_only=True):
+        cells = [_cell(v) for v in values]
+        if any(cells):
+            nonblank += 1
+            if nonblank > limit:
+                raise _too_many_rows(path, f"sheet {sheet.title!r}")
+            grid.append(cells)
+        else:
+            grid.append(blank)
+    return grid
+
+
+def _sheet_has_values(sheet: Any) -> bool:
+    return any(
+        any(v is not None and str(v).strip() for v in row)
+        for row in sheet.iter_rows(values_only=True)
+    )
+
+
+def _read_xlsx(path: Path, sheet_name: str | None = None) -> _Table:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_workbook_zip(path)
+    where = "workbook"
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"cannot read as an Excel .xlsx workbook ({exc})", path=path) from exc
+    except InputError:
+        raise
+    except Exception as exc:  # openpyxl raises anything from a hostile workbook
+        raise _not_a_workbook(path, exc) from exc
     try:
-        for sheet in book.worksheets:
-            grid = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            if any(any(r) for r in grid):
-                if len(book.worksheets) > 1:
-                    logger.info("%s: reading sheet %r", path, sheet.title)
-                return _table_from_grid(grid, path=path, encoding=None, fmt="xlsx")
+        names = list(book.sheetnames)
+        listed = ", ".join(repr(n) for n in names)
+        if sheet_name is not None:
+            if sheet_name not in names:
+                raise InputError(
+                    f"no sheet {sheet_name!r} in the workbook; its sheets: {listed}", path=path
+                )
+            chosen = sheet_name
+        else:
+            with_values = []
+            for n in names if len(names) > 1 else ():
+                where = f"sheet {n!r}"
+                if _sheet_has_values(book[n]):
+                    with_values.append(n)
+            if len(names) == 1:
+                with_values = names
+            if not with_values:
+                raise InputError("the workbook is empty (no cells with values)", path=path)
+            if len(with_values) > 1:
+                raise InputError(
+                    f"the workbook has {len(with_values)} sheets with values ("
+                    + ", ".join(repr(n) for n in with_values)
+                    + f"): name the ledger's sheet, e.g. {path}:{with_values[0]}",
+                    path=path,
+                )
+            chosen = with_values[0]
+            if len(names) > 1:
+                logger.info("%s: reading sheet %r (the others are empty)", path, chosen)
+        where = f"sheet {chosen!r}"
+        grid = _sheet_rows(path, book[chosen])
+    except InputError:
+        raise
+    except Exception as exc:  # a broken sheet XML raises while its rows are read
+        raise InputError(
+            f"cannot read the {where} of the Excel workbook "
+            f"({type(exc).__name__}: {_one_line(exc)})",
+            path=path,
+        ) from exc
     finally:
         book.close()
-    raise InputError("the workbook is empty (no cells with values)", path=path)
+    if not any(any(r) for r in grid):
+        raise InputError(f"the sheet {chosen!r} is empty (no cells with values)", path=path)
+    return _table_from_grid(grid, path=path, encoding=None, fmt="xlsx", where=f"sheet {chosen!r}")
 
 
-def _read_gis(path: Path, fmt: str) -> _Table:
+# --------------------------------------------------------------------------------------------
+# GIS files
+# --------------------------------------------------------------------------------------------
+
+
+def _gis_layer(path: Path, layer: str | None, fmt: str) -> str | None:
+    """The layer to read: the named one, else the only one with features."""
+    import pyogrio
+
+    if fmt != "gpkg" and layer is None:
+        try:
+            features = int(pyogrio.read_info(path)["features"])
+        except Exception:  # gpd.read_file reports an unreadable file below
+            features = 0
+        if features > MAX_LEDGER_ROWS:
+            raise _too_many_rows(path)
+        return None
     try:
-        gdf = gpd.read_file(path)
+        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio's DataSourceError family and friends
-        raise InputError(f"cannot read as a {fmt} file ({exc})", path=path) from exc
+        raise InputError(f"cannot read as a {fmt} file ({_one_line(exc)})", path=path) from exc
+    listed = ", ".join(repr(n) for n in layers)
+    chosen: str | None
+    if layer is not None:
+        if layer not in layers:
+            raise InputError(f"no layer {layer!r} in the file; its layers: {listed}", path=path)
+        chosen = layer
+    elif len(layers) <= 1:
+        chosen = layers[0] if layers else None
+    else:
+        counts: dict[str, int] = {}
+        for name in layers:
+            try:
+                counts[name] = int(pyogrio.read_info(path, layer=name)["features"])
+            except Exception as exc:  # pyogrio's DataSourceError family and friends
+                message = f"cannot read layer {name!r} ({_one_line(exc)})"
+                raise InputError(message, path=path) from exc
+        with_features = [n for n in layers if counts[n] != 0]
+        if len(with_features) > 1:
+            raise InputError(
+                f"the file has {len(with_features)} layers with features ("
+                + ", ".join(repr(n) for n in with_features)
+                + f"): name the ledger's layer, e.g. {path}:{with_features[0]}",
+                path=path,
+            )
+        chosen = with_features[0] if with_features else layers[0]
+    if chosen is not None:
+        try:
+            features = int(pyogrio.read_info(path, layer=chosen)["features"])
+        except Exception as exc:  # pyogrio's DataSourceError family and friends
+            raise InputError(f"cannot read as a {fmt} file ({_one_line(exc)})", path=path) from exc
+        if features > MAX_LEDGER_ROWS:
+            raise _too_many_rows(path, f"layer {chosen!r}" if len(layers) > 1 else "")
+    return chosen
+
+
+def _read_gis(path: Path, fmt: str, layer: str | None = None) -> _Table:
+    chosen = _gis_layer(path, layer, fmt)
+    try:
+        gdf = gpd.read_file(path, layer=chosen) if chosen is not None else gpd.read_file(path)
+    except Exception as exc:  # pyogrio's DataSourceError family and friends
+        raise InputError(f"cannot read as a {fmt} file ({_one_line(exc)})", path=path) from exc
     if len(gdf) == 0:
         raise InputError("the file is empty (no features)", path=path)
     has_geom = isinstance(gdf, gpd.GeoDataFrame) and not gdf.geometry.isna().all()
@@ -369,25 +650,88 @@ def _read_gis(path: Path, fmt: str) -> _Table:
     return table
 
 
-def _read_table(path: Path) -> _Table:
-    if not path.exists():
-        raise InputFileNotFoundError(path, "station ledger")
-    if path.is_dir():
+def _os_error(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, PermissionError):
+        return InputError("cannot read the file (permission denied)", path=path)
+    if isinstance(exc, IsADirectoryError):
+        return InputError("is a folder, not a ledger file", path=path)
+    return InputError(f"cannot read the file ({exc.strerror or exc})", path=path)
+
+
+@contextlib.contextmanager
+def _open_binary(path: Path) -> Iterator[Any]:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    with fh:
+        yield fh
+
+
+def split_sheet(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """Split ``ledger.xlsx:Sheet2`` (or ``ledger.gpkg:layer``) into the file and the sheet.
+
+    The same ``path:name`` form as a network's GeoPackage layer
+    (:func:`skillcircle.network.load.split_layer`): a source that is an existing file as
+    written (even with a colon in its name) or that does not end in ``.xlsx``/``.xlsm``/
+    ``.gpkg`` + ``:<name>`` has no sheet part.
+
+    Parameters
+    ----------
+    source
+        A ledger as :func:`read_stations` takes it.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, str or None)
+        The file, and the sheet or layer (``None`` when not given).
+
+    Examples
+    --------
+    >>> split_sheet("ledgers/2025.xlsx:Sheet2")
+    (PosixPath('ledgers/2025.xlsx'), 'Sheet2')
+    >>> split_sheet("ledger.csv")
+    (PosixPath('ledger.csv'), None)
+    """
+    text = os.fspath(source)
+    match = _SHEET_SOURCE.match(text)
+    if match is None or Path(text).exists():
+        return Path(text), None
+    return Path(match["path"]), match["sheet"]
+
+
+def _read_table(source: Path) -> tuple[Path, _Table]:
+    """The ledger file (without its sheet part) and its cells."""
+    path, sheet = split_sheet(source)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputFileNotFoundError(path, "station ledger") from None
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    if stat.S_ISDIR(info.st_mode):
         raise InputError("is a folder, not a ledger file", path=path)
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError("not a regular file (a device, pipe or socket)", path=path)
+    if info.st_size > MAX_LEDGER_BYTES:
+        raise InputError(
+            f"the file is {info.st_size / 1e6:,.0f} MB, more than the ledger limit of "
+            f"{MAX_LEDGER_BYTES / 1e6:,.0f} MB: split it into several ledgers",
+            path=path,
+        )
+    if info.st_size == 0:
+        raise InputError("the file is empty", path=path)
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet"}:
-        if path.stat().st_size == 0:
-            raise InputError("the file is empty", path=path)
         fmt = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(suffix, "gis")
-        return _read_gis(path, fmt)
+        return path, _read_gis(path, fmt, sheet)
     if suffix == ".xls":
         raise InputError("old Excel .xls format: save it as .xlsx or CSV", path=path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError("the file is empty", path=path)
-    if suffix in {".xlsx", ".xlsm"} or raw.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
-    return _read_csv(path, raw)
+    with _open_binary(path) as fh:
+        magic = fh.read(4)
+    if suffix in {".xlsx", ".xlsm"} or magic == b"PK\x03\x04":
+        return path, _read_xlsx(path, sheet)
+    return path, _read_csv(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,6 +807,98 @@ def _haversine_m(
     dp, dl = p2 - p1, np.radians(lon2 - lon1)
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+
+
+#: Offsets of the 27 grid cells around (and including) a cell.
+_NEIGHBOUR_CELLS = tuple(
+    (dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
+)
+
+
+def _duplicates(
+    keys: Sequence[str],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    candidate: NDArray[np.bool_],
+    duplicate_m: float,
+) -> dict[int, int]:
+    """Row index → index of the earlier kept row it duplicates.
+
+    A candidate row is a duplicate of the *first* (in file order) earlier *kept* row with the
+    same key within ``duplicate_m`` (haversine); a duplicate is not kept, so a row near only a
+    duplicate is kept (A–B–C: B duplicates A, C near B only stays).
+
+    Kept rows of one key are more than ``duplicate_m`` apart, so few of them lie near any
+    point: each key's kept rows go into a grid of cubes of side ``duplicate_m`` (at least
+    1 m) in Earth-centred 3-D coordinates, and a row is compared with the kept rows of the
+    27 cubes around it only. The straight (chord) distance is never longer than the
+    haversine one, so every kept row within ``duplicate_m`` is among them: the result is the
+    same as comparing with every earlier kept row (:func:`_duplicates_pairwise`), in
+    O(n) expected time.
+    """
+    rows = np.flatnonzero(candidate).tolist()
+    counts = Counter(keys[i] for i in rows)
+    groups: dict[str, list[int]] = {}
+    for i in rows:
+        if counts[keys[i]] > 1:  # a name met once has no duplicate: no list for it
+            groups.setdefault(keys[i], []).append(i)
+    del counts
+    # slightly larger than the distance: rounding cannot move a near pair two cells apart
+    side = max(float(duplicate_m), 1.0) * (1 + 1e-6) + 1e-3
+    out: dict[int, int] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        idx = np.asarray(members)
+        phi, lam = np.radians(lat[idx]), np.radians(lon[idx])
+        xyz = _EARTH_RADIUS_M * np.column_stack(
+            (np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi))
+        )
+        cells = np.floor(xyz / side).astype(np.int64).tolist()
+        grid: dict[tuple[int, int, int], list[int]] = {}
+        for i, (cx, cy, cz) in zip(members, cells, strict=True):
+            near = [
+                k
+                for dx, dy, dz in _NEIGHBOUR_CELLS
+                for k in grid.get((cx + dx, cy + dy, cz + dz), ())
+            ]
+            if near:
+                near.sort()  # file order: the first kept row within the distance wins
+                kept_idx = np.asarray(near)
+                dist = _haversine_m(lon[i], lat[i], lon[kept_idx], lat[kept_idx])
+                hit = np.flatnonzero(dist <= duplicate_m)
+                if hit.size:
+                    out[i] = int(kept_idx[hit[0]])
+                    continue
+            grid.setdefault((cx, cy, cz), []).append(i)
+    return out
+
+
+def _duplicates_pairwise(
+    keys: Sequence[str],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    candidate: NDArray[np.bool_],
+    duplicate_m: float,
+) -> dict[int, int]:
+    """:func:`_duplicates` by comparing each row with every earlier kept row, O(n²).
+
+    The reference the grid version is tested and benchmarked against (the rule as it was
+    first written); not used by :func:`read_stations`.
+    """
+    kept_by_name: dict[str, list[int]] = {}
+    out: dict[int, int] = {}
+    for i in np.flatnonzero(candidate).tolist():
+        earlier = kept_by_name.setdefault(keys[i], [])
+        if earlier:
+            kept_idx = np.array(earlier)
+            dist = _haversine_m(lon[i], lat[i], lon[kept_idx], lat[kept_idx])
+            near = np.flatnonzero(dist <= duplicate_m)
+            if near.size:
+                out[i] = int(kept_idx[near[0]])
+                continue
+        earlier.append(i)
+    return out
 
 
 def _name_key(name: str) -> str:
@@ -547,11 +983,16 @@ def read_stations(
     Parameters
     ----------
     path
-        CSV (UTF-8, UTF-8-BOM, GBK/GB18030 or UTF-16; comma, tab or semicolon separated),
-        ``.xlsx`` (first non-empty sheet; title rows above the header are skipped), GeoJSON or
-        GeoPackage (point geometry gives the coordinates; other attributes are read like
+        CSV (UTF-8, UTF-8-BOM, GBK/GB18030 or UTF-16; the delimiter — comma, semicolon, tab
+        or ``|`` — is detected), ``.xlsx`` (title rows above the header are skipped), GeoJSON
+        or GeoPackage (point geometry gives the coordinates; other attributes are read like
         columns). Needs a name column, a type column and coordinates (经度 + 纬度, lon + lat,
-        …, or one 经纬度 column holding ``"lon,lat"``).
+        …, or one 经纬度 column holding ``"lon,lat"``). A workbook (GeoPackage) whose only
+        sheet (layer) with values is one of several is read without asking; when several
+        hold values, name one as ``ledger.xlsx:Sheet2`` (``ledger.gpkg:layer``, see
+        :func:`split_sheet`). A ledger of more than :data:`MAX_LEDGER_ROWS` data rows or
+        :data:`MAX_LEDGER_BYTES` bytes is refused, as is anything but a regular file
+        (``/dev/zero``, a pipe).
     coords
         System of the ledger's coordinates: ``"wgs84"`` (GPS, OpenStreetMap), ``"gcj02"``
         (AMap/Tencent) or ``"bd09"`` (Baidu).
@@ -593,8 +1034,11 @@ def read_stations(
     InputFileNotFoundError
         If the file does not exist.
     InputError
-        If the file is empty, binary, undecodable or unreadable, lacks a coordinate, name or
-        type column, or an option is invalid.
+        If the file is empty, binary, undecodable, unreadable, too large or not a regular file;
+        if a workbook has several sheets with values and none is named, or the named sheet
+        (layer) does not exist; if a workbook part declares XML entities or is broken; if the
+        file lacks a coordinate, name or type column; or if an option is invalid. The message
+        names the file (and the sheet).
     """
     file = Path(path)
     system = check_coords(coords)
@@ -614,7 +1058,7 @@ def read_stations(
         )
     area = _study_area_polygon(study_area if study_area is not None else districts)
     area_test = _AreaTest(area) if area is not None else None
-    table = _read_table(file)
+    _, table = _read_table(file)
     fields = _find_fields(table.columns)
     for name, idx in table.forced.items():
         fields[name] = idx
@@ -734,24 +1178,13 @@ def read_stations(
         types.append(kind or "")
 
     # Duplicates: same normalised name within duplicate_m of an earlier *kept* row.
-    kept_by_name: dict[str, list[int]] = {}
-    for i in range(n):
-        if reasons[i]:
-            continue
-        key = _name_key(names[i])
-        earlier = kept_by_name.setdefault(key, [])
-        if earlier:
-            kept_idx = np.array(earlier)
-            dist = _haversine_m(lon_w[i], lat_w[i], lon_w[kept_idx], lat_w[kept_idx])
-            near = np.flatnonzero(dist <= duplicate_m)
-            if near.size:
-                first = int(kept_idx[near[0]])
-                reasons[i].append(
-                    f"duplicate of row {table.row_numbers[first]} "
-                    f"(same name within {duplicate_m:g} m)"
-                )
-                continue
-        earlier.append(i)
+    candidate = np.array([not r for r in reasons], dtype=bool)
+    keys = [_name_key(t) for t in names]
+    for i, first in _duplicates(keys, lon_w, lat_w, candidate, duplicate_m).items():
+        reasons[i].append(
+            f"duplicate of row {table.row_numbers[first]} (same name within {duplicate_m:g} m)"
+        )
+    del keys, candidate  # freed before the station table is built (the peak of memory)
 
     ok = np.array([not r for r in reasons], dtype=bool)
     rejected = pd.DataFrame(
@@ -925,11 +1358,7 @@ def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dic
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise InputError("output path exists and is not a folder", path=folder)
-    stations = result.stations.to_crs("EPSG:4326")
-    geojson = write_text(
-        folder / "stations.geojson",
-        stations.to_json(drop_id=True, ensure_ascii=False, na="null") + "\n",
-    )
+    geojson = _write_geojson(result.stations.to_crs("EPSG:4326"), folder / "stations.geojson")
 
     def _csv(tmp: Path) -> None:
         result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
@@ -937,6 +1366,31 @@ def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dic
     rejected = write_with(folder / "stations_rejected.csv", _csv)
     logger.info("wrote %s and %s", geojson, rejected)
     return {"stations": geojson, "rejected": rejected}
+
+
+#: Features serialised at a time by :func:`_write_geojson`.
+_GEOJSON_CHUNK = 5_000
+
+
+def _write_geojson(stations: gpd.GeoDataFrame, target: Path) -> Path:
+    """Write WGS84 stations as GeoJSON, a chunk of features at a time (atomically).
+
+    The bytes are those of ``stations.to_json(drop_id=True, ensure_ascii=False, na="null")``
+    plus a newline, without ever holding every feature as Python objects at once.
+    """
+
+    def _write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write('{"type": "FeatureCollection", "features": [')
+            sep = ""
+            for start in range(0, len(stations), _GEOJSON_CHUNK):
+                chunk = stations.iloc[start : start + _GEOJSON_CHUNK]
+                for feature in chunk.iterfeatures(na="null", drop_id=True):
+                    fh.write(sep + json.dumps(feature, ensure_ascii=False))
+                    sep = ", "
+            fh.write("]}\n")
+
+    return write_with(target, _write)
 
 
 def station_counts(stations: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -984,7 +1438,9 @@ def check_ledger(
     """Read, validate and write a ledger: the work behind ``skillcircle stations check``.
 
     Everything is read and validated before anything is written, so on any error no output
-    file (and no output folder) is created.
+    file (and no output folder) is created — except when every row is rejected: then only
+    ``stations_rejected.csv`` is written (the reasons are what the user needs) and an
+    :class:`~skillcircle.InputError` says so.
 
     Parameters
     ----------
@@ -1009,6 +1465,12 @@ def check_ledger(
     -------
     tuple of StationsRead and dict of str to pathlib.Path
         The result and the files written (see :func:`write_stations`).
+
+    Raises
+    ------
+    InputError
+        As :func:`read_stations`; and ``no usable station: every row was rejected (see
+        …/stations_rejected.csv)`` when no row is kept.
     """
     from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 
@@ -1025,4 +1487,13 @@ def check_ledger(
         duplicate_m=duplicate_m,
         max_distance_m=max_distance_m,
     )
+    if len(result.stations) == 0:
+        # nothing usable: the rejected rows (with their reasons) are the only useful output
+        def _csv(tmp: Path) -> None:
+            result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
+
+        rejected = write_with(folder / "stations_rejected.csv", _csv)
+        raise InputError(
+            f"no usable station: every row was rejected (see {rejected})", path=result.path
+        )
     return result, write_stations(result, folder)

@@ -477,6 +477,23 @@ def test_write_stations(tmp_path):
         write_stations(result, not_a_dir)
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 5000])
+def test_stations_geojson_is_written_in_chunks_as_to_json_would(tmp_path, monkeypatch, chunk):
+    import skillcircle.inputs.stations as st
+
+    monkeypatch.setattr(st, "_GEOJSON_CHUNK", chunk)
+    result = read_stations(FIXTURES / "ledger_wgs84.csv")  # Int64 capacity, text, floats
+    assert len(result.stations) >= 3
+    written = write_stations(result, tmp_path / "out")["stations"]
+    expected = result.stations.to_json(drop_id=True, ensure_ascii=False, na="null") + "\n"
+    assert written.read_text(encoding="utf-8") == expected
+    empty = st.StationsRead(
+        result.stations.iloc[:0], result.rejected, result.path, None, "wgs84", "csv"
+    )
+    written = write_stations(empty, tmp_path / "empty")["stations"]
+    assert written.read_text(encoding="utf-8") == '{"type": "FeatureCollection", "features": []}\n'
+
+
 def test_station_counts(tmp_path):
     path = write_csv(
         tmp_path / "c.csv",
