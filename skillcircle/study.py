@@ -380,9 +380,7 @@ class Study:
             value = getattr(self, key)
             if value is None:
                 continue
-            text = str(value)
-            if not Path(text).exists() and ":" in Path(text).name:
-                text = str(Path(text).with_name(Path(text).name.rsplit(":", 1)[0]))
+            text = _without_layer(str(value))
             if ":" in text.split("/")[0] and not Path(text).exists():
                 continue  # "cnmaps:<adcode>", "place:<name>"
             paths.append(Path(text))
@@ -473,10 +471,10 @@ def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
 
 
 def _without_layer(text: str) -> str:
-    """``roads.gpkg:layer`` → ``roads.gpkg`` (a file whose name holds a colon is kept)."""
+    """``roads.gpkg:layer`` → ``roads.gpkg``, ``ledger.xlsx:Sheet2`` → ``ledger.xlsx``."""
     from skillcircle.inputs.files import split_layer
 
-    return split_layer(text)[0]
+    return split_layer(text, suffixes=(".gpkg", ".xlsx", ".xlsm"))[0]
 
 
 def _speed_names(given: dict[str, Any]) -> set[str]:

