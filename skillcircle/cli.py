@@ -38,7 +38,7 @@ err_console = Console(stderr=True, markup=False, emoji=False, highlight=False, s
 
 def _cell(value: object) -> str:
     """A table cell as plain text (control characters and ANSI escapes defused)."""
-    from skillcircle.outputs.escaping import plain_text
+    from skillcircle._escaping import plain_text
 
     return plain_text(value)
 
@@ -497,7 +497,7 @@ def stations_check_cmd(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the cleaned and rejected stations.")
+        str, typer.Option("--out", "-o", help="Folder for the cleaned and rejected stations.")
     ],
     coords: Annotated[
         str, typer.Option("--coords", help="Ledger coordinates: wgs84, gcj02 (AMap), bd09 (Baidu).")
@@ -509,6 +509,7 @@ def stations_check_cmd(
     subdistricts: Annotated[
         Path | None, typer.Option("--subdistricts", help="街道 polygons (GIS file).")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Validate a station ledger; write clean stations and the rejected rows with reasons.
 
@@ -518,10 +519,36 @@ def stations_check_cmd(
     from rich.table import Table
 
     from skillcircle.inputs.stations import check_ledger, station_counts
+    from skillcircle.outputs.folder import RunFolder
+    from skillcircle.outputs.schema import STATIONS_GEOJSON, STATIONS_REJECTED_CSV
 
-    result, written = check_ledger(
-        ledger, out, coords=coords, districts=districts, subdistricts=subdistricts
+    inputs = [ledger, *(p for p in (districts, subdistricts) if p and ":" not in str(p)[:8])]
+    run = RunFolder(
+        out,
+        names=(STATIONS_GEOJSON, STATIONS_REJECTED_CSV),
+        inputs=inputs,
+        overwrite=overwrite,
     )
+    run.check()
+    staging = run.stage()
+    try:
+        try:
+            result, staged = check_ledger(
+                ledger, staging, coords=coords, districts=districts, subdistricts=subdistricts
+            )
+        except InputError:
+            if (staging / STATIONS_REJECTED_CSV).is_file():  # no usable row: keep the rejects
+                run.commit()
+                raise InputError(
+                    "no usable station: every row was rejected (see "
+                    f"{run.target / STATIONS_REJECTED_CSV})",
+                    path=ledger,
+                ) from None
+            raise
+        run.commit()
+    finally:
+        run.abort()
+    written = {key: run.target / path.name for key, path in staged.items()}
     counts = station_counts(result.stations)
     table = Table(title=f"Stations by district and type ({result.path.name})")
     for col in ("district", *counts.columns):

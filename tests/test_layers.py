@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "skillcircle"
 RANKS = {
     "_errors": 0,
     "_validate": 0,
+    "_escaping": 0,
     "profiles": 0,
     "settings": 1,
     "inputs": 2,

@@ -52,6 +52,7 @@ import shapely
 from numpy.typing import NDArray
 
 from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle._escaping import neutralise_frame
 from skillcircle.inputs.areas import assign_areas
 from skillcircle.inputs.census import district_names
 from skillcircle.inputs.coords import CoordSystem, check_coords, to_wgs84
@@ -1356,12 +1357,15 @@ def write_stations(result: StationsRead, out_dir: str | os.PathLike[str]) -> dic
         raise InputError("output path exists and is not a folder", path=folder)
     geojson = _write_geojson(result.stations.to_crs("EPSG:4326"), folder / "stations.geojson")
 
-    def _csv(tmp: Path) -> None:
-        result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
-
-    rejected = write_with(folder / "stations_rejected.csv", _csv)
+    rejected = _write_rejects(result.rejected, folder / "stations_rejected.csv")
     logger.info("wrote %s and %s", geojson, rejected)
     return {"stations": geojson, "rejected": rejected}
+
+
+def _write_rejects(rejected: pd.DataFrame, target: Path) -> Path:
+    """The rejected rows as CSV for Excel: UTF-8 with a BOM, formula-like text neutralised."""
+    safe = neutralise_frame(rejected)
+    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
 #: Features serialised at a time by :func:`_write_geojson`.
@@ -1485,10 +1489,7 @@ def check_ledger(
     )
     if len(result.stations) == 0:
         # nothing usable: the rejected rows (with their reasons) are the only useful output
-        def _csv(tmp: Path) -> None:
-            result.rejected.to_csv(tmp, index=False, encoding="utf-8-sig")
-
-        rejected = write_with(folder / "stations_rejected.csv", _csv)
+        rejected = _write_rejects(result.rejected, folder / "stations_rejected.csv")
         raise InputError(
             f"no usable station: every row was rejected (see {rejected})", path=result.path
         )

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from skillcircle._escaping import neutralise_frame
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
 from skillcircle.inputs.files import output_dir, write_json, write_text, write_with
 from skillcircle.outputs import schema
-from skillcircle.outputs.escaping import neutralise_frame
 from skillcircle.outputs.markdown import markdown_report
 from skillcircle.outputs.schema import with_total
 from skillcircle.siting.suggest import Plan
@@ -67,7 +67,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     The file is UTF-8 with a byte-order mark, without the index, and written atomically
     (see :func:`skillcircle.inputs.files.atomic_path`); a missing parent folder is created.
     Text cells that a spreadsheet would run as a formula get a leading ``'``
-    (:func:`~skillcircle.outputs.escaping.neutralise_frame`); numbers stay numbers.
+    (:func:`~skillcircle._escaping.neutralise_frame`); numbers stay numbers.
 
     Parameters
     ----------

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from skillcircle._escaping import markdown_text
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
-from skillcircle.outputs.escaping import markdown_text
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
@@ -27,7 +27,7 @@ def markdown_table(frame: pd.DataFrame, columns: Iterable[str]) -> str:
 
     Floats are formatted by column name: one decimal for ``*pct*``, two for ``*km2*``,
     whole numbers with thousands separators otherwise; NaN is left blank. Every other cell is
-    escaped (:func:`~skillcircle.outputs.escaping.markdown_text`): a station or 街道 name
+    escaped (:func:`~skillcircle._escaping.markdown_text`): a station or 街道 name
     can hold neither HTML nor Markdown syntax.
 
     Parameters

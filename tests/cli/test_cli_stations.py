@@ -27,7 +27,11 @@ def test_check_gbk_gcj02_ledger(tmp_path, capsys):
     assert "越秀区" in captured.out
     assert "海珠区" in captured.out
     assert "missing coordinate" in captured.out
-    assert sorted(p.name for p in out.iterdir()) == ["stations.geojson", "stations_rejected.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".skillcircle-manifest.json",  # what the run wrote: a rerun replaces only these
+        "stations.geojson",
+        "stations_rejected.csv",
+    ]
     stations = gpd.read_file(out / "stations.geojson")
     assert stations["district_code"].tolist() == ["440104", "440105"]
     assert stations["district_flag"].fillna("").tolist() == ["", ""]

@@ -208,7 +208,10 @@ def test_check_every_row_rejected_writes_only_the_rejects(
     assert captured.err.strip().splitlines() == [
         f"error: {path}: no usable station: every row was rejected (see {rejects})"
     ]
-    assert sorted(p.name for p in out.iterdir()) == ["stations_rejected.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".skillcircle-manifest.json",
+        "stations_rejected.csv",
+    ]
     table = pd.read_csv(rejects, encoding="utf-8-sig")
     assert table["row"].tolist() == [1, 2]
     assert table["reason"].str.startswith(("missing coordinate", "unknown station type")).all()

@@ -304,3 +304,28 @@ def test_sigkill_of_real_runs_never_leaves_a_mixed_folder(study, tmp_path):
             intact += 1
         _no_leftovers(tmp_path / "work")
     assert intact >= 10  # most kills land mid-run, before the commit (the case that matters)
+
+
+def test_stations_check_neutralises_rejects_and_never_writes_over_the_ledger(
+    study, tmp_path, capsys
+):
+    hostile = _hostile_study(study, tmp_path)
+    ledger = Path(hostile["stations"])
+    before = _digests(ledger.parent)
+    # the ledger's own folder as --out: refused, nothing touched
+    code, _, err = _run(["stations", "check", str(ledger), "--out", str(ledger.parent)], capsys)
+    assert code == 2
+    assert "input of this run" in _one_error_line(err)
+    assert _digests(ledger.parent) == before
+    out = tmp_path / "checked"
+    code, _, err = _run(["stations", "check", str(ledger), "--out", str(out)], capsys)
+    assert code == 0, err
+    cells = _cells(out)
+    assert "'" + FORMULAS[2] in cells
+    live = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c)]
+    assert live == []
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
+        "stations.geojson",
+        "stations_rejected.csv",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from skillcircle.outputs.escaping import (
+from skillcircle._escaping import (
     markdown_text,
     neutralise_cell,
     neutralise_frame,
