@@ -25,8 +25,10 @@ from skillcircle.settings import Settings
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
     from skillcircle.access.analysis import Analysis, analyse
+    from skillcircle.access.summary import Summary
     from skillcircle.demo import run_demo
     from skillcircle.inputs.boundaries import read_districts, read_subdistricts
+    from skillcircle.inputs.datasets import get_path
     from skillcircle.inputs.stations import read_stations
     from skillcircle.network.load import load_network
     from skillcircle.network.model import Network
@@ -48,6 +50,8 @@ _LAZY = {
     "load_network": "skillcircle.network.load",
     "Network": "skillcircle.network.model",
     "run_demo": "skillcircle.demo",
+    "get_path": "skillcircle.inputs.datasets",
+    "Summary": "skillcircle.access.summary",
 }
 
 
@@ -79,8 +83,10 @@ __all__ = [
     "SettingsError",
     "SkillcircleError",
     "Study",
+    "Summary",
     "__version__",
     "analyse",
+    "get_path",
     "load_network",
     "publish",
     "read_districts",
