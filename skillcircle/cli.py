@@ -92,6 +92,7 @@ def _progress_hook() -> tuple[Any, Any]:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,  # a pipe or a log file gets no bars (nor blank lines)
     )
 
     @contextlib.contextmanager
