@@ -109,7 +109,7 @@ def markdown_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = plain_text(str(value), replacement=" ")
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=True)  # entities keep their #
 
 
 def plain_text(value: Any, *, replacement: str = "?") -> str:

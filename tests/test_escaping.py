@@ -52,3 +52,8 @@ def test_markdown_escapes_html_and_table_syntax() -> None:
 def test_plain_text_defuses_ansi_and_control_characters() -> None:
     assert plain_text("\x1b[2J\x1b[31m红\x07") == "?[2J?[31m红?"
     assert plain_text("流花街道 [/x] :thumbs_up:") == "流花街道 [/x] :thumbs_up:"
+
+
+def test_markdown_keeps_apostrophes_readable() -> None:
+    # the entity's "#" must not be backslash-escaped, or viewers show "&#x27;" literally
+    assert markdown_text("O'Brien") == "O&#x27;Brien"
