@@ -18,7 +18,7 @@ OUT    ?= maps/demo
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,dask]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -53,7 +53,6 @@ lint: $(STAMP)
 	$(BIN)/mypy skillcircle
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	SKILLCIRCLE_DATA=$(abspath $(DATA)) $(BIN)/python scripts/bench.py
 
 clean:
