@@ -1,7 +1,8 @@
 """Output folders the tool owns: a manifest, a staging folder, and an all-or-nothing commit.
 
 A run never writes straight into the planner's folder. It writes every file into a *staging*
-folder beside the target and, only when every file is complete, moves them into place:
+folder beside the target (inside it when the target is a mount point, so that files still move
+by rename) and, only when every file is complete, moves them into place:
 
 1. Before any work, :meth:`RunFolder.check` refuses an unusable target (empty path, a file,
    not writable), an input that lies inside it, and any file under an output name that an
@@ -10,8 +11,9 @@ folder beside the target and, only when every file is complete, moves them into 
 2. :meth:`RunFolder.stage` gives the staging folder; writers put their files there.
 3. :meth:`RunFolder.commit` records the run in a manifest (``.skillcircle-manifest.json``)
    and swaps the files in: the previous run's files (and only those: the previous manifest
-   lists them) are moved aside, the new ones moved in, the manifest replaced, the old ones
-   deleted. A journal file makes the swap recoverable: a run killed in the middle of it is
+   lists them), and any file ``overwrite=True`` allows replacing, are moved aside, the new
+   ones moved in, the manifest replaced, the old ones deleted. Ownership is checked again just
+   before the swap. A journal file makes the swap recoverable: a run killed in the middle of it is
    rolled back (or forward, once the new manifest is in place) by the next run.
 
 Everything the tool leaves behind after a crash (staging folders of dead processes, journals,
@@ -74,7 +76,13 @@ def _owned(target: Path) -> set[str]:
     files = data.get("files") if data else None
     if not isinstance(files, list):
         return set()
-    return {f for f in files if isinstance(f, str) and "/" not in f and f not in ("", ".", "..")}
+    # output names are plain visible file names: a manifest naming the tool's own
+    # bookkeeping (manifest, journal, staging, aside) or any hidden file is not trusted there
+    return {
+        f
+        for f in files
+        if isinstance(f, str) and f and "/" not in f and "\\" not in f and not f.startswith(".")
+    }
 
 
 def _fsync_dir(path: Path) -> None:
@@ -95,21 +103,40 @@ def _recover(target: Path) -> None:
     moved back (roll back).
     """
     journal = _read_json(target / JOURNAL)
-    if journal is None:  # written atomically: absent or complete, never half
+    if journal is None:
+        # Written atomically, so absent or complete; an unreadable one was damaged by
+        # something else. The previous run's files may still sit aside: put back every one
+        # whose name is free, never deleting anything.
+        logger.warning("unreadable commit journal in %s: restoring files set aside", target)
+        for aside in target.glob(f"{_ASIDE}*"):
+            if aside.is_dir():
+                for item in aside.iterdir():
+                    if not (target / item.name).exists():
+                        os.replace(item, target / item.name)
+                with contextlib.suppress(OSError):
+                    aside.rmdir()  # only when emptied
         (target / JOURNAL).unlink(missing_ok=True)
         return
     aside = Path(str(journal.get("aside", "")))
     staging = Path(str(journal.get("staging", "")))
     new = [str(n) for n in journal.get("new", []) if "/" not in str(n)]
+    old = {str(n) for n in journal.get("old", []) if "/" not in str(n)}
     manifest = _read_json(target / MANIFEST)
     if manifest is not None and manifest.get("run_id") == journal.get("run_id"):
         logger.info("completing an interrupted run in %s", target)
     else:
         logger.warning("rolling back an interrupted run in %s", target)
+        aside_ok = aside.is_dir() and aside.name.startswith(_ASIDE)
         for name in new:
-            if staging.is_dir() and not (staging / name).exists():
+            # Every file that stood under a new name was moved aside before any new file
+            # moved in. So the target's copy is this run's when the name was free before
+            # (not in ``old``) or its old copy already sits aside; otherwise it is the old
+            # file, not yet moved, and stays.
+            ours = name not in old or (aside_ok and (aside / name).exists())
+            still_staged = staging.is_dir() and (staging / name).exists()
+            if ours and not still_staged:
                 (target / name).unlink(missing_ok=True)  # moved in, never committed
-        if aside.is_dir() and aside.name.startswith(_ASIDE):
+        if aside_ok:
             for item in aside.iterdir():
                 os.replace(item, target / item.name)
     if aside.name.startswith(_ASIDE):
@@ -133,8 +160,11 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
     if target.is_dir() and (target / JOURNAL).exists():
         _recover(target)
     prefix = f".{target.name}{_STAGING}"
-    if parent.is_dir():
-        for item in parent.iterdir():
+    # staging folders sit beside the target, or inside it when it is a mount point
+    for folder in (parent, target):
+        if not folder.is_dir():
+            continue
+        for item in folder.iterdir():
             if item.name.startswith(f".{target.name}.probe-") and item.name.endswith(".tmp"):
                 item.unlink(missing_ok=True)  # a probe of a run killed while checking
                 continue
@@ -262,7 +292,7 @@ class RunFolder:
             return
         try:
             with tempfile.NamedTemporaryFile(
-                dir=parent, prefix=f".{self.target.name}.probe-", suffix=".tmp"
+                dir=self._staging_parent(), prefix=f".{self.target.name}.probe-", suffix=".tmp"
             ) as fh:
                 fh.write(b"\0" * _PROBE_BYTES)
                 fh.flush()
@@ -271,13 +301,32 @@ class RunFolder:
             raise InputError(f"cannot be written ({exc.strerror or exc})", path=parent) from exc
 
     # ------------------------------------------------------------------ staging
+    def _staging_parent(self) -> Path:
+        """Where the staging folder goes: beside the target, or inside it across a mount.
+
+        Files move into place by rename, which works only within one file system: when the
+        target is a mount point (or otherwise on another device than its parent) the staging
+        folder is made inside it.
+        """
+        target, parent = self.target, self.target.parent
+        if target.is_dir():
+            try:
+                if os.path.ismount(target) or target.stat().st_dev != parent.stat().st_dev:
+                    return target
+            except OSError:
+                pass
+        return parent
+
     def stage(self) -> Path:
-        """Create (once) and return the staging folder beside the target."""
+        """Create (once) and return the staging folder (beside the target, or inside it)."""
         if self._staging is None:
             parent = self.target.parent
             parent.mkdir(parents=True, exist_ok=True)
             self._staging = Path(
-                tempfile.mkdtemp(prefix=f".{self.target.name}{_STAGING}{os.getpid()}-", dir=parent)
+                tempfile.mkdtemp(
+                    prefix=f".{self.target.name}{_STAGING}{os.getpid()}-",
+                    dir=self._staging_parent(),
+                )
             )
         return self._staging
 
@@ -312,8 +361,22 @@ class RunFolder:
         if unknown:
             raise InputError(f"internal: files outside the output contract: {unknown}")
         target.mkdir(parents=True, exist_ok=True)
-        owned = sorted(n for n in _owned(target) if (target / n).exists())
+        owned_now = _owned(target)
+        # ownership again, at the last moment: a file someone put under an output name
+        # while the run worked is not replaced unless the run may overwrite
+        foreign = sorted(n for n in new if (target / n).exists() and n not in owned_now)
+        if foreign and not self.overwrite:
+            raise InputError(
+                "was not written by skillcircle; the run would replace it "
+                "(move it, choose another output folder, or allow it with overwrite)",
+                path=target / foreign[0],
+                param="overwrite",
+            )
+        owned = sorted(n for n in owned_now if (target / n).exists())
         old = [n for n in owned if n in new] if self.keep_previous else owned
+        # files being overwritten (allowed) move aside like the previous run's, so a failed
+        # commit puts them back
+        old = sorted({*old, *foreign})
         kept = [n for n in owned if n not in old]
         run_id = f"{os.getpid()}-{time.time_ns()}"
         aside = target / f"{_ASIDE}{os.getpid()}-{time.time_ns()}"

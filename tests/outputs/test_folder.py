@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -209,3 +210,100 @@ def test_sigkill_at_random_moments_never_leaves_a_mixed_folder(tmp_path: Path) -
         versions = {(out / name).read_text().splitlines()[0] for name in owned}
         assert len(versions) == 1, f"trial {trial}: {versions}"
         assert _leftovers(work) == [], f"trial {trial}"
+
+
+def test_an_overwritten_users_file_comes_back_when_the_commit_fails(
+    tmp_path: Path, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("the planner's own notes")
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky(src: object, dst: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # after the user's file went aside and one new file moved in
+            raise OSError(5, "induced failure")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fo.os, "replace", flaky)
+    with pytest.raises(OSError, match="induced"):
+        _run(out, {"report.md": "new", "summary.json": "{}"}, overwrite=True)
+    monkeypatch.setattr(fo.os, "replace", real_replace)
+    clean_stale(out)
+    assert (out / "report.md").read_text() == "the planner's own notes"
+    assert not (out / "summary.json").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_file_put_under_an_output_name_during_the_run_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = RunFolder(out, names=NAMES)
+    run.check()
+    (run.stage() / "report.md").write_text("new")
+    out.mkdir()
+    (out / "report.md").write_text("written meanwhile by someone else")
+    with pytest.raises(InputError, match="not written by skillcircle"):
+        run.commit()
+    assert (out / "report.md").read_text() == "written meanwhile by someone else"
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_manifest_never_makes_bookkeeping_or_hidden_files_owned(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ["report.md", MANIFEST, ".skillcircle-commit.json", ".hidden", "../x", "a/b", ""]
+    (out / MANIFEST).write_text(json.dumps({"files": names}))
+    assert fo._owned(out) == {"report.md"}
+
+
+def test_an_unreadable_journal_restores_the_files_set_aside(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run(out, {"summary.json": "old", "report.md": "old report"})
+    aside = out / f"{fo._ASIDE}999999999-1"  # a dead process's aside folder
+    aside.mkdir()
+    os.replace(out / "report.md", aside / "report.md")
+    (out / fo.JOURNAL).write_text("{not json")
+    clean_stale(out)
+    assert (out / "report.md").read_text() == "old report"
+    assert (out / "summary.json").read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_rollback_without_its_staging_folder_removes_the_new_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run(out, {"summary.json": "old"})
+    aside = out / f"{fo._ASIDE}999999999-1"
+    aside.mkdir()
+    os.replace(out / "summary.json", aside / "summary.json")
+    (out / "summary.json").write_text("new")  # moved in, then the run died
+    (out / "report.md").write_text("new report")
+    journal = {
+        "run_id": "dead",
+        "staging": str(tmp_path / ".out.skillcircle-staging-999999999-gone"),
+        "aside": str(aside),
+        "old": ["summary.json"],
+        "new": ["report.md", "summary.json"],
+    }
+    (out / fo.JOURNAL).write_text(json.dumps(journal))
+    clean_stale(out)
+    assert (out / "summary.json").read_text() == "old"
+    assert not (out / "report.md").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_target_on_another_file_system_stages_inside_it(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(fo.os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    run = RunFolder(out, names=NAMES)
+    run.check()
+    staging = run.stage()
+    assert staging.parent == out
+    (staging / "report.md").write_text("new")
+    run.commit()
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "report.md"]
+    assert _leftovers(tmp_path) == []
