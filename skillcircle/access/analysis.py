@@ -29,6 +29,7 @@ from skillcircle.access.coverage import Coverage, compute_coverage, coverage_tab
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.snapping import Snapped, snap_geoseries
+from skillcircle.access.stationtable import cut_off_stations, station_table
 from skillcircle.access.summary import InputFile, Summary
 from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
@@ -102,6 +103,9 @@ class Inputs:
         Residents whose nearest street lies on a piece of the network that the
         largest-component step dropped (``None`` with ``retain_all``): people the data cuts
         off, not necessarily reality.
+    station_cut_off
+        Per station, whether its nearest street lies on a piece of the network that the
+        largest-component step dropped (``None`` with ``retain_all``).
     """
 
     study: Study
@@ -115,6 +119,7 @@ class Inputs:
     population: DemandUnits
     units_snapped: Snapped
     fragment_population: float | None = None
+    station_cut_off: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,9 @@ class Analysis:
         Zones of uncovered population (projected CRS), most populous first.
     summary
         The headline figures (what ``summary.json`` holds: :meth:`Summary.to_json`).
+    stations_table
+        One row per station with its flags (``stations.csv``:
+        :func:`~skillcircle.access.stationtable.station_table`).
     """
 
     inputs: Inputs
@@ -155,6 +163,7 @@ class Analysis:
     service_area: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
     summary: Summary
+    stations_table: pd.DataFrame | None = None
 
     @property
     def headline(self) -> Coverage:
@@ -369,8 +378,12 @@ def load_inputs(
     with step("Snapping residents to the network"):
         units_snapped = snap_geoseries(network, population.units, max_snap_m=settings.max_snap_m)
         fragment_population = None
+        station_cut_off = None
         if not study.retain_all and loaded.meta.get("retain_all", True):
             fragment_population = _fragment_population(loaded, population, settings)
+            station_cut_off = cut_off_stations(
+                loaded, stations.stations, max_snap_m=settings.max_snap_m
+            )
     return Inputs(
         study=study,
         settings=settings,
@@ -383,6 +396,7 @@ def load_inputs(
         population=population,
         units_snapped=units_snapped,
         fragment_population=fragment_population,
+        station_cut_off=station_cut_off,
     )
 
 
@@ -516,6 +530,7 @@ def analyse(
         service_area=area,
         gaps=gaps,
         summary=summary,
+        stations_table=station_table(head, cut_off=inputs.station_cut_off),
     )
 
 

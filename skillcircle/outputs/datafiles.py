@@ -151,6 +151,11 @@ def station_layer(analysis: Analysis) -> gpd.GeoDataFrame:
     for col in ("reach_population", "snap_distance_m", "next_station_m"):
         if col in st.columns:
             st[col] = st[col].round(1)
+    table = analysis.stations_table
+    if table is not None and len(table) == len(st):  # the station table's columns too
+        for col in table.columns:
+            if col not in st.columns or col in ("lon_gcj02", "lat_gcj02"):
+                st[col] = table[col].to_numpy()
     return st
 
 
@@ -244,6 +249,7 @@ def write_report(
         for name, (frame, keys) in totalled.items()
     }
     tables[schema.STATIONS_REJECTED_CSV] = analysis.inputs.stations.rejected
+    tables[schema.STATIONS_CSV] = analysis.stations_table
     if plan is not None:
         tables[schema.SUGGESTIONS_CSV] = pd.DataFrame(plan.suggestions.drop(columns="geometry"))
         tables[schema.CANDIDATES_REJECTED_CSV] = plan.candidates_rejected

@@ -32,6 +32,7 @@ from skillcircle._errors import InputError
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.access.coverage import COVERAGE_UNIT_COLUMNS, TABLE_COLUMNS
 from skillcircle.access.gapzones import ZONE_COLUMNS
+from skillcircle.access.stationtable import STATION_TABLE_COLUMNS
 from skillcircle.access.summary import InputFile, PlanFigures, Summary
 from skillcircle.inputs.population import UNIT_COLUMNS
 from skillcircle.network.quality import NetworkQuality
@@ -55,6 +56,8 @@ __all__ = [
     "SENSITIVITY_BY_SUBDISTRICT_CSV",
     "SENSITIVITY_CSV",
     "SERVICE_AREA_GEOJSON",
+    "STATIONS_CSV",
+    "STATIONS_CSV_COLUMNS",
     "STATIONS_GEOJSON",
     "STATIONS_REJECTED_CSV",
     "STATION_COVERAGE_COLUMNS",
@@ -89,6 +92,7 @@ SENSITIVITY_CSV = "coverage_sensitivity.csv"
 SENSITIVITY_BY_SUBDISTRICT_CSV = "coverage_sensitivity_by_subdistrict.csv"
 STATIONS_GEOJSON = "stations.geojson"
 STATIONS_REJECTED_CSV = "stations_rejected.csv"
+STATIONS_CSV = "stations.csv"
 ISOCHRONES_GEOJSON = "isochrones.geojson"
 SERVICE_AREA_GEOJSON = "service_area.geojson"
 GAPS_GEOJSON = "gaps.geojson"
@@ -117,6 +121,7 @@ DATA_FILES = (
     *TABLE_CSV,
     STATIONS_GEOJSON,
     STATIONS_REJECTED_CSV,
+    STATIONS_CSV,
     ISOCHRONES_GEOJSON,
     SERVICE_AREA_GEOJSON,
     GAPS_GEOJSON,
@@ -138,6 +143,8 @@ DISTRICT_TABLE_COLUMNS = (*DISTRICT_KEYS, *TABLE_COLUMNS)
 SUBDISTRICT_TABLE_COLUMNS = (*SUBDISTRICT_KEYS, *TABLE_COLUMNS)
 #: ``suggestions.csv``: these, then ``name`` when the candidates were named.
 SUGGESTIONS_COLUMNS = tuple(PLAN_COLUMNS)
+#: ``stations.csv``: the per-station table with its flags (and ``stations.geojson`` properties).
+STATIONS_CSV_COLUMNS = STATION_TABLE_COLUMNS
 #: Columns coverage adds to each station (``stations.geojson`` also keeps the ledger's).
 STATION_COVERAGE_COLUMNS = ("snap_distance_m", "on_network", "reach_population", "next_station_m")
 #: ``units.parquet`` (besides ``geometry``; columns a unit lacks are left out).
