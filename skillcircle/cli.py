@@ -283,6 +283,7 @@ def report_cmd(
         with step(f"Writing {out}"):
             publish(result, out, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage")
+    _print_flagged(result.stations_table)
 
 
 # ---------------------------------------------------------------------------- suggest
@@ -464,7 +465,16 @@ def suggest_cmd(
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
+    _print_flagged(result.stations_table)
     _print_plan(plan)
+
+
+def _print_flagged(table: pd.DataFrame | None) -> None:
+    """Name every flagged station, one line per flag (plain text: names are data)."""
+    from skillcircle.access.stationtable import flagged_lines
+
+    for line in flagged_lines(table) if table is not None else []:
+        console.print(f"stations: {_cell(line)}", markup=False, soft_wrap=True)
 
 
 def _print_plan(plan: Any) -> None:
@@ -815,6 +825,7 @@ def demo_cmd(
     with display:
         result = run_demo(out, study=study, basemap=basemap, overwrite=overwrite, progress=step)
     _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
+    _print_flagged(result.analysis.stations_table)
     _print_plan(result.plan)
     console.print(f"open {Path(out) / 'map.html'} and {Path(out) / 'report.html'} in a browser")
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from skillcircle._escaping import markdown_text
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
+from skillcircle.access.stationtable import flagged_lines
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
@@ -62,6 +63,37 @@ def _table(frame: pd.DataFrame, keys: Iterable[str]) -> str:
     return markdown_table(out, out.columns)
 
 
+def _station_section(analysis: Analysis) -> list[str]:
+    """The flagged stations, named, then the station table (see ``stations.csv``)."""
+    table = analysis.stations_table
+    if table is None or len(table) == 0:
+        return []
+    lines = flagged_lines(table)
+    named = [f"- {markdown_text(line)}" for line in lines] or ["- No station is flagged."]
+    cols = [
+        "name",
+        "subdistrict_name",
+        "ledger_subdistrict",
+        "snap_distance_m",
+        "network_piece",
+        "reach_population",
+        "straight_line_population",
+        "reach_share_pct",
+        "nearest_station_m",
+    ]
+    return [
+        "",
+        "## Stations / 站点一览",
+        "",
+        "Reach = residents within the walk; the straight-line figure counts residents within "
+        "the same distance as the crow flies (full table with flags: stations.csv).",
+        "",
+        *named,
+        "",
+        markdown_table(table, [c for c in cols if c in table.columns]),
+    ]
+
+
 def markdown_report(analysis: Analysis, *, plan: Plan | None = None) -> str:
     """Render an analysis as the Markdown page ``report.md``.
 
@@ -107,6 +139,7 @@ def markdown_report(analysis: Analysis, *, plan: Plan | None = None) -> str:
             "",
             _table(analysis.by_subdistrict, SUBDISTRICT_KEYS),
         ]
+    parts += _station_section(analysis)
     if len(analysis.coverage) > 1:
         parts += [
             "",

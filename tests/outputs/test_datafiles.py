@@ -20,6 +20,7 @@ def test_report_files_hold_the_hand_computed_figures(hand_study, tmp_path):
             "coverage_by_district.csv",
             "coverage_sensitivity.csv",
             "stations.geojson",
+            "stations.csv",
             "stations_rejected.csv",
             "isochrones.geojson",
             "service_area.geojson",
