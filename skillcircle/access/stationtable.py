@@ -246,7 +246,7 @@ def flagged_lines(table: pd.DataFrame) -> list[str]:
         "off_network": "偏离路网 off the network (no street within the snap limit)",
         "cut_off_piece": "位于断开路段 on a cut-off piece of the network",
         "poorly_connected": (
-            "连通性差 poorly connected (reach < 25 % of the straight-line figure: "
+            "连通性差 poorly connected (reach below 25 % of the straight-line figure: "
             "check its position on the street)"
         ),
         "ledger_area_mismatch": "台账区/街道不符 ledger 区/街道 differs from the map",

@@ -9,7 +9,7 @@ import pandas as pd
 
 from skillcircle._escaping import markdown_text
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
-from skillcircle.access.stationtable import flagged_lines
+from skillcircle.access.stationtable import FLAG_COLUMNS, flagged_lines
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
@@ -70,17 +70,8 @@ def _station_section(analysis: Analysis) -> list[str]:
         return []
     lines = flagged_lines(table)
     named = [f"- {markdown_text(line)}" for line in lines] or ["- No station is flagged."]
-    cols = [
-        "name",
-        "subdistrict_name",
-        "ledger_subdistrict",
-        "snap_distance_m",
-        "network_piece",
-        "reach_population",
-        "straight_line_population",
-        "reach_share_pct",
-        "nearest_station_m",
-    ]
+    shown = ("lon", "lat", "lon_gcj02", "lat_gcj02", "type", "district_name", "ledger_district")
+    cols = [c for c in table.columns if c not in shown and c not in FLAG_COLUMNS]
     return [
         "",
         "## Stations / 站点一览",
@@ -90,7 +81,7 @@ def _station_section(analysis: Analysis) -> list[str]:
         "",
         *named,
         "",
-        markdown_table(table, [c for c in cols if c in table.columns]),
+        markdown_table(table, cols),
     ]
 
 

@@ -70,7 +70,7 @@ def test_station_table_hand_computed():
     assert flagged_lines(t) == [
         "偏离路网 off the network (no street within the snap limit) (1): 丙",
         "位于断开路段 on a cut-off piece of the network (1): 乙",
-        "连通性差 poorly connected (reach < 25 % of the straight-line figure: "
+        "连通性差 poorly connected (reach below 25 % of the straight-line figure: "
         "check its position on the street) (1): 乙",
         "台账区/街道不符 ledger 区/街道 differs from the map (1): 乙",
     ]
