@@ -205,7 +205,12 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
 
 StationsOpt = Annotated[Path | None, typer.Option("--stations", help="Station ledger.")]
 CoordsOpt = Annotated[
-    str | None, typer.Option("--coords", help="Ledger coordinates: wgs84, gcj02 or bd09.")
+    str | None,
+    typer.Option(
+        "--coords",
+        help="Ledger coordinates: wgs84, gcj02 (AMap), bd09 (Baidu) or auto "
+        "(the datum putting most rows in their own 区/街道).",
+    ),
 ]
 NetworkOpt = Annotated[
     str | None, typer.Option("--network", help="Roads layer, .osm/.pbf/.graphml/.npz, place:NAME.")

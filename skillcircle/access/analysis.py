@@ -34,9 +34,10 @@ from skillcircle.access.summary import InputFile, Summary
 from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import census_for
+from skillcircle.inputs.datum import DatumFit, is_auto, read_stations_datum
 from skillcircle.inputs.files import sha256_file, split_layer
 from skillcircle.inputs.population import DemandUnits, build_population, check_raster
-from skillcircle.inputs.stations import StationsRead, read_stations
+from skillcircle.inputs.stations import StationsRead
 from skillcircle.network.load import keep_largest_piece, load_network
 from skillcircle.network.model import Network
 from skillcircle.network.quality import NetworkQuality, network_quality
@@ -103,6 +104,9 @@ class Inputs:
         Residents whose nearest street lies on a piece of the network that the
         largest-component step dropped (``None`` with ``retain_all``): people the data cuts
         off, not necessarily reality.
+    coords_fit
+        Per datum, (rows in their stated 区/街道, rows stating one): see
+        :func:`~skillcircle.inputs.datum.datum_fit`.
     station_cut_off
         Per station, whether its nearest street lies on a piece of the network that the
         largest-component step dropped (``None`` with ``retain_all``).
@@ -120,6 +124,7 @@ class Inputs:
     units_snapped: Snapped
     fragment_population: float | None = None
     station_cut_off: np.ndarray | None = None
+    coords_fit: DatumFit | None = None
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,7 @@ def load_inputs(
             bounds=box,  # type: ignore[arg-type]
         )
     with step("Reading stations"):
-        stations = read_stations(
+        stations, coords_fit = read_stations_datum(
             study.stations,
             coords=study.coords,
             districts=districts,
@@ -397,6 +402,7 @@ def load_inputs(
         units_snapped=units_snapped,
         fragment_population=fragment_population,
         station_cut_off=station_cut_off,
+        coords_fit=coords_fit,
     )
 
 
@@ -595,4 +601,9 @@ def _summary(
         inputs=_input_hashes(inputs.study),
         version=__version__,
         generated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        coords=inputs.stations.coords,
+        coords_auto=is_auto(inputs.study.coords),
+        coords_fit=None
+        if inputs.coords_fit is None
+        else {str(k): v for k, v in inputs.coords_fit.items()},
     )

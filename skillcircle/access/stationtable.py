@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from skillcircle.access.coverage import Coverage
 from skillcircle.access.snapping import snap_geoseries
 from skillcircle.inputs.coords import wgs84_to_gcj02
+from skillcircle.inputs.datum import area_key, same_area
 from skillcircle.network.model import Network
 
 __all__ = [
@@ -67,26 +68,13 @@ STATION_TABLE_COLUMNS = (
     *FLAG_COLUMNS,
 )
 
-#: Suffixes stripped before a ledger's area name is compared with a polygon's.
-_AREA_SUFFIXES = ("街道办事处", "街道办", "街道", "镇", "街", "区")
-
-
-def _area_key(text: object) -> str:
-    s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    s = "".join(s.split())
-    for suffix in _AREA_SUFFIXES:
-        if s.endswith(suffix) and len(s) > len(suffix):
-            return s[: -len(suffix)]
-    return s
-
 
 def _area_match(ledger: pd.Series, polygon: pd.Series) -> npt.NDArray[np.object_]:
     """True/False where the ledger names an area and a polygon was found, else None."""
     out = np.full(len(ledger), None, dtype=object)
     for i, (a, b) in enumerate(zip(ledger, polygon, strict=True)):
-        ka, kb = _area_key(a), _area_key(b)
-        if ka and kb:
-            out[i] = ka == kb or ka.startswith(kb) or kb.startswith(ka)
+        if area_key(a) and area_key(b):
+            out[i] = same_area(a, b)
     return out
 
 

@@ -267,6 +267,10 @@ class Summary:
         The siting plan's figures, or ``None``.
     note
         A line shown on the map and reports (e.g. "Illustrative stations"), or ``None``.
+    coords, coords_auto, coords_fit
+        The datum the ledger was read as, whether ``coords="auto"`` chose it, and per datum
+        (rows in their stated 区/街道, rows stating one); ``coords_fit`` is ``None`` when the
+        ledger states no area.
     """
 
     population: float
@@ -296,6 +300,9 @@ class Summary:
     generated: str
     plan: PlanFigures | None = None
     note: str | None = None
+    coords: str | None = None
+    coords_auto: bool = False
+    coords_fit: dict[str, tuple[int, int]] | None = None
 
     @property
     def uncovered_population(self) -> float:
@@ -345,6 +352,14 @@ class Summary:
             out.update(self.plan.to_json())
         if self.note is not None:
             out["note"] = self.note
+        if self.coords is not None:  # the ledger's datum, and how each datum fits its areas
+            out["coords"] = self.coords
+            out["coords_auto"] = self.coords_auto
+            out["coords_fit"] = (
+                None
+                if self.coords_fit is None
+                else {k: {"in_area": v[0], "rows": v[1]} for k, v in self.coords_fit.items()}
+            )
         return out
 
     @classmethod
@@ -406,4 +421,18 @@ class Summary:
             generated=_string(data, "generated"),
             plan=PlanFigures.from_json(data) if "added_sites" in data else None,
             note=note,
+            coords=data.get("coords") if isinstance(data.get("coords"), str) else None,
+            coords_auto=data.get("coords_auto") is True,
+            coords_fit=_coords_fit(data.get("coords_fit")),
         )
+
+
+def _coords_fit(value: Any) -> dict[str, tuple[int, int]] | None:
+    """``summary.json["coords_fit"]`` read back (``None`` when absent or not a mapping)."""
+    if not isinstance(value, Mapping):
+        return None
+    return {
+        str(k): (int(v.get("in_area", 0)), int(v.get("rows", 0)))
+        for k, v in value.items()
+        if isinstance(v, Mapping)
+    }

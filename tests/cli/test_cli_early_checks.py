@@ -19,7 +19,7 @@ from skillcircle import cli
 from skillcircle.access import analysis
 from skillcircle.cli import main
 
-LOADERS = ("load_network", "read_stations", "read_districts", "build_population")
+LOADERS = ("load_network", "read_stations_datum", "read_districts", "build_population")
 
 
 def _never(name: str) -> Any:
@@ -287,7 +287,7 @@ def test_a_bad_population_raster_is_one_line(
     monkeypatch: pytest.MonkeyPatch,
     content: str,
 ) -> None:
-    for name in ("read_stations", "load_network", "build_population"):
+    for name in ("read_stations_datum", "load_network", "build_population"):
         monkeypatch.setattr(analysis, name, _never(name))
     bad = tmp_path / "worldpop.tif"
     bad.write_bytes(np.random.default_rng(2).bytes(1024) if content == "garbage" else b"")
@@ -305,7 +305,7 @@ def test_a_bad_population_raster_is_one_line(
 def test_a_garbage_district_file_is_one_line(
     hand_study: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
 ) -> None:
-    for name in ("read_stations", "load_network", "build_population"):
+    for name in ("read_stations_datum", "load_network", "build_population"):
         monkeypatch.setattr(analysis, name, _never(name))
     bad = tmp_path / "districts.gpkg"
     bad.write_bytes(b"SQLite format 3\x00" + bytes(200))

@@ -266,7 +266,7 @@ def _never(name: str) -> Any:
 def test_load_inputs_refuses_a_bad_raster_before_stations_and_network(
     hand_study: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    for name in ("read_stations", "load_network", "build_population"):
+    for name in ("read_stations_datum", "load_network", "build_population"):
         monkeypatch.setattr(analysis, name, _never(name))
     path = tmp_path / "bad.tif"
     if case == "garbage":
