@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, cast, get_args
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
@@ -53,6 +54,7 @@ __all__ = [
     "transform_geometry",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
+    "with_gcj02_columns",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ _MAX_ITER = 50
 
 Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
 G = TypeVar("G")
+F = TypeVar("F", bound=pd.DataFrame)
 
 
 def _as_float(lon: ArrayLike, lat: ArrayLike) -> Pair:
@@ -391,3 +394,33 @@ def transform_geometry(
         return cast(G, gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs, name=geoms.name))
     result: Any = shapely.transform(geoms, _xy)
     return cast(G, result)
+
+
+def with_gcj02_columns(frame: F) -> F:
+    """A copy of a table with ``lon_gcj02``/``lat_gcj02`` after its WGS84 ``lon``/``lat``.
+
+    A site pasted from these columns into AMap (or Tencent Maps) lands where the WGS84 point
+    does. Values are rounded to 8 decimals (about 1 mm); a table without ``lon``/``lat`` is
+    returned unchanged (a copy).
+
+    Parameters
+    ----------
+    frame
+        A DataFrame or GeoDataFrame with WGS84 ``lon`` and ``lat`` columns.
+
+    Returns
+    -------
+    frame
+        The copy, ``lon_gcj02`` and ``lat_gcj02`` placed right after ``lat``.
+    """
+    out = frame.copy()
+    if "lon" not in out.columns or "lat" not in out.columns:
+        return out
+    glon, glat = wgs84_to_gcj02(
+        out["lon"].to_numpy(dtype=np.float64), out["lat"].to_numpy(dtype=np.float64)
+    )
+    out = out.drop(columns=[c for c in ("lon_gcj02", "lat_gcj02") if c in out.columns])
+    at = list(out.columns).index("lat") + 1
+    out.insert(at, "lon_gcj02", np.round(glon, 8))
+    out.insert(at + 1, "lat_gcj02", np.round(glat, 8))
+    return out

@@ -25,6 +25,7 @@ import shapely
 
 from skillcircle._escaping import neutralise_frame
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
+from skillcircle.inputs.coords import with_gcj02_columns
 from skillcircle.inputs.files import output_dir, write_json, write_text, write_with
 from skillcircle.outputs import schema
 from skillcircle.outputs.markdown import markdown_report
@@ -251,7 +252,9 @@ def write_report(
     tables[schema.STATIONS_REJECTED_CSV] = analysis.inputs.stations.rejected
     tables[schema.STATIONS_CSV] = analysis.stations_table
     if plan is not None:
-        tables[schema.SUGGESTIONS_CSV] = pd.DataFrame(plan.suggestions.drop(columns="geometry"))
+        tables[schema.SUGGESTIONS_CSV] = with_gcj02_columns(
+            pd.DataFrame(plan.suggestions.drop(columns="geometry"))
+        )
         tables[schema.CANDIDATES_REJECTED_CSV] = plan.candidates_rejected
     for name, frame in tables.items():
         if frame is not None:
@@ -264,7 +267,7 @@ def write_report(
         **area_layers(analysis),
     }
     if plan is not None:
-        layers[schema.SUGGESTIONS_GEOJSON] = plan.suggestions
+        layers[schema.SUGGESTIONS_GEOJSON] = with_gcj02_columns(plan.suggestions)
         layers[schema.CANDIDATES_GEOJSON] = plan.candidates
     for name, layer in layers.items():
         written[name] = write_geojson(layer, out / name)

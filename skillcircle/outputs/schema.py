@@ -141,8 +141,11 @@ OUTPUT_FILES = (*DATA_FILES, MAP_HTML, REPORT_HTML)
 DISTRICT_TABLE_COLUMNS = (*DISTRICT_KEYS, *TABLE_COLUMNS)
 #: ``coverage_by_subdistrict.csv`` (and :attr:`Analysis.by_subdistrict`).
 SUBDISTRICT_TABLE_COLUMNS = (*SUBDISTRICT_KEYS, *TABLE_COLUMNS)
-#: ``suggestions.csv``: these, then ``name`` when the candidates were named.
-SUGGESTIONS_COLUMNS = tuple(PLAN_COLUMNS)
+#: ``suggestions.csv``: these (GCJ-02 ``lon_gcj02``/``lat_gcj02`` after WGS84 ``lat``, to paste
+#: into AMap), then ``name`` when the candidates were named.
+SUGGESTIONS_COLUMNS = tuple(
+    c for p in PLAN_COLUMNS for c in ((p, "lon_gcj02", "lat_gcj02") if p == "lat" else (p,))
+)
 #: ``stations.csv``: the per-station table with its flags (and ``stations.geojson`` properties).
 STATIONS_CSV_COLUMNS = STATION_TABLE_COLUMNS
 #: Columns coverage adds to each station (``stations.geojson`` also keeps the ledger's).

@@ -114,6 +114,15 @@ def test_demo_station_table(yuexiu_demo):
     # the table's reach is coverage's; its straight-line figure never falls below it
     assert np.allclose(t["reach_population"], st["reach_population"].round(1))
     assert (t["straight_line_population"] >= t["reach_population"] - 1).all()
+    # every output with coordinates carries GCJ-02 too, within 0.01 m of the WGS84 point
+    for name in ("stations.csv", "suggestions.csv", "stations.geojson", "suggestions.geojson"):
+        path = yuexiu_demo.files[name]
+        frame = pd.read_csv(path) if name.endswith(".csv") else gpd.read_file(path)
+        lon, lat = gcj02_to_wgs84(frame["lon_gcj02"].to_numpy(), frame["lat_gcj02"].to_numpy())
+        dx = (lon - frame["lon"].to_numpy()) * 111_320 * np.cos(np.radians(23.1))
+        dy = (lat - frame["lat"].to_numpy()) * 110_574
+        assert np.hypot(dx, dy).max() < 0.01, name
+        assert (frame["lon_gcj02"] - frame["lon"]).abs().min() > 1e-3  # really shifted
     report = yuexiu_demo.files["report.md"].read_text(encoding="utf-8")
     for name in off:
         assert name in report

@@ -71,6 +71,8 @@ def test_plan_files_and_words(hand_study, tmp_path):
         "phase",
         "lon",
         "lat",
+        "lon_gcj02",
+        "lat_gcj02",
         "district_code",
         "district_name",
         "subdistrict_code",
