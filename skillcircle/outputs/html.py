@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
+from skillcircle.access.stationtable import flagged_lines
 from skillcircle.inputs.files import write_text
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
@@ -56,6 +57,22 @@ def _fmt_table(frame: pd.DataFrame) -> str:
             formatters[col] = lambda v, fmt=fmt: "" if pd.isna(v) else fmt.format(v)
     table = frame.to_html(index=False, escape=True, formatters=formatters, border=0)
     return f"<div class='scroll'>{table}</div>"
+
+
+def _station_section(analysis: Analysis) -> list[str]:
+    """Flagged stations named (escaped), then the station table without its coordinates."""
+    table = analysis.stations_table
+    if table is None or len(table) == 0:
+        return []
+    lines = flagged_lines(table) or ["No station is flagged. 无需复核的站点。"]
+    coords = ("lon", "lat", "lon_gcj02", "lat_gcj02")
+    return [
+        "<h2>Stations 站点一览</h2>",
+        "<ul>",
+        *[f"<li>{html.escape(line)}</li>" for line in lines],
+        "</ul>",
+        _fmt_table(table.drop(columns=list(coords))),
+    ]
 
 
 def html_report(
@@ -110,6 +127,7 @@ def html_report(
             "<h2>Coverage by sub-district 街道覆盖</h2>",
             _fmt_table(with_total(analysis.by_subdistrict, keys=SUBDISTRICT_KEYS)),
         ]
+    body += _station_section(analysis)
     if len(analysis.coverage) > 1:
         body += [
             "<h2>Walking-speed sensitivity 步速敏感性</h2>",

@@ -123,6 +123,7 @@ def test_demo_station_table(yuexiu_demo):
         dy = (lat - frame["lat"].to_numpy()) * 110_574
         assert np.hypot(dx, dy).max() < 0.01, name
         assert (frame["lon_gcj02"] - frame["lon"]).abs().min() > 1e-3  # really shifted
-    report = yuexiu_demo.files["report.md"].read_text(encoding="utf-8")
-    for name in off:
-        assert name in report
+    for page in ("report.md", "report.html"):
+        text = yuexiu_demo.files[page].read_text(encoding="utf-8")
+        line = next(x for x in text.splitlines() if "off the network" in x)
+        assert all(name in line for name in off), page
