@@ -288,7 +288,7 @@ def report_cmd(
         with step(f"Writing {out}"):
             publish(result, out, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage")
-    _print_flagged(result.stations_table)
+    _print_flagged(result.stations_table, result.summary)
 
 
 # ---------------------------------------------------------------------------- suggest
@@ -470,14 +470,26 @@ def suggest_cmd(
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
     _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
-    _print_flagged(result.stations_table)
+    _print_flagged(result.stations_table, result.summary)
     _print_plan(plan)
 
 
-def _print_flagged(table: pd.DataFrame | None) -> None:
-    """Name every flagged station, one line per flag (plain text: names are data)."""
+def _print_flagged(table: pd.DataFrame | None, summary: Summary | None = None) -> None:
+    """Name every flagged station, one line per flag (plain text: names are data).
+
+    With ``summary`` of a ``--coords auto`` run, first say which datum was chosen.
+    """
     from skillcircle.access.stationtable import flagged_lines
 
+    if summary is not None and summary.coords_auto:
+        fit = summary.coords_fit or {}
+        counts = ", ".join(f"{d} {n} of {r}" for d, (n, r) in fit.items())
+        console.print(
+            f"--coords auto: read the ledger as {summary.coords} "
+            f"(rows in their stated 区/街道: {counts or 'no area stated'})",
+            markup=False,
+            soft_wrap=True,
+        )
     for line in flagged_lines(table) if table is not None else []:
         console.print(f"stations: {_cell(line)}", markup=False, soft_wrap=True)
 
@@ -830,7 +842,7 @@ def demo_cmd(
     with display:
         result = run_demo(out, study=study, basemap=basemap, overwrite=overwrite, progress=step)
     _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
-    _print_flagged(result.analysis.stations_table)
+    _print_flagged(result.analysis.stations_table, result.analysis.summary)
     _print_plan(result.plan)
     console.print(f"open {Path(out) / 'map.html'} and {Path(out) / 'report.html'} in a browser")
 

@@ -49,11 +49,13 @@ def test_gcj02_ledger_without_coords_stops_with_the_hint(gcj_args, tmp_path, cap
     assert "add --coords gcj02" in err[0]
 
 
-def test_coords_auto_matches_coords_gcj02(gcj_args, tmp_path):
+def test_coords_auto_matches_coords_gcj02(gcj_args, tmp_path, capsys):
     runs = {}
     for coords in ("gcj02", "auto"):
         out = tmp_path / coords
         assert main(["report", *gcj_args, "--coords", coords, "--out", str(out)]) == 0
+        said = "--coords auto: read the ledger as gcj02" in capsys.readouterr().out
+        assert said == (coords == "auto")
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         runs[coords] = (summary, pd.read_csv(out / "stations.csv"))
     (s_g, t_g), (s_a, t_a) = runs["gcj02"], runs["auto"]
