@@ -20,6 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -161,6 +162,8 @@ def _fill_sheet(ws: object, frame: pd.DataFrame, *, first_row: int) -> None:
         for i, value in enumerate(values, start=first_row + 1):
             if isinstance(value, float) and pd.isna(value):
                 value = None
+            elif isinstance(value, str):  # control characters cannot be stored: shown as "?"
+                value = ILLEGAL_CHARACTERS_RE.sub("?", value)
             c = ws.cell(row=i, column=j, value=value)  # type: ignore[attr-defined]
             if fmt is not None and isinstance(value, int | float) and not isinstance(value, bool):
                 c.number_format = fmt
