@@ -81,6 +81,23 @@ def _fmt_table(frame: pd.DataFrame) -> str:
     return f"<div class='scroll'>{table}</div>"
 
 
+def _flagged_stations(stations: pd.DataFrame, *, max_snap_m: float) -> list[str]:
+    """One sentence per station that reaches no one because it is off the walking network."""
+    if "on_network" not in stations.columns:
+        return []
+    out = []
+    for _, row in stations[~stations["on_network"].astype(bool)].iterrows():
+        name = row.get("name")
+        if not isinstance(name, str) or not name:
+            name = f"row {row.get('row', '?')}"
+        out.append(
+            f"{name}: {row['snap_distance_m']:,.0f} m from the nearest street (limit "
+            f"{max_snap_m:,.0f} m), so it covers no one 距路网过远，未计覆盖 — check its "
+            "coordinates."
+        )
+    return out
+
+
 def html_report(
     analysis: Analysis,
     *,
@@ -183,6 +200,14 @@ def html_report(
             "<h2>Suggested new sites 建议新增站点</h2>",
             f"<p>{e(plan_words(plan.summary))}</p>",
             _fmt_table(table),
+        ]
+    flagged = _flagged_stations(head.stations, max_snap_m=s.max_snap_m)
+    if flagged:
+        body += [
+            "<h2>Stations to check 需核查的站点</h2>",
+            "<ul>",
+            *[f"<li>{e(line)}</li>" for line in flagged],
+            "</ul>",
         ]
     rows = "".join(
         f"<tr><td>{e(k)}</td><td>{e(v.path)}</td><td><code>{e(v.sha256 or '—')}</code></td></tr>"

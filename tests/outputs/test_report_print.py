@@ -102,3 +102,13 @@ def test_suggested_sites_keep_six_decimals(yuexiu_demo: Any) -> None:
         # 6 decimals of a degree ≈ 0.1 m: the printed GCJ-02 goes back within 0.2 m
         assert abs(float(back_lon) - lon) * 102_000 < 0.2
         assert abs(float(back_lat) - lat) * 111_000 < 0.2
+
+
+def test_flagged_stations_are_named(yuexiu_demo: Any) -> None:
+    page = Path(yuexiu_demo.files["report.html"]).read_text(encoding="utf-8")
+    stations = yuexiu_demo.analysis.headline.stations
+    off = stations[~stations["on_network"].astype(bool)]
+    assert len(off) == 2  # the demo's two stations beyond the 500 m snapping limit
+    section = page[page.index("需核查的站点") :]
+    for name, snap in zip(off["name"], off["snap_distance_m"], strict=True):
+        assert f"{name}: {snap:,.0f} m from the nearest street (limit 500 m)" in section
