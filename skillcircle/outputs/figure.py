@@ -170,5 +170,5 @@ def map_figure_png(folder: str | Path, *, title: str = "", width_in: float = 7.0
     if title:
         fig.suptitle(title, fontproperties=font, fontsize=11)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", pad_inches=0.05)
     return buf.getvalue()
