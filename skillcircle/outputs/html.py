@@ -8,6 +8,7 @@ Every value that came from a user file is HTML-escaped.
 
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import pandas as pd
 
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS, Analysis
 from skillcircle.access.stationtable import flagged_lines
+from skillcircle.inputs.coords import wgs84_to_gcj02
 from skillcircle.inputs.files import write_text
+from skillcircle.outputs.labels import header_label
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
@@ -43,35 +46,70 @@ iframe{width:100%;height:640px;border:1px solid #ccc} .muted{color:#666;font-siz
 .scroll{overflow-x:auto} body{padding:0 1em}
 .note{font-weight:bold;color:#b2182b}
 .warn{background:#fff4e5;border-left:4px solid #f0a030;padding:.5em 1em}
-@media print{iframe{display:none} .pagebreak{page-break-before:always} body{margin:0}
-.scroll{overflow:visible} table{font-size:.75em}}
+.printmap{display:none;max-width:100%}
+@page{size:A4;margin:12mm}
+@media print{iframe{display:none} .printmap{display:block;width:100%;max-height:150mm;
+object-fit:contain} body{margin:0;padding:0;max-width:none;font-size:9pt;line-height:1.3}
+h1{font-size:14pt} h2{font-size:11pt;margin-top:.8em;break-after:avoid}
+.scroll{overflow:visible} table{font-size:7pt;width:100%;table-layout:auto}
+th,td{padding:.1em .25em;word-break:break-word;overflow-wrap:anywhere;white-space:normal}
+code{word-break:break-all} tr{break-inside:avoid} .fig{padding:.2em .5em}}
 """
 
 
 def _fmt_table(frame: pd.DataFrame) -> str:
-    """HTML table with thousands separators and one-decimal percentages (escaped)."""
+    """HTML table, planner headers, thousands separators, one-decimal percentages (escaped)."""
     formatters: dict[str, Any] = {}
     for col in frame.columns:
         if pd.api.types.is_float_dtype(frame[col]):
-            fmt = "{:.1f}" if "pct" in col else "{:.2f}" if "km2" in col else "{:,.0f}"
+            fmt = (
+                "{:.6f}"
+                if col.endswith(("lon", "lat", "_gcj02"))
+                else "{:.1f}"
+                if "pct" in col
+                else "{:.2f}"
+                if "km2" in col
+                else "{:,.0f}"
+            )
             formatters[col] = lambda v, fmt=fmt: "" if pd.isna(v) else fmt.format(v)
-    table = frame.to_html(index=False, escape=True, formatters=formatters, border=0)
+    names = {c: header_label(str(c)) for c in frame.columns}
+    table = frame.rename(columns=names).to_html(
+        index=False,
+        escape=True,
+        formatters={names[c]: f for c, f in formatters.items()},
+        border=0,
+    )
     return f"<div class='scroll'>{table}</div>"
 
 
 def _station_section(analysis: Analysis) -> list[str]:
-    """Flagged stations named (escaped), then the station table without its coordinates."""
+    """Flagged stations named (escaped), then a compact station table.
+
+    The full table is in ``stations.csv`` and the workbook.
+    """
     table = analysis.stations_table
     if table is None or len(table) == 0:
         return []
     lines = flagged_lines(table) or ["No station is flagged. 无需复核的站点。"]
-    coords = ("lon", "lat", "lon_gcj02", "lat_gcj02")
+    compact = [
+        c
+        for c in (
+            "name",
+            "type",
+            "subdistrict_name",
+            "snap_distance_m",
+            "reach_population",
+            "reach_share_pct",
+            "nearest_station_m",
+        )
+        if c in table.columns
+    ]
     return [
         "<h2>Stations 站点一览</h2>",
         "<ul>",
         *[f"<li>{html.escape(line)}</li>" for line in lines],
         "</ul>",
-        _fmt_table(table.drop(columns=list(coords))),
+        _fmt_table(pd.DataFrame(table[compact])),
     ]
 
 
@@ -80,6 +118,7 @@ def html_report(
     *,
     plan: Plan | None = None,
     map_html: str | None = None,
+    map_png: bytes | None = None,
     title: str = "15分钟技能培训圈 · 15-minute skills-training circle",
 ) -> str:
     """Build the report page.
@@ -91,7 +130,10 @@ def html_report(
     plan
         A siting plan to include, if any.
     map_html
-        The web map's HTML document, embedded inline when given.
+        The web map's HTML document, embedded inline when given (shown on screen).
+    map_png
+        The static map (:func:`~skillcircle.outputs.figure.map_figure_png`), embedded as a
+        data URL when given (shown in print, where the live map cannot be).
     title
         Page title.
 
@@ -133,11 +175,18 @@ def html_report(
             "<h2>Walking-speed sensitivity 步速敏感性</h2>",
             _fmt_table(with_total(analysis.sensitivity, keys=DISTRICT_KEYS)),
         ]
+        if analysis.sensitivity_by_subdistrict is not None:
+            body += [
+                "<h2>Walking speeds by sub-district 街道步速敏感性</h2>",
+                _fmt_table(with_total(analysis.sensitivity_by_subdistrict, keys=SUBDISTRICT_KEYS)),
+            ]
+    if map_html is not None or map_png is not None:
+        body.append("<h2 class='pagebreak'>Map 地图</h2>")
+    if map_png is not None:
+        data = base64.b64encode(map_png).decode("ascii")
+        body.append(f"<img class='printmap' alt='map 地图' src='data:image/png;base64,{data}'>")
     if map_html is not None:
-        body += [
-            "<h2 class='pagebreak'>Map 地图</h2>",
-            f"<iframe title='map' srcdoc=\"{html.escape(map_html, quote=True)}\"></iframe>",
-        ]
+        body.append(f"<iframe title='map' srcdoc=\"{html.escape(map_html, quote=True)}\"></iframe>")
     if len(analysis.gaps):
         cols = [
             c
@@ -158,6 +207,11 @@ def html_report(
         ]
     if plan is not None:
         table = pd.DataFrame(plan.suggestions.drop(columns="geometry"))
+        if {"lon", "lat"} <= set(table.columns):
+            gcj_lon, gcj_lat = wgs84_to_gcj02(table["lon"], table["lat"])
+            at = table.columns.get_loc("lat") + 1  # type: ignore[operator]
+            table.insert(at, "lon_gcj02", gcj_lon)
+            table.insert(at + 1, "lat_gcj02", gcj_lat)
         body += [
             "<h2>Suggested new sites 建议新增站点</h2>",
             f"<p>{e(plan_words(plan.summary))}</p>",
@@ -196,6 +250,7 @@ def write_html_report(
     *,
     plan: Plan | None = None,
     map_html: str | None = None,
+    map_png: bytes | None = None,
 ) -> Path:
     """Write the HTML report page of :func:`html_report` to a file, atomically.
 
@@ -209,6 +264,8 @@ def write_html_report(
         A siting plan to include, if any.
     map_html
         The web map's HTML document, embedded inline when given.
+    map_png
+        The static map shown in print, when given.
 
     Returns
     -------
@@ -220,4 +277,4 @@ def write_html_report(
     InputError
         When ``path`` is a folder, or a parent of it exists as a file.
     """
-    return write_text(path, html_report(analysis, plan=plan, map_html=map_html))
+    return write_text(path, html_report(analysis, plan=plan, map_html=map_html, map_png=map_png))

@@ -16,9 +16,12 @@ from skillcircle._errors import InputError
 from skillcircle.access.analysis import Analysis
 from skillcircle.outputs import schema
 from skillcircle.outputs.datafiles import write_report
+from skillcircle.outputs.figure import map_figure_png
 from skillcircle.outputs.folder import RunFolder
+from skillcircle.outputs.geopackage import gpkg_layers, write_geopackage
 from skillcircle.outputs.html import write_html_report
 from skillcircle.outputs.webmap import map_from_dir, write_map
+from skillcircle.outputs.workbook import workbook_sheets, write_workbook
 from skillcircle.siting.suggest import Plan
 
 __all__ = ["publish"]
@@ -81,11 +84,17 @@ def publish(
         title = f"skillcircle · {run.target.name}"
         page = map_from_dir(staging, basemap=basemap, centre=centre, title=title)
         written[schema.MAP_HTML] = write_map(page, staging / schema.MAP_HTML)
+        map_png = map_figure_png(staging, title=title)
+        written[schema.REPORT_XLSX] = write_workbook(
+            staging / schema.REPORT_XLSX, workbook_sheets(staging), image_png=map_png
+        )
+        written[schema.GPKG] = write_geopackage(staging / schema.GPKG, gpkg_layers(staging))
         written[schema.REPORT_HTML] = write_html_report(
             staging / schema.REPORT_HTML,
             analysis,
             plan=plan,
             map_html=written[schema.MAP_HTML].read_text(encoding="utf-8"),
+            map_png=map_png,
         )
         unknown = set(written) - set(schema.OUTPUT_FILES)
         if unknown:  # a writer added a file the contract does not name

@@ -47,12 +47,14 @@ __all__ = [
     "DISTRICT_TABLE_COLUMNS",
     "GAPS_GEOJSON",
     "GAP_LAYER_COLUMNS",
+    "GPKG",
     "ISOCHRONES_GEOJSON",
     "MAP_HTML",
     "OUTPUT_FILES",
     "PLAN_FILES",
     "REPORT_HTML",
     "REPORT_MD",
+    "REPORT_XLSX",
     "SENSITIVITY_BY_SUBDISTRICT_CSV",
     "SENSITIVITY_CSV",
     "SERVICE_AREA_GEOJSON",
@@ -106,6 +108,8 @@ CANDIDATES_GEOJSON = "candidates.geojson"
 CANDIDATES_REJECTED_CSV = "candidates_rejected.csv"
 MAP_HTML = "map.html"
 REPORT_HTML = "report.html"
+REPORT_XLSX = "report.xlsx"
+GPKG = "skillcircle.gpkg"
 
 #: The coverage tables, by file: written with a total row (:func:`with_total`).
 TABLE_CSV = (DISTRICT_CSV, SUBDISTRICT_CSV, SENSITIVITY_CSV, SENSITIVITY_BY_SUBDISTRICT_CSV)
@@ -134,7 +138,7 @@ DATA_FILES = (
 
 #: Every file the tool writes into an output folder (:func:`~skillcircle.outputs.publish.publish`
 #: writes all that apply; ``skillcircle map --from`` reads them).
-OUTPUT_FILES = (*DATA_FILES, MAP_HTML, REPORT_HTML)
+OUTPUT_FILES = (*DATA_FILES, MAP_HTML, REPORT_HTML, REPORT_XLSX, GPKG)
 
 # ------------------------------------------------------------------------------ columns
 #: ``coverage_by_district.csv`` (and :attr:`Analysis.by_district`).

@@ -1,0 +1,94 @@
+"""Column headers in the planner's terms: Chinese with English, for the report and workbook.
+
+Machine files (CSV, GeoJSON) keep their snake_case names; what a planner reads shows these.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HEADERS", "header_label", "labelled"]
+
+import pandas as pd
+
+#: Chinese-with-English header of each machine column name (others are shown as they are).
+HEADERS: dict[str, str] = {
+    "district_code": "区代码 district code",
+    "district_name": "区 district",
+    "subdistrict_code": "街道代码 sub-district code",
+    "subdistrict_name": "街道 sub-district",
+    "population": "常住人口 residents",
+    "covered_population": "覆盖人口 covered",
+    "uncovered_population": "未覆盖人口 not covered",
+    "offnetwork_population": "离网人口 off-network",
+    "coverage_pct": "覆盖率 % coverage",
+    "stations": "站点数 stations",
+    "population_per_station": "人口/站 residents per station",
+    "rank": "序号 rank",
+    "phase": "阶段 phase",
+    "lon": "经度 WGS84 lon",
+    "lat": "纬度 WGS84 lat",
+    "lon_gcj02": "经度 GCJ-02 lon",
+    "lat_gcj02": "纬度 GCJ-02 lat",
+    "added_population": "新增覆盖 added residents",
+    "cumulative_covered_population": "累计覆盖 cumulative covered",
+    "cumulative_coverage_pct": "累计覆盖率 % cumulative coverage",
+    "zone_id": "空白区 zone",
+    "units": "网格数 cells",
+    "area_km2": "面积 km² area",
+    "centre_lon": "中心经度 centre lon",
+    "centre_lat": "中心纬度 centre lat",
+    "name": "名称 name",
+    "station_type": "类型 type",
+    "snap_distance_m": "接入距离 m snap distance",
+    "on_network": "在路网 on network",
+    "reach_population": "可达人口 reach",
+    "next_station_m": "最近他站 m next station",
+    "row": "行 row",
+    "reason": "原因 reason",
+    "field": "字段 field",
+    "value": "值 value",
+    "item": "项目 item",
+    "path": "路径 path",
+    "sha256": "SHA-256",
+}
+
+
+def header_label(column: str) -> str:
+    """The Chinese-with-English header of a column (speed-suffixed columns included).
+
+    Parameters
+    ----------
+    column
+        A machine column name, e.g. ``coverage_pct_3kmh``.
+
+    Returns
+    -------
+    label
+        E.g. ``覆盖率 % coverage @ 3 km/h``; the name itself when unknown.
+
+    Examples
+    --------
+    >>> header_label("covered_population_3.5kmh")
+    '覆盖人口 covered @ 3.5 km/h'
+    """
+    if column in HEADERS:
+        return HEADERS[column]
+    base, _, speed = column.rpartition("_")
+    if base in HEADERS and speed.endswith("kmh"):
+        return f"{HEADERS[base]} @ {speed[:-3]} km/h"
+    return column
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with its columns renamed by :func:`header_label`.
+
+    Parameters
+    ----------
+    frame
+        A table with machine column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same values under the planner's headers.
+    """
+    return frame.rename(columns={c: header_label(str(c)) for c in frame.columns})
