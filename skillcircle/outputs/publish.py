@@ -19,6 +19,7 @@ from skillcircle.outputs.datafiles import write_report
 from skillcircle.outputs.folder import RunFolder
 from skillcircle.outputs.html import write_html_report
 from skillcircle.outputs.webmap import map_from_dir, write_map
+from skillcircle.outputs.webmap.walktime import write_walk_grid
 from skillcircle.siting.suggest import Plan
 
 __all__ = ["publish"]
@@ -77,6 +78,7 @@ def publish(
     staging = run.stage()
     try:
         written = write_report(analysis, staging, plan=plan)
+        written.update(write_walk_grid(analysis, staging))
         # the page is drawn from the staged files but titled after the planner's folder
         title = f"skillcircle · {run.target.name}"
         page = map_from_dir(staging, basemap=basemap, centre=centre, title=title)
