@@ -21,6 +21,7 @@ from skillcircle.outputs.folder import RunFolder
 from skillcircle.outputs.geopackage import gpkg_layers, write_geopackage
 from skillcircle.outputs.html import write_html_report
 from skillcircle.outputs.webmap import map_from_dir, write_map
+from skillcircle.outputs.webmap.walktime import write_walk_grid
 from skillcircle.outputs.workbook import workbook_sheets, write_workbook
 from skillcircle.siting.suggest import Plan
 
@@ -80,6 +81,7 @@ def publish(
     staging = run.stage()
     try:
         written = write_report(analysis, staging, plan=plan)
+        written.update(write_walk_grid(analysis, staging))
         # the page is drawn from the staged files but titled after the planner's folder
         title = f"skillcircle · {run.target.name}"
         page = map_from_dir(staging, basemap=basemap, centre=centre, title=title)

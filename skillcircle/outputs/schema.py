@@ -75,6 +75,7 @@ __all__ = [
     "TOTAL_LABEL",
     "UNITS_COLUMNS",
     "UNITS_PARQUET",
+    "WALK_GRID_PARQUET",
     "InputFile",
     "NetworkQuality",
     "PlanFigures",
@@ -107,6 +108,8 @@ SUGGESTIONS_GEOJSON = "suggestions.geojson"
 CANDIDATES_GEOJSON = "candidates.geojson"
 CANDIDATES_REJECTED_CSV = "candidates_rejected.csv"
 MAP_HTML = "map.html"
+#: Walk-time grid cells (GeoParquet, network CRS): what the map's click lookup reads.
+WALK_GRID_PARQUET = "walk_grid.parquet"
 REPORT_HTML = "report.html"
 REPORT_XLSX = "report.xlsx"
 GPKG = "skillcircle.gpkg"
@@ -138,7 +141,7 @@ DATA_FILES = (
 
 #: Every file the tool writes into an output folder (:func:`~skillcircle.outputs.publish.publish`
 #: writes all that apply; ``skillcircle map --from`` reads them).
-OUTPUT_FILES = (*DATA_FILES, MAP_HTML, REPORT_HTML, REPORT_XLSX, GPKG)
+OUTPUT_FILES = (*DATA_FILES, WALK_GRID_PARQUET, MAP_HTML, REPORT_HTML, REPORT_XLSX, GPKG)
 
 # ------------------------------------------------------------------------------ columns
 #: ``coverage_by_district.csv`` (and :attr:`Analysis.by_district`).

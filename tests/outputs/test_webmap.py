@@ -251,14 +251,15 @@ def _groups(m: folium.Map) -> dict[str, Any]:
     return {c.layer_name: c for c in m._children.values() if isinstance(c, folium.map.Layer)}
 
 
-def test_isochrones_hidden_when_more_than_threshold() -> None:
+def test_isochrones_hidden_at_load() -> None:
+    """Walk areas start hidden whatever their number (issue 12: off by default)."""
     stations = points([(113.30 + i * 0.01, 23.10) for i in range(3)], name=["a", "b", "c"])
     iso = gpd.GeoDataFrame(
         {"station": [0, 1, 2], "name": ["a", "b", "c"]},
         geometry=stations.to_crs(CRS).buffer(500).to_numpy(),
         crs=CRS,
     )
-    for limit, shown in ((3, True), (2, False)):
+    for limit, shown in ((3, False), (2, False)):
         m = build_map(stations=stations, isochrones=iso, isochrones_shown_max=limit)
         group = _groups(m)[LAYER_NAMES["isochrones"]]
         assert group.show is shown

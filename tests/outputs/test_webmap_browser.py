@@ -10,6 +10,7 @@ chromium-driver``); skipped when ``/usr/bin/chromium`` is absent.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from shapely import Point, box
 
+from skillcircle.access.coverage import compute_coverage
 from skillcircle.outputs.webmap import LAYER_NAMES, build_map, write_map
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -419,7 +421,12 @@ def test_the_yuexiu_demo_map(driver: Any, yuexiu_demo: Any, tmp_path: Path) -> N
     name = str(stations["name"].iloc[0])
     out = check_map_in_browser(
         yuexiu_demo.files["map.html"],
-        expected_layers=["OpenStreetMap", *LAYER_NAMES.values()],
+        expected_layers=[
+            "OpenStreetMap",
+            *list(LAYER_NAMES.values())[:6],
+            "步行时间 Walk time to nearest station",
+            *list(LAYER_NAMES.values())[6:],
+        ],
         n_stations=len(stations),
         click_name=name,
         driver=driver,
@@ -438,3 +445,111 @@ def test_the_yuexiu_demo_map(driver: Any, yuexiu_demo: Any, tmp_path: Path) -> N
 
         shot = Image.open(out["screenshot"]).convert("RGB")
         shot.quantize(colors=128).save(REPO / "docs" / "map.png", optimize=True)
+
+
+# ------------------------------------------------------------------------------------------
+# walk-time grid and click-anywhere lookup (Yuexiu demo)
+
+POPUP = re.compile(r"最近站点 nearest: (.+) · 步行 (\d+) 分钟 \(([\d,]+) m\)")
+
+
+@pytest.fixture(scope="module")
+def chromium_small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    d = start_chromium(tmp_path_factory.mktemp("chromium"), size=(1024, 700))
+    yield d
+    d.quit()
+
+
+def _engine_distance(analysis: Any, points: gpd.GeoSeries) -> tuple[np.ndarray, list[str]]:
+    """The coverage engine's walking distance and nearest station for residents at points."""
+    units = gpd.GeoDataFrame(
+        {"population": np.ones(len(points))}, geometry=points.to_numpy(), crs=points.crs
+    )
+    head = analysis.headline
+    cov = compute_coverage(
+        analysis.inputs.network,
+        head.stations,
+        units,
+        settings=analysis.inputs.settings,
+        stations_snapped=head.stations_snapped,
+    )
+    names = head.stations["name"].to_numpy()
+    return cov.units["distance_m"].to_numpy(), [str(names[i]) for i in cov.units["nearest_station"]]
+
+
+def test_demo_map_size_and_grid(yuexiu_demo: Any) -> None:
+    """The map stays within 2 MB; the grid has ≤ 100 m cells and names real stations."""
+    html = yuexiu_demo.files["map.html"]
+    assert html.stat().st_size <= 2 * 1024 * 1024
+    cells = gpd.read_parquet(html.parent / "walk_grid.parquet")
+    side = np.sqrt(cells.geometry.area.to_numpy())
+    assert np.allclose(side, 100.0)
+    names = set(yuexiu_demo.analysis.headline.stations["name"])
+    assert set(cells["name"].dropna()) <= names
+
+
+def test_click_anywhere_gives_the_engine_distance(chromium_small: Any, yuexiu_demo: Any) -> None:
+    """Three clicks: the popup names the engine's nearest station, its walk within one cell."""
+    analysis = yuexiu_demo.analysis
+    chromium_small.get(yuexiu_demo.files["map.html"].resolve().as_uri())
+    time.sleep(2.0)
+    map_id = chromium_small.execute_script("return document.querySelector('.folium-map').id;")
+    # three points around three stations (≈ 300-600 m away), all inside Yuexiu
+    st = analysis.headline.stations.to_crs(4326)
+    picks = [(0, 0.003, 0.002), (5, -0.004, 0.001), (12, 0.002, -0.005)]
+    cells = gpd.read_parquet(yuexiu_demo.files["map.html"].parent / "walk_grid.parquet")
+    checked = 0
+    for i, dx, dy in picks:
+        lon, lat = st.geometry.iloc[i].x + dx, st.geometry.iloc[i].y + dy
+        here = gpd.GeoSeries([Point(lon, lat)], crs=4326).to_crs(cells.crs)
+        cell = cells.loc[cells.contains(here.iloc[0])]
+        assert len(cell) == 1
+        col, row = int(cell["col"].iloc[0]), int(cell["row"].iloc[0])
+        near = cells.loc[(abs(cells["col"] - col) <= 1) & (abs(cells["row"] - row) <= 1)]
+        # the engine at the clicked point and at the centres of its cell and the 8 around it
+        probes = gpd.GeoSeries([here.iloc[0], *near.geometry.centroid], crs=cells.crs)
+        dist, names = _engine_distance(analysis, probes)
+        chromium_small.execute_script(
+            f"var m = window['{map_id}']; m.setView([{lat}, {lon}], 16, {{animate: false}});"
+            f"m.fire('click', {{latlng: L.latLng({lat}, {lon})}});"
+        )
+        time.sleep(0.3)
+        text = chromium_small.find_element(By.CSS_SELECTOR, ".sc-walk-popup").text
+        got = POPUP.fullmatch(text)
+        assert got, text
+        metres = float(got.group(3).replace(",", ""))
+        centre = next(
+            k
+            for k, (c, r) in enumerate(zip(near["col"], near["row"], strict=True))
+            if (c, r) == (col, row)
+        )
+        # the popup is the engine's distance at the centre of the clicked cell (to the metre)
+        assert abs(metres - dist[1 + centre]) <= 0.5, (text, dist[1 + centre])
+        assert got.group(1) == names[1 + centre]
+        # and the engine's distance at the clicked point is within one grid cell's values
+        assert dist[1:].min() - 1 <= dist[0] <= dist[1:].max() + 1, (dist[0], dist[1:])
+        speed = analysis.headline.speed_kmh * 1000 / 60
+        assert int(got.group(2)) == round(metres / speed)
+        checked += 1
+    assert checked == 3
+    errors = [
+        e
+        for e in chromium_small.get_log("browser")
+        if e["level"] == "SEVERE" and not _is_tile_failure(e, ("openstreetmap.org",))
+    ]
+    assert errors == []
+
+
+def test_default_layers(chromium_small: Any, yuexiu_demo: Any) -> None:
+    """At load only the 街道 choropleth, stations and suggested sites are on."""
+    chromium_small.get(yuexiu_demo.files["map.html"].resolve().as_uri())
+    time.sleep(2.0)
+    rows = chromium_small.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(function (l) { return [l.textContent.trim(), l.querySelector('input').checked]; });"
+    )
+    on = sorted(name for name, checked in rows if checked)
+    assert on == sorted(
+        ["Sub-district coverage (街道)", "Stations (技能加油站)", "Suggested sites"]
+    )
+    assert "步行时间 Walk time to nearest station" in [name for name, _ in rows]

@@ -101,6 +101,15 @@ STATION_COLOURS: dict[str, str] = {
     "other": "#636363",
 }
 
+#: Legend label of each station type: Chinese with English.
+STATION_TYPE_LABELS: dict[str, str] = {
+    "community": "社区型 community",
+    "rural": "乡村型 rural",
+    "park": "园区型 industrial park",
+    "institution": "院校机构型 college / institution",
+    "other": "其他 other",
+}
+
 #: Colours of suggestion phases, in order of the phase of the best-ranked site (cycled).
 PHASE_COLOURS: tuple[str, ...] = ("#e31a1c", "#1f78b4", "#33a02c", "#6a3d9a", "#b15928", "#525252")
 
@@ -423,9 +432,11 @@ def _add_uncovered(m: folium.Map, gdf: gpd.GeoDataFrame, display: _Display, *, n
     lat, lon = display.points(gdf)
     if len(pop) > UNCOVERED_CIRCLES_MAX:
         data = np.column_stack([lat, lon, np.round(pop, 1)]).tolist()
-        _OfflineHeatMap(data, name=name, min_opacity=0.3, radius=18, blur=14, max_zoom=16).add_to(m)
+        _OfflineHeatMap(
+            data, name=name, show=False, min_opacity=0.3, radius=18, blur=14, max_zoom=16
+        ).add_to(m)
         return
-    group = folium.FeatureGroup(name=name).add_to(m)
+    group = folium.FeatureGroup(name=name, show=False).add_to(m)
     top = float(pop.max()) if len(pop) else 1.0
     for y, x, p in zip(lat, lon, pop, strict=True):
         folium.CircleMarker(
@@ -580,7 +591,8 @@ def _legend_html(
     if station_types:
         parts.append("<h4>Stations</h4>")
         parts += [
-            f'<span class="sw dot" style="background:{STATION_COLOURS[t]}"></span>{t}<br>'
+            f'<span class="sw dot" style="background:{STATION_COLOURS[t]}"></span>'
+            f"{STATION_TYPE_LABELS.get(t, t)}<br>"
             for t in STATION_COLOURS
             if t in station_types
         ]

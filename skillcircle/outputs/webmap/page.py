@@ -44,6 +44,7 @@ from skillcircle.outputs.webmap.layers import (
     _valid_minutes,
     layer_names,
 )
+from skillcircle.outputs.webmap.walktime import add_walk_time
 
 __all__ = ["OUTPUT_LAYERS", "build_map", "map_from_dir", "write_map"]
 
@@ -71,6 +72,8 @@ def build_map(
     minutes: float = _DEFAULT_MINUTES,
     note: str | None = None,
     centre: tuple[float, float] | None = None,
+    walk_grid: gpd.GeoDataFrame | None = None,
+    speed_kmh: float | None = None,
 ) -> folium.Map:
     """Build the interactive coverage map.
 
@@ -132,6 +135,12 @@ def build_map(
     centre
         ``(lat, lon)`` the map opens on when no layer has any feature (e.g. the city
         profile's centre); a world view when omitted. A map with data opens on its data.
+    walk_grid
+        Walk-time grid cells (``walk_grid.parquet``: ``col``, ``row``, ``distance_m``,
+        ``station``, ``name``): drawn as the walk-time surface (hidden at load) and embedded
+        for the click-anywhere nearest-station popup.
+    speed_kmh
+        Walking speed of ``walk_grid`` (needed with it).
 
     Returns
     -------
@@ -220,19 +229,22 @@ def build_map(
             colormap=colormap,
         )
     if "service_area" in layers:
-        _add_service_area(group("service_area"), layers["service_area"], display)
+        _add_service_area(group("service_area", show=False), layers["service_area"], display)
     if "isochrones" in layers:
         n_iso = len(layers["isochrones"])
-        show_iso = n_iso <= isochrones_shown_max
-        if not show_iso:
-            logger.info("%d walking areas > %d: layer hidden at load", n_iso, isochrones_shown_max)
+        show_iso = False  # off at load: the map opens on the choropleth, stations and sites
+        logger.debug("%d walking areas (shown-max %d)", n_iso, isochrones_shown_max)
         _add_isochrones(
             group("isochrones", show=show_iso), layers["isochrones"], display, minutes=mins
         )
     if "uncovered" in layers:
         _add_uncovered(m, layers["uncovered"], display, name=names["uncovered"])
     if "gaps" in layers:
-        _add_gaps(group("gaps"), layers["gaps"], display)
+        _add_gaps(group("gaps", show=False), layers["gaps"], display)
+    if walk_grid is not None and speed_kmh is not None:
+        add_walk_time(
+            m, walk_grid, display, name="步行时间 Walk time to nearest station", speed_kmh=speed_kmh
+        )
     station_types = _add_stations(group("stations"), layers["stations"], display, minutes=mins)
     phases: dict[str, str] = {}
     if "suggestions" in layers:
@@ -361,7 +373,11 @@ def map_from_dir(
     if units_path.is_file():
         units = gpd.read_parquet(units_path, columns=["population", "covered", "geometry"])
         layers["uncovered"] = units.loc[~units["covered"].to_numpy(dtype=bool)]
+    grid_path = folder / schema.WALK_GRID_PARQUET
     summary = schema.read_summary(folder)
+    if grid_path.is_file() and summary is not None:
+        layers["walk_grid"] = gpd.read_parquet(grid_path)
+        layers["speed_kmh"] = summary.speed_kmh
     minutes = _DEFAULT_MINUTES if summary is None else summary.minutes
     if not _valid_minutes(minutes):
         logger.warning("summary minutes %r invalid: map labels use 15", minutes)
