@@ -168,7 +168,9 @@ def read_trainings(source: str | os.PathLike[str], *, station_names: Sequence[st
             if not station and not district:
                 raise InputError("neither a station nor a district")
             year, quarter = parse_quarter(cell("quarter"))
-            text = unicodedata.normalize("NFKC", cell("trainings")).replace(",", "")
+            text = (
+                unicodedata.normalize("NFKC", cell("trainings")).replace(",", "").replace(" ", "")
+            )
             try:
                 count = float(text)
             except ValueError:
