@@ -247,3 +247,67 @@ def write_progress(
         run.abort()
         raise
     return {name: run.target / name for name in schema.PROGRESS_FILES}
+
+
+def run_progress(
+    study: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    trainings: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: Any = None,
+) -> tuple[ProgressCoverage, pd.DataFrame]:
+    """Programme progress of a study: load once, coverage per year end, write the files.
+
+    Parameters
+    ----------
+    study
+        The :class:`~skillcircle.study.Study` (its station ledger needs build years).
+    out_dir
+        The output folder.
+    trainings
+        The training ledger (CSV/XLSX), if any.
+    overwrite
+        Replace files the tool did not write.
+    progress
+        Progress hook (:data:`~skillcircle.access.analysis.Progress`).
+
+    Returns
+    -------
+    tuple
+        The coverage per year end and the ``progress_by_district.csv`` table.
+    """
+    from skillcircle.access.analysis import load_inputs, log_step
+    from skillcircle.access.progress import build_years, progress_coverage
+    from skillcircle.inputs.trainings import read_trainings
+    from skillcircle.profiles import profile_for
+
+    step = progress or log_step
+    inputs_paths = [*study.input_paths(), *([Path(trainings)] if trainings else [])]
+    RunFolder(
+        out_dir, names=schema.PROGRESS_FILES, inputs=inputs_paths, overwrite=overwrite
+    ).check()
+    inputs = load_inputs(study, progress=step)
+    stations = inputs.stations.stations
+    ledger = read_trainings(trainings, station_names=list(stations["name"])) if trainings else None
+    built = build_years(stations)
+    codes = (
+        list(inputs.districts["district_code"].astype(str)) if inputs.districts is not None else []
+    )
+    profile = profile_for(codes) if codes else None
+    phases = profile.phases if profile is not None else ()
+    last = max([int(built.max()), *(y for y, _ in phases)])
+    with step("Coverage at each year end"):
+        cov = progress_coverage(inputs, years=tuple(range(int(built.min()), last + 1)))
+    table = progress_table(cov, stations=stations, trainings=ledger)
+    with step(f"Writing {out_dir}"):
+        write_progress(
+            out_dir,
+            cov,
+            table,
+            phases=phases,
+            trainings_target=profile.trainings_target if profile is not None else None,
+            inputs=inputs_paths,
+            overwrite=overwrite,
+        )
+    return cov, table
