@@ -143,7 +143,7 @@ def _charts(
         ax = fig.subplots()
         # labelled by district code: matplotlib's default font has no Chinese glyphs
         for code, rows in table.groupby("district_code"):
-            ax.plot(rows["year"], rows["coverage_pct"], "-o", label=str(code))
+            ax.plot(rows["year"], rows["coverage_pct"], "-o", label=str(code) or "(none)")
         ax.set_xticks(years)
         ax.set_ylim(0, 100)
         ax.set_ylabel("coverage %")
