@@ -291,6 +291,45 @@ def report_cmd(
     _print_flagged(result.stations_table, result.summary)
 
 
+# ---------------------------------------------------------------------------- progress
+@app.command("progress")
+def progress_cmd(
+    out: OutOpt,
+    trainings: Annotated[
+        Path | None,
+        typer.Option("--trainings", help="Training ledger 培训台账 (CSV/XLSX): station, quarter."),
+    ] = None,
+    stations: StationsOpt = None,
+    coords: CoordsOpt = None,
+    network: NetworkOpt = None,
+    population: PopulationOpt = None,
+    districts: DistrictsOpt = None,
+    subdistricts: SubdistrictsOpt = None,
+    landcover: LandcoverOpt = None,
+    minutes: MinutesOpt = None,
+    speed_kmh: SpeedOpt = None,
+    study: StudyOpt = None,
+    max_snap_m: MaxSnapOpt = None,
+    crs: CrsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    walkway_half_width_m: WalkwayOpt = None,
+    calibrate: CalibrateOpt = None,
+    retain_all: RetainAllOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Programme progress: stations, coverage and trainings at each year end (建成年份)."""
+    from skillcircle.outputs.progress import run_progress
+
+    spec = _study_from_cli(study, **_study_flags(locals()))
+    display, step = _progress_hook()
+    with display:
+        cov, _ = run_progress(spec, out, trainings=trainings, overwrite=overwrite, progress=step)
+    for row in cov.totals.itertuples():
+        missing = "、".join(cov.districts_without_station.get(row.year, ()))
+        line = f"{row.year}: {row.stations} 站 stations, 覆盖 coverage {row.coverage_pct:.1f} %"
+        console.print(line + (f" · 无站点 no station: {missing}" if missing else ""), markup=False)
+
+
 # ---------------------------------------------------------------------------- suggest
 def _parse_phases(text: str | None) -> tuple[tuple[int | None, int], ...] | None:
     """Read ``--phases``: station totals, with or without years.

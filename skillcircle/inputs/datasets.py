@@ -47,6 +47,7 @@ SAMPLE_FILES: dict[str, str] = {
     "yuexiu_subdistricts": "yuexiu/subdistricts.gpkg",
     "yuexiu_boundary": "yuexiu/boundary.gpkg",
     "yuexiu_worldpop": "yuexiu/worldpop.tif",
+    "yuexiu_trainings": "yuexiu/trainings_illustrative.csv",
 }
 
 #: Names :func:`get_path` knows, sorted.
@@ -72,7 +73,9 @@ def get_path(name: str) -> Path:
         * ``yuexiu_subdistricts`` — 29 OSM 街道 polygons (``name``, ``ref:admin:CN:nbs``),
           GeoPackage;
         * ``yuexiu_boundary`` — the OSM district boundary, GeoPackage;
-        * ``yuexiu_worldpop`` — WorldPop population per ~90 m cell, GeoTIFF.
+        * ``yuexiu_worldpop`` — WorldPop population per ~90 m cell, GeoTIFF;
+        * ``yuexiu_trainings`` — the **illustrative** training ledger (made-up person-trainings
+          per station and quarter), CSV.
 
         Layers are in the projected CRS of the shared data folder (CGCS2000 Gauss-Krüger
         zone CM 114E, metres).

@@ -118,7 +118,8 @@ _FIELDS: dict[str, tuple[str, ...]] = {
         "subdistrict": "街道 所属街道 镇街 街镇 所在街道 街道镇 subdistrict street town township",
         "address": "地址 详细地址 站点地址 address addr",
         "capacity": "容量 可容纳人数 培训容量 capacity",
-        "year": "建成年份 年份 建设年份 成立年份 建成时间 year yearbuilt built opened",
+        "year": "建成年份 年份 建设年份 成立年份 建成时间 建成日期 挂牌时间 挂牌日期 "
+        "year yearbuilt built opened",
         "ledger_id": "序号 编号 站点编号 id no number",
     }.items()
 }

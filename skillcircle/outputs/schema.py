@@ -290,3 +290,23 @@ def read_summary(folder: str | Path) -> Summary | None:
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # InputError is a ValueError
         logger.warning("%s unreadable (%s)", path, exc)
         return None
+
+
+# ------------------------------------------------------------------------------ progress
+#: ``skillcircle progress``: one row per district × year end.
+PROGRESS_BY_DISTRICT_CSV = "progress_by_district.csv"
+PROGRESS_XLSX = "progress.xlsx"
+PROGRESS_HTML = "progress.html"
+#: Columns of ``progress_by_district.csv``.
+PROGRESS_COLUMNS = (
+    "district_code",
+    "district_name",
+    "year",
+    "stations",
+    "stations_target",
+    "trainings",
+    "trainings_cumulative",
+    "coverage_pct",
+)
+#: Every file a progress run writes (its own output contract).
+PROGRESS_FILES = (PROGRESS_BY_DISTRICT_CSV, PROGRESS_XLSX, PROGRESS_HTML)

@@ -32,6 +32,10 @@ class CityProfile:
         (lat, lon) of the city centre, for an empty map.
     census_file
         Census table of the city's districts shipped in ``skillcircle/data``, or ``None``.
+    trainings_target
+        Person-trainings the programme aims at over its years, or ``None``.
+    every_district_by
+        Year by whose end every district should have a station, or ``None``.
     """
 
     key: str
@@ -43,3 +47,5 @@ class CityProfile:
     name_prefixes: tuple[str, ...] = ()
     centre: tuple[float, float] | None = None
     census_file: str | None = None
+    trainings_target: int | None = None
+    every_district_by: int | None = None

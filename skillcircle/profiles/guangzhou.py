@@ -27,6 +27,9 @@ GUANGZHOU = CityProfile(
     name_prefixes=("广东省", "广州市"),
     centre=(23.13, 113.26),
     census_file="census2020_guangzhou_districts.csv",
+    # 1 000 000 person-trainings over 2025-2027; every district covered in the first batch.
+    trainings_target=1_000_000,
+    every_district_by=2025,
 )
 
 #: The profile of this module, as listed in :data:`skillcircle.profiles.PROFILES`.

@@ -32,6 +32,7 @@ NAMES = (
     "yuexiu_roads",
     "yuexiu_stations",
     "yuexiu_subdistricts",
+    "yuexiu_trainings",
     "yuexiu_worldpop",
 )
 
