@@ -146,6 +146,9 @@ class PlanFigures:
         The model reduction's counts and a sentence (``"summary"``).
     phases
         The ``(year, total stations)`` targets the sites were labelled with, or ``None``.
+    plan_method
+        Which method produced the plan: ``"milp-optimal"`` (the exact MILP's proven optimum),
+        ``"milp"`` (the MILP's best plan at its time limit) or ``"greedy+swap"``.
     """
 
     greedy_covered_population: float
@@ -161,6 +164,7 @@ class PlanFigures:
     reduced_units: int
     reduction: dict[str, Any]
     phases: tuple[tuple[int, int], ...] | None = None
+    plan_method: str = "greedy+swap"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict, in ``summary.json``'s key order."""
@@ -178,6 +182,7 @@ class PlanFigures:
             "reduced_units": self.reduced_units,
             "reduction": dict(self.reduction),
             "phases": None if self.phases is None else [list(p) for p in self.phases],
+            "plan_method": self.plan_method,
         }
 
     @classmethod
@@ -220,6 +225,7 @@ class PlanFigures:
             reduced_units=_whole(data, "reduced_units"),
             reduction=dict(_mapping(data, "reduction")),
             phases=phases,
+            plan_method=str(data.get("plan_method", "greedy+swap")),
         )
 
 

@@ -139,15 +139,29 @@ def plan_words(s: Summary) -> str:
     p = s.plan
     if p is None:
         raise InputError("the summary has no plan section (plan is None)", field="plan")
-    return (
+    gain = (
         f"Adding {p.added_sites} sites (chosen among {p.candidates:,} candidates) raises "
         f"coverage from {s.coverage_pct:.2f} % to {p.coverage_pct_after:.2f} % "
         f"({p.covered_population_after - s.covered_population:,.0f} more residents "
-        f"within the walk). No plan with the same number of sites and the same rules can "
+        f"within the walk). "
+    )
+    if p.plan_method == "milp-optimal":
+        return gain + (
+            "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "
+            "was solved to optimality, so no plan with the same number of sites and the same "
+            "rules covers more residents (gap 0 %). Sites are listed in the order each adds "
+            "most to those before it."
+        )
+    source = (
+        "the exact model's best plan within its time limit, better than greedy + swap"
+        if p.plan_method == "milp"
+        else f"greedy + swap ({p.swaps} swap(s) improved the greedy pass)"
+    )
+    return gain + (
+        f"No plan with the same number of sites and the same rules can "
         f"cover more than {p.upper_bound_covered_population:,.0f} residents "
         f"({p.bound_method} bound), so this plan is within {p.optimality_gap_pct:.2f} % of the "
-        f"best possible. The greedy pass covered {p.greedy_covered_population:,.0f}; "
-        f"{p.swaps} swap(s) improved it."
+        f"best possible. The plan comes from {source}."
     )
 
 

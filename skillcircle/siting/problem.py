@@ -200,6 +200,10 @@ class SitingSolution:
         Group (e.g. district) of each pick, or ``None`` when the problem has no groups.
     timings
         Seconds spent per phase (``reduce``, ``greedy``, ``swap``, ``bound``).
+    plan_method
+        Which method produced the plan: ``"milp-optimal"`` (the MILP solved to proven
+        optimality: the plan *is* its solution, gap 0), ``"milp"`` (the MILP's incumbent at
+        the time limit beat greedy + swap) or ``"greedy+swap"``.
     """
 
     selected: IntArray
@@ -218,6 +222,7 @@ class SitingSolution:
     target_reached: bool | None = None
     selected_group: npt.NDArray[np.object_] | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    plan_method: str = "greedy+swap"
 
     @property
     def n_selected(self) -> int:
@@ -704,7 +709,7 @@ class CoverageProblem:
         # ---- certificate
         t0 = time.perf_counter()
         k_bound = int(add) if add is not None else int(sel.size)
-        ub, method = _upper_bound(
+        ub, method, milp_picks = _upper_bound(
             ctx,
             sel,
             value,
@@ -716,10 +721,18 @@ class CoverageProblem:
             lp_max_size=lp_max_size,
             known=known,
         )
+        plan_method = "greedy+swap" if known is None else str(known[1])
+        if milp_picks is not None:
+            sel, gains, plan_method = _adopt_milp(
+                ctx, sel, gains, milp_picks, label=method, keep_zero=bool(gmin.sum() > 0)
+            )
+            value = float(gains.sum())
         timings["bound"] = time.perf_counter() - t0
         covered = base + value
         if math.isnan(ub):
             ub_total, gap = math.nan, math.nan
+        elif plan_method == "milp-optimal":
+            ub_total, gap = covered, 0.0  # the plan is the proven optimum
         else:
             ub_total = base + ub
             if ub_total < covered - 1e-6 * max(covered, 1.0):
@@ -758,10 +771,45 @@ class CoverageProblem:
             target_reached=target_reached,
             selected_group=groups,
             timings=timings,
+            plan_method=plan_method,
         )
 
 
 # ====================================================================== helpers
+def _adopt_milp(
+    ctx: _SwapContext,
+    sel: IntArray,
+    gains: FloatArray,
+    picks: IntArray,
+    *,
+    label: str,
+    keep_zero: bool,
+) -> tuple[IntArray, FloatArray, str]:
+    """The MILP's plan when it is proven optimal or better than greedy + swap, else the latter.
+
+    When greedy + swap ties the MILP its plan is kept. The adopted plan is ordered greedily
+    within itself (each pick adds most to those before it, for phasing); picks adding nobody
+    are dropped unless a minimum quota may need them.
+    """
+    proven = label == "milp-optimal"
+    value = float(gains.sum())
+    if ctx.value(picks) <= value + ctx.tol:
+        # greedy + swap already reaches the MILP's value: keep its plan (ties stay stable),
+        # which is then a proven optimum too
+        return sel, gains, "milp-optimal" if proven else "greedy+swap"
+    indptr = ctx.A.indptr.astype(np.int64)
+    indices = ctx.A.indices.astype(np.int64)
+    order, order_gains = _greedy_order(indptr, indices, ctx.w, picks)
+    if not keep_zero:
+        useful = order_gains > 0
+        order, order_gains = order[useful], order_gains[useful]
+    if proven and float(order_gains.sum()) < value - ctx.tol:
+        # numerically the MILP's plan is worse than the heuristic's: keep the latter
+        logger.warning("MILP plan %.3f below greedy + swap %.3f", order_gains.sum(), value)
+        return sel, gains, "greedy+swap"
+    return order, order_gains, "milp-optimal" if proven else "milp"
+
+
 def _identical_rows(m: sparse.csr_array) -> IntArray:
     """For each row, the first row with exactly the same column set (rows must be sorted).
 

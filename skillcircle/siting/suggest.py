@@ -514,6 +514,7 @@ def suggest(
         reduced_units=solution.reduction.n_units_after,
         reduction=_reduction_dict(solution),
         phases=tuple((int(y), int(t)) for y, t in phases) if phases else None,
+        plan_method=solution.plan_method,
     )
     return Plan(
         suggestions=suggestions,
