@@ -149,6 +149,14 @@ class PlanFigures:
     plan_method
         Which method produced the plan: ``"milp-optimal"`` (the exact MILP's proven optimum),
         ``"milp"`` (the MILP's best plan at its time limit) or ``"greedy+swap"``.
+    target_coverage_pct, target_reached
+        The coverage target asked for (0-100) and whether the plan reaches it (``None``
+        without a target).
+    max_reachable_coverage_pct
+        Coverage with every candidate built: the ceiling of any target (``None`` without one).
+    sites_lower_bound
+        With a target: no plan with fewer new sites reaches it (or, out of reach, the
+        ceiling); ``None`` without a target.
     """
 
     greedy_covered_population: float
@@ -165,6 +173,10 @@ class PlanFigures:
     reduction: dict[str, Any]
     phases: tuple[tuple[int, int], ...] | None = None
     plan_method: str = "greedy+swap"
+    target_coverage_pct: float | None = None
+    target_reached: bool | None = None
+    max_reachable_coverage_pct: float | None = None
+    sites_lower_bound: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict, in ``summary.json``'s key order."""
@@ -183,6 +195,10 @@ class PlanFigures:
             "reduction": dict(self.reduction),
             "phases": None if self.phases is None else [list(p) for p in self.phases],
             "plan_method": self.plan_method,
+            "target_coverage_pct": self.target_coverage_pct,
+            "target_reached": self.target_reached,
+            "max_reachable_coverage_pct": self.max_reachable_coverage_pct,
+            "sites_lower_bound": self.sites_lower_bound,
         }
 
     @classmethod
@@ -226,6 +242,10 @@ class PlanFigures:
             reduction=dict(_mapping(data, "reduction")),
             phases=phases,
             plan_method=str(data.get("plan_method", "greedy+swap")),
+            target_coverage_pct=data.get("target_coverage_pct"),
+            target_reached=data.get("target_reached"),
+            max_reachable_coverage_pct=data.get("max_reachable_coverage_pct"),
+            sites_lower_bound=data.get("sites_lower_bound"),
         )
 
 

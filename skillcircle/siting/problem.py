@@ -58,6 +58,7 @@ from scipy import sparse
 from skillcircle._errors import InfeasibleError, InputError
 from skillcircle._validate import positive
 from skillcircle.siting.bounds import _solve_highs, _upper_bound
+from skillcircle.siting.fewest import fewest_sites
 from skillcircle.siting.greedy import _celf, _greedy_order, _row_gains
 from skillcircle.siting.localsearch import _SwapContext
 from skillcircle.siting.quotas import _NO_LIMIT, _Quotas, _spacing_neighbours
@@ -204,6 +205,10 @@ class SitingSolution:
         Which method produced the plan: ``"milp-optimal"`` (the MILP solved to proven
         optimality: the plan *is* its solution, gap 0), ``"milp"`` (the MILP's incumbent at
         the time limit beat greedy + swap) or ``"greedy+swap"``.
+    sites_lower_bound
+        With a coverage target: no plan with fewer new sites reaches it (or, when it is out
+        of reach, reaches ``max_covered_population``), proven by upper bounds for fewer
+        sites; ``None`` without a target or with ``bound="none"``.
     """
 
     selected: IntArray
@@ -223,6 +228,7 @@ class SitingSolution:
     selected_group: npt.NDArray[np.object_] | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     plan_method: str = "greedy+swap"
+    sites_lower_bound: int | None = None
 
     @property
     def n_selected(self) -> int:
@@ -691,13 +697,15 @@ class CoverageProblem:
             sel, n_sw = ctx.local_search(sel, deadline=time.perf_counter() + time_limit_s)
             swaps += n_sw
             if target_coverage_pct is not None and gmin.sum() == 0:
-                # fewer stations may reach the target once improved by swaps
+                # fewer stations may reach the target (or, when it is out of reach, the
+                # most any plan covers) once improved by swaps
+                goal = min(target_w, ctx.value(sel) - ctx.tol)
                 while sel.size > 1 and time.perf_counter() - t0 < time_limit_s:
                     trial, n_sw = ctx.local_search(
                         _greedy_order(indptr, indices, w, sel)[0][:-1],
                         deadline=time.perf_counter() + time_limit_s,
                     )
-                    if ctx.value(trial) >= target_w:
+                    if ctx.value(trial) >= goal:
                         sel = trial
                         swaps += n_sw
                     else:
@@ -705,6 +713,26 @@ class CoverageProblem:
         sel, gains = _greedy_order(indptr, indices, w, sel)
         timings["swap"] = time.perf_counter() - t0
         value = float(gains.sum())
+
+        # ---- fewest sites for a target, and the proven least number
+        sites_lower_bound = None
+        if target_coverage_pct is not None:
+            t0 = time.perf_counter()
+            few = fewest_sites(
+                ctx,
+                sel,
+                min(target_w, value - ctx.tol),
+                quotas=quotas is not None,
+                min_sites=int(gmin.sum()),
+                bound=bound,
+                time_limit_s=time_limit_s,
+                exact_max_size=exact_max_size,
+                lp_max_size=lp_max_size,
+            )
+            sel, gains = few.selected, few.gains
+            value = float(gains.sum())
+            sites_lower_bound = None if few.bound_method == "none" else few.lower_bound
+            timings["fewest"] = time.perf_counter() - t0
 
         # ---- certificate
         t0 = time.perf_counter()
@@ -772,6 +800,7 @@ class CoverageProblem:
             selected_group=groups,
             timings=timings,
             plan_method=plan_method,
+            sites_lower_bound=sites_lower_bound,
         )
 
 

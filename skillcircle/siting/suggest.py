@@ -515,6 +515,14 @@ def suggest(
         reduction=_reduction_dict(solution),
         phases=tuple((int(y), int(t)) for y, t in phases) if phases else None,
         plan_method=solution.plan_method,
+        target_coverage_pct=solution.target_coverage_pct,
+        target_reached=solution.target_reached,
+        max_reachable_coverage_pct=None
+        if solution.target_coverage_pct is None
+        else round(100.0 * solution.max_covered_population / solution.total_population, 4)
+        if solution.total_population > 0
+        else 0.0,
+        sites_lower_bound=solution.sites_lower_bound,
     )
     return Plan(
         suggestions=suggestions,

@@ -347,7 +347,7 @@ def test_quota_candidates_that_add_nobody_are_kept() -> None:
 def test_target_fewest_sites(trap: CoverageProblem) -> None:
     # 92 % of 13 = 11.96: greedy set cover needs c0, c1, c2 (7, 10, 13);
     # swaps show two sites suffice ({c1, c2} = 12); one site reaches at most 7.
-    greedy = trap.solve(target_coverage_pct=92, swap=False)
+    greedy = trap.solve(target_coverage_pct=92, swap=False, bound="none")
     assert greedy.n_selected == 3
     sol = trap.solve(target_coverage_pct=92)
     assert sol.target_reached is True
@@ -367,12 +367,37 @@ def test_target_unreachable_is_flagged() -> None:
     assert sol.n_selected == 3
     assert sol.coverage_pct == pytest.approx(13 / 18 * 100)
     assert sol.reduction.unreachable_population == 5.0
+    # M, A1 and B2 each have one candidate only: all three are needed for the ceiling
+    assert sol.sites_lower_bound == 3
+    assert sol.added_population.min() > 0
+
+
+def test_target_states_a_proven_least_number_of_sites(trap: CoverageProblem) -> None:
+    sol = trap.solve(target_coverage_pct=92)  # 11.96 of 13: the best single site adds 7
+    assert sol.n_selected == 2
+    assert sol.sites_lower_bound == 2
+    assert trap.solve(add=3).sites_lower_bound is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_target_lower_bound_against_brute_force(seed: int) -> None:
+    p, _ = random_problem(seed)
+    total = float(p.weights.sum())
+    ceiling, _ = brute_force(p, p.n_candidates)
+    target = 0.9 * ceiling / total * 100 if total else 50.0
+    sol = p.solve(target_coverage_pct=target)
+    need = next(
+        k for k in range(p.n_candidates + 1) if brute_force(p, k)[0] >= target / 100 * total - 1e-9
+    )
+    assert sol.target_reached is True
+    assert sol.n_selected == need  # small models: the exact MILP finds the fewest
+    assert sol.sites_lower_bound == need
 
 
 # --------------------------------------------------------------------------- exact when provable
-# Six candidates, eight units, K = 3: greedy picks c5 (23), then c3 (+2 from units 4..5 ...),
-# and no single swap improves its plan (26), while the best 3-set covers 27 (found by search
-# over random instances; checked here by brute force).
+# Six candidates, eight units, K = 3: greedy + swap stops at a plan covering 26 that no
+# single swap improves, while the best 3-set covers 27 (found by a search over random
+# instances; checked here by brute force).
 SWAP_TRAP = [
     [0, 0, 0, 0, 0, 1, 0, 0],
     [0, 1, 1, 0, 0, 0, 0, 1],
