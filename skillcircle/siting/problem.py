@@ -779,7 +779,7 @@ class CoverageProblem:
                     _pct(max_covered, total),
                 )
         if add is not None and sel.size < add:
-            logger.warning("only %d of %d requested stations add coverage", sel.size, add)
+            logger.warning("%s", _short_plan_reason(ctx, sel, int(add)))
         orig = info.candidate_index[sel]
         groups = None if self.candidate_group is None else self.candidate_group[orig]
         return SitingSolution(
@@ -805,6 +805,33 @@ class CoverageProblem:
 
 
 # ====================================================================== helpers
+def _short_plan_reason(ctx: _SwapContext, sel: IntArray, add: int) -> str:
+    """Why a plan has fewer sites than asked: the rule that stopped it, or no coverage left."""
+    gains = ctx.marginal_gains(sel)
+    open_ = gains > ctx.tol
+    open_[sel] = False
+    rules = []
+    if ctx.gmax.size and open_.any():
+        has = ctx.gid[sel] >= 0
+        count = np.bincount(ctx.gid[sel][has], minlength=ctx.gmax.size)
+        full = (ctx.gid >= 0) & (count[np.maximum(ctx.gid, 0)] >= ctx.gmax[np.maximum(ctx.gid, 0)])
+        if (open_ & full).any():
+            rules.append("the per-group maximum (max_per_group)")
+        open_ &= ~full
+    if ctx.nb_indices.size and open_.any():
+        near = np.zeros(open_.size, dtype=bool)
+        for j in sel:
+            near[ctx.nb_indices[ctx.nb_indptr[j] : ctx.nb_indptr[j + 1]]] = True
+        if (open_ & near).any():
+            rules.append("the spacing rule (min_spacing_m)")
+    if rules:
+        return (
+            f"only {sel.size} of {add} requested stations: {' and '.join(rules)} rules out "
+            "every other site that would add coverage"
+        )
+    return f"only {sel.size} of {add} requested stations add coverage"
+
+
 def _adopt_milp(
     ctx: _SwapContext,
     sel: IntArray,

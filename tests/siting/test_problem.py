@@ -250,6 +250,19 @@ def test_max_per_group_is_respected_by_swap() -> None:
     assert sol.optimality_gap_pct == pytest.approx(0.0)
 
 
+def test_a_plan_cut_short_names_the_rule(caplog: pytest.LogCaptureFixture) -> None:
+    p = grouped(["Y", "Y", "Y"], xy=[(0, 1000), (-150, 0), (150, 0)])
+    with caplog.at_level("WARNING"):
+        sol = p.solve(add=3, max_per_group={"Y": 1})
+    assert sol.n_selected == 1
+    assert "only 1 of 3 requested stations: the per-group maximum (max_per_group)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        sol = p.solve(add=3, min_spacing_m=500)  # c1 and c2 are 300 m apart
+    assert sol.n_selected == 2
+    assert "the spacing rule (min_spacing_m) rules out" in caplog.text
+
+
 def test_spacing_is_respected() -> None:
     # c1 and c2 are 300 m apart, c0 is 1 km from both: with 500 m spacing {c1, c2} is out.
     p = grouped(["X", "X", "X"], xy=[(0, 1000), (-150, 0), (150, 0)])
