@@ -345,7 +345,7 @@ def _phase_years(
 
 
 def _parse_quota(text: str | None) -> int | dict[str, int] | None:
-    """``"1"`` (every district) or ``"110101=2,110102=1"``."""
+    """``"1"`` (every district) or ``"110101=2,440104001=1,流花街道=1"`` (区 or 街道)."""
     if text is None:
         return None
     try:
@@ -391,13 +391,27 @@ def suggest_cmd(
     ] = 200.0,
     only_near_gaps: Annotated[bool, typer.Option("--only-near-gaps")] = False,
     min_per_district: Annotated[
-        str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N.")
+        str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
     max_per_district: Annotated[
-        str | None, typer.Option("--max-per-district", help="N, or CODE=N,CODE=N.")
+        str | None, typer.Option("--max-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
     min_spacing_m: Annotated[
         float | None, typer.Option("--min-spacing-m", help="Minimum distance between new sites.")
+    ] = None,
+    min_stations_per_district: Annotated[
+        int | None,
+        typer.Option(
+            "--min-stations-per-district",
+            help="Every 区 with residents ends with ≥ N stations, existing ones counted.",
+        ),
+    ] = None,
+    min_stations_per_subdistrict: Annotated[
+        int | None,
+        typer.Option(
+            "--min-stations-per-subdistrict",
+            help="Every 街道 with residents ends with ≥ N stations (每个街道至少一个站点).",
+        ),
     ] = None,
     phases: Annotated[
         str | None,
@@ -434,6 +448,8 @@ def suggest_cmd(
         min_spacing_m=min_spacing_m,
         phases=tuple((y or 0, t) for y, t in phase_spec) if phase_spec else None,
         time_limit_s=time_limit,
+        min_stations_per_district=min_stations_per_district,
+        min_stations_per_subdistrict=min_stations_per_subdistrict,
     )
     inputs = [*spec.input_paths(), *([candidates] if candidates else [])]
     _check_outputs(out, basemap, inputs=inputs, overwrite=overwrite)
@@ -460,6 +476,8 @@ def suggest_cmd(
             exact=exact,
             time_limit_s=time_limit,
             progress=step,
+            min_stations_per_district=min_stations_per_district,
+            min_stations_per_subdistrict=min_stations_per_subdistrict,
         )
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)

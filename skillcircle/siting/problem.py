@@ -539,6 +539,7 @@ class CoverageProblem:
         time_limit_s: float = 60.0,
         exact_max_size: int = 100_000,
         lp_max_size: int = 500_000,
+        rule_names: Mapping[str, str] | None = None,
     ) -> SitingSolution:
         """Choose new sites: lazy greedy, 1-swap local search, and an optimality certificate.
 
@@ -569,6 +570,9 @@ class CoverageProblem:
             Time limit for the local search and for each HiGHS solve, seconds.
         exact_max_size, lp_max_size
             Size thresholds (nonzeros of the reduced coverage matrix) of ``bound="auto"``.
+        rule_names
+            The caller's names of ``max_per_group`` and ``min_spacing_m`` (e.g.
+            ``{"max_per_group": "max_per_district"}``), used in the message of a plan cut short.
 
         Returns
         -------
@@ -779,7 +783,7 @@ class CoverageProblem:
                     _pct(max_covered, total),
                 )
         if add is not None and sel.size < add:
-            logger.warning("%s", _short_plan_reason(ctx, sel, int(add)))
+            logger.warning("%s", _short_plan_reason(ctx, sel, int(add), rule_names or {}))
         orig = info.candidate_index[sel]
         groups = None if self.candidate_group is None else self.candidate_group[orig]
         return SitingSolution(
@@ -805,7 +809,7 @@ class CoverageProblem:
 
 
 # ====================================================================== helpers
-def _short_plan_reason(ctx: _SwapContext, sel: IntArray, add: int) -> str:
+def _short_plan_reason(ctx: _SwapContext, sel: IntArray, add: int, names: Mapping[str, str]) -> str:
     """Why a plan has fewer sites than asked: the rule that stopped it, or no coverage left."""
     gains = ctx.marginal_gains(sel)
     open_ = gains > ctx.tol
@@ -816,14 +820,14 @@ def _short_plan_reason(ctx: _SwapContext, sel: IntArray, add: int) -> str:
         count = np.bincount(ctx.gid[sel][has], minlength=ctx.gmax.size)
         full = (ctx.gid >= 0) & (count[np.maximum(ctx.gid, 0)] >= ctx.gmax[np.maximum(ctx.gid, 0)])
         if (open_ & full).any():
-            rules.append("the per-group maximum (max_per_group)")
+            rules.append(f"the per-group maximum ({names.get('max_per_group', 'max_per_group')})")
         open_ &= ~full
     if ctx.nb_indices.size and open_.any():
         near = np.zeros(open_.size, dtype=bool)
         for j in sel:
             near[ctx.nb_indices[ctx.nb_indptr[j] : ctx.nb_indptr[j + 1]]] = True
         if (open_ & near).any():
-            rules.append("the spacing rule (min_spacing_m)")
+            rules.append(f"the spacing rule ({names.get('min_spacing_m', 'min_spacing_m')})")
     if rules:
         return (
             f"only {sel.size} of {add} requested stations: {' and '.join(rules)} rules out "
