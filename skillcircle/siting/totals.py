@@ -181,13 +181,15 @@ def area_quotas(
         if cands < short:
             raise InfeasibleError(
                 f"{_LEVEL_WORD[level].split()[0]} {where} has residents and {have} station(s) "
-                f"but {cands} candidate site(s): {param}={total} needs {short} new site(s) there"
+                f"but {cands} candidate site(s): {param}={total} needs {short} new site(s) there",
+                param=param,
             )
         need[code] = max(need.get(code, 0), short)
     needed = sum(need.values())
     if add is not None and needed > add:
         raise InfeasibleError(
             f"{param}={total} needs {needed} new sites in {len(need)} "
-            f"{_LEVEL_WORD[level].split()[0]}, more than add={add}"
+            f"{_LEVEL_WORD[level].split()[0]}, more than add={add}",
+            param=(param, "add"),
         )
     return AreaQuotas(level, groups, need, high)
