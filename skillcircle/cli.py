@@ -503,7 +503,7 @@ def _print_plan(plan: Any) -> None:
             f"{row['cumulative_coverage_pct']:.2f}",
         )
     console.print(table)
-    console.print(plan_words(plan.summary))
+    console.print(_with_flags(plan_words(plan.summary), set()))
 
 
 @stations_app.command("check")
@@ -871,11 +871,14 @@ def _cli_message(exc: SkillcircleError) -> str:
     not about a file, any parameter name with an underscore (``bridge_gaps_m``), which cannot
     be an ordinary word.
     """
-    text = str(exc)
+    return _with_flags(str(exc), set(exc.params), scan=getattr(exc, "path", None) is None)
+
+
+def _with_flags(text: str, names: set[str], *, scan: bool = True) -> str:
+    """``text`` with the API parameters ``names`` (with ``scan``, any ``a_b`` name) as flags."""
     flags = _flag_names()
-    names = set(exc.params)
-    if getattr(exc, "path", None) is None:
-        names |= {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
+    if scan:
+        names = names | {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
     for name in sorted(names, key=len, reverse=True):
         if name in flags:
             word = rf"(?<![\w-]){re.escape(name)}"

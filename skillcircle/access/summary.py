@@ -157,6 +157,8 @@ class PlanFigures:
     sites_lower_bound
         With a target: no plan with fewer new sites reaches it (or, out of reach, the
         ceiling); ``None`` without a target.
+    cut_short
+        Why the plan has fewer sites than asked (the quota or spacing rule), else ``None``.
     """
 
     greedy_covered_population: float
@@ -177,6 +179,7 @@ class PlanFigures:
     target_reached: bool | None = None
     max_reachable_coverage_pct: float | None = None
     sites_lower_bound: int | None = None
+    cut_short: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict, in ``summary.json``'s key order."""
@@ -199,6 +202,7 @@ class PlanFigures:
             "target_reached": self.target_reached,
             "max_reachable_coverage_pct": self.max_reachable_coverage_pct,
             "sites_lower_bound": self.sites_lower_bound,
+            "cut_short": self.cut_short,
         }
 
     @classmethod
@@ -246,6 +250,7 @@ class PlanFigures:
             target_reached=data.get("target_reached"),
             max_reachable_coverage_pct=data.get("max_reachable_coverage_pct"),
             sites_lower_bound=data.get("sites_lower_bound"),
+            cut_short=data.get("cut_short"),
         )
 
 

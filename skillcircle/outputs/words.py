@@ -146,6 +146,8 @@ def plan_words(s: Summary) -> str:
         f"within the walk). "
     )
     gain += _target_words(p)
+    if p.cut_short:
+        gain += f"Plan cut short / 站点数不足: {p.cut_short}. "
     if p.plan_method == "milp-optimal":
         return gain + (
             "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "

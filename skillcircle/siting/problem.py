@@ -209,6 +209,9 @@ class SitingSolution:
         With a coverage target: no plan with fewer new sites reaches it (or, when it is out
         of reach, reaches ``max_covered_population``), proven by upper bounds for fewer
         sites; ``None`` without a target or with ``bound="none"``.
+    cut_short
+        Why the plan has fewer sites than ``add`` asked (the quota or spacing rule that
+        stopped it, in the words of ``rule_names``), or ``None`` when it has them all.
     """
 
     selected: IntArray
@@ -229,6 +232,7 @@ class SitingSolution:
     timings: Mapping[str, float] = field(default_factory=dict)
     plan_method: str = "greedy+swap"
     sites_lower_bound: int | None = None
+    cut_short: str | None = None
 
     @property
     def n_selected(self) -> int:
@@ -782,8 +786,10 @@ class CoverageProblem:
                     target_coverage_pct,
                     _pct(max_covered, total),
                 )
+        cut_short = None
         if add is not None and sel.size < add:
-            logger.warning("%s", _short_plan_reason(ctx, sel, int(add), rule_names or {}))
+            cut_short = _short_plan_reason(ctx, sel, int(add), rule_names or {})
+            logger.warning("%s", cut_short)
         orig = info.candidate_index[sel]
         groups = None if self.candidate_group is None else self.candidate_group[orig]
         return SitingSolution(
@@ -805,6 +811,7 @@ class CoverageProblem:
             timings=timings,
             plan_method=plan_method,
             sites_lower_bound=sites_lower_bound,
+            cut_short=cut_short,
         )
 
 

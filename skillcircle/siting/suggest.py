@@ -588,6 +588,7 @@ def suggest(
         if solution.total_population > 0
         else 0.0,
         sites_lower_bound=solution.sites_lower_bound,
+        cut_short=solution.cut_short,
     )
     return Plan(
         suggestions=suggestions,

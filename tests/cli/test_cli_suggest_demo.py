@@ -61,3 +61,20 @@ def test_infeasible_subdistrict_total_is_one_line_and_writes_nothing(
         "error: --min-stations-per-subdistrict=2 needs 15 new sites in 15 街道, more than --add=10"
     )
     assert not out.exists()
+
+
+def test_a_plan_cut_short_names_the_flag(data_root: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    args = [*_demo_args(data_root, out), "--add", "3", "--max-per-district", "1"]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stdout.split())
+    assert (
+        "Plan cut short / 站点数不足: only 1 of 3 requested stations: the per-group maximum "
+        "(--max-per-district) rules out every other site that would add coverage." in words
+    )
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["added_sites"] == 1
+    assert summary["cut_short"].endswith(
+        "(max_per_district) rules out every other site that would add coverage"
+    )

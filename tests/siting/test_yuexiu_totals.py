@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from skillcircle._errors import InfeasibleError
+from skillcircle.outputs.markdown import markdown_report
 from skillcircle.siting.suggest import suggest
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -64,3 +65,8 @@ def test_a_plan_cut_short_names_the_option_the_user_passed(yuexiu_demo, caplog):
         "only 1 of 3 requested stations: the per-group maximum (max_per_district) rules out"
         in caplog.text
     )
+    assert plan.summary.plan is not None
+    reason = plan.summary.plan.cut_short
+    assert reason is not None
+    assert reason in caplog.text
+    assert f"Plan cut short / 站点数不足: {reason}." in markdown_report(a, plan=plan)
