@@ -152,4 +152,16 @@ class CacheError(SkillcircleError, OSError):
 
 
 class InfeasibleError(SkillcircleError, ValueError):
-    """A siting request cannot be met (quotas, spacing or targets contradict each other)."""
+    """A siting request cannot be met (quotas, spacing or targets contradict each other).
+
+    Parameters
+    ----------
+    message
+        What cannot be met and why, naming the area or rule.
+    param
+        The API parameter(s) the message names, if any (see :attr:`SkillcircleError.params`).
+    """
+
+    def __init__(self, message: str, *, param: str | Iterable[str] | None = None) -> None:
+        self.params = _params(param)
+        super().__init__(message)

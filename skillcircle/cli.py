@@ -390,7 +390,7 @@ def _phase_years(
 
 
 def _parse_quota(text: str | None) -> int | dict[str, int] | None:
-    """``"1"`` (every district) or ``"110101=2,110102=1"``."""
+    """``"1"`` (every district) or ``"110101=2,440104001=1,流花街道=1"`` (区 or 街道)."""
     if text is None:
         return None
     try:
@@ -436,13 +436,27 @@ def suggest_cmd(
     ] = 200.0,
     only_near_gaps: Annotated[bool, typer.Option("--only-near-gaps")] = False,
     min_per_district: Annotated[
-        str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N.")
+        str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
     max_per_district: Annotated[
-        str | None, typer.Option("--max-per-district", help="N, or CODE=N,CODE=N.")
+        str | None, typer.Option("--max-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
     min_spacing_m: Annotated[
         float | None, typer.Option("--min-spacing-m", help="Minimum distance between new sites.")
+    ] = None,
+    min_stations_per_district: Annotated[
+        int | None,
+        typer.Option(
+            "--min-stations-per-district",
+            help="Every 区 with residents ends with ≥ N stations, existing ones counted.",
+        ),
+    ] = None,
+    min_stations_per_subdistrict: Annotated[
+        int | None,
+        typer.Option(
+            "--min-stations-per-subdistrict",
+            help="Every 街道 with residents ends with ≥ N stations (每个街道至少一个站点).",
+        ),
     ] = None,
     phases: Annotated[
         str | None,
@@ -479,6 +493,8 @@ def suggest_cmd(
         min_spacing_m=min_spacing_m,
         phases=tuple((y or 0, t) for y, t in phase_spec) if phase_spec else None,
         time_limit_s=time_limit,
+        min_stations_per_district=min_stations_per_district,
+        min_stations_per_subdistrict=min_stations_per_subdistrict,
     )
     inputs = [*spec.input_paths(), *([candidates] if candidates else [])]
     _check_outputs(out, basemap, inputs=inputs, overwrite=overwrite)
@@ -505,6 +521,8 @@ def suggest_cmd(
             exact=exact,
             time_limit_s=time_limit,
             progress=step,
+            min_stations_per_district=min_stations_per_district,
+            min_stations_per_subdistrict=min_stations_per_subdistrict,
         )
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
@@ -551,7 +569,7 @@ def _print_plan(plan: Any) -> None:
             f"{row['cumulative_coverage_pct']:.2f}",
         )
     console.print(table)
-    console.print(plan_words(plan.summary))
+    console.print(_with_flags(plan_words(plan.summary), set()))
 
 
 @stations_app.command("check")
@@ -920,11 +938,14 @@ def _cli_message(exc: SkillcircleError) -> str:
     not about a file, any parameter name with an underscore (``bridge_gaps_m``), which cannot
     be an ordinary word.
     """
-    text = str(exc)
+    return _with_flags(str(exc), set(exc.params), scan=getattr(exc, "path", None) is None)
+
+
+def _with_flags(text: str, names: set[str], *, scan: bool = True) -> str:
+    """``text`` with the API parameters ``names`` (with ``scan``, any ``a_b`` name) as flags."""
     flags = _flag_names()
-    names = set(exc.params)
-    if getattr(exc, "path", None) is None:
-        names |= {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
+    if scan:
+        names = names | {n for n in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text) if n in flags}
     for name in sorted(names, key=len, reverse=True):
         if name in flags:
             word = rf"(?<![\w-]){re.escape(name)}"

@@ -146,6 +146,19 @@ class PlanFigures:
         The model reduction's counts and a sentence (``"summary"``).
     phases
         The ``(year, total stations)`` targets the sites were labelled with, or ``None``.
+    plan_method
+        Which method produced the plan: ``"milp-optimal"`` (the exact MILP's proven optimum),
+        ``"milp"`` (the MILP's best plan at its time limit) or ``"greedy+swap"``.
+    target_coverage_pct, target_reached
+        The coverage target asked for (0-100) and whether the plan reaches it (``None``
+        without a target).
+    max_reachable_coverage_pct
+        Coverage with every candidate built: the ceiling of any target (``None`` without one).
+    sites_lower_bound
+        With a target: no plan with fewer new sites reaches it (or, out of reach, the
+        ceiling); ``None`` without a target.
+    cut_short
+        Why the plan has fewer sites than asked (the quota or spacing rule), else ``None``.
     """
 
     greedy_covered_population: float
@@ -161,6 +174,12 @@ class PlanFigures:
     reduced_units: int
     reduction: dict[str, Any]
     phases: tuple[tuple[int, int], ...] | None = None
+    plan_method: str = "greedy+swap"
+    target_coverage_pct: float | None = None
+    target_reached: bool | None = None
+    max_reachable_coverage_pct: float | None = None
+    sites_lower_bound: int | None = None
+    cut_short: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict, in ``summary.json``'s key order."""
@@ -178,6 +197,12 @@ class PlanFigures:
             "reduced_units": self.reduced_units,
             "reduction": dict(self.reduction),
             "phases": None if self.phases is None else [list(p) for p in self.phases],
+            "plan_method": self.plan_method,
+            "target_coverage_pct": self.target_coverage_pct,
+            "target_reached": self.target_reached,
+            "max_reachable_coverage_pct": self.max_reachable_coverage_pct,
+            "sites_lower_bound": self.sites_lower_bound,
+            "cut_short": self.cut_short,
         }
 
     @classmethod
@@ -220,6 +245,12 @@ class PlanFigures:
             reduced_units=_whole(data, "reduced_units"),
             reduction=dict(_mapping(data, "reduction")),
             phases=phases,
+            plan_method=str(data.get("plan_method", "greedy+swap")),
+            target_coverage_pct=data.get("target_coverage_pct"),
+            target_reached=data.get("target_reached"),
+            max_reachable_coverage_pct=data.get("max_reachable_coverage_pct"),
+            sites_lower_bound=data.get("sites_lower_bound"),
+            cut_short=data.get("cut_short"),
         )
 
 

@@ -7,7 +7,7 @@ Every function here turns typed results (:class:`~skillcircle.outputs.schema.Sum
 from __future__ import annotations
 
 from skillcircle._errors import InputError
-from skillcircle.access.summary import Summary
+from skillcircle.access.summary import PlanFigures, Summary
 from skillcircle.network.quality import NetworkQuality
 
 __all__ = [
@@ -139,15 +139,54 @@ def plan_words(s: Summary) -> str:
     p = s.plan
     if p is None:
         raise InputError("the summary has no plan section (plan is None)", field="plan")
-    return (
+    gain = (
         f"Adding {p.added_sites} sites (chosen among {p.candidates:,} candidates) raises "
         f"coverage from {s.coverage_pct:.2f} % to {p.coverage_pct_after:.2f} % "
         f"({p.covered_population_after - s.covered_population:,.0f} more residents "
-        f"within the walk). No plan with the same number of sites and the same rules can "
+        f"within the walk). "
+    )
+    gain += _target_words(p)
+    if p.cut_short:
+        gain += f"Plan cut short / 站点数不足: {p.cut_short}. "
+    if p.plan_method == "milp-optimal":
+        return gain + (
+            "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "
+            "was solved to optimality, so no plan with the same number of sites and the same "
+            "rules covers more residents (gap 0 %). Sites are listed in the order each adds "
+            "most to those before it."
+        )
+    source = (
+        "the exact model's best plan within its time limit, better than greedy + swap"
+        if p.plan_method == "milp"
+        else f"greedy + swap ({p.swaps} swap(s) improved the greedy pass)"
+    )
+    return gain + (
+        f"No plan with the same number of sites and the same rules can "
         f"cover more than {p.upper_bound_covered_population:,.0f} residents "
         f"({p.bound_method} bound), so this plan is within {p.optimality_gap_pct:.2f} % of the "
-        f"best possible. The greedy pass covered {p.greedy_covered_population:,.0f}; "
-        f"{p.swaps} swap(s) improved it."
+        f"best possible. The plan comes from {source}."
+    )
+
+
+def _target_words(p: PlanFigures) -> str:
+    """The coverage target's sentence: sites needed and their proven least number."""
+    if p.target_coverage_pct is None:
+        return ""
+    n, lb, target = p.added_sites, p.sites_lower_bound, p.target_coverage_pct
+    if lb is None:
+        proof = ""
+    elif lb >= n:
+        proof = f"; no plan with {n - 1} can reach it" if n > 0 else ""
+    else:
+        proof = f"; at least {lb} are needed (proven)"
+    if p.target_reached:
+        return f"Target {target:g} % / 目标覆盖率: {n} sites reach it{proof}. "
+    return (
+        f"Target {target:g} % cannot be reached / 目标无法达到: with every candidate built "
+        f"coverage is at most {p.max_reachable_coverage_pct:.2f} %; this plan reaches that "
+        f"maximum with {n} sites, none adding nobody"
+        + (f" (at least {lb} are needed for it)" if lb is not None else "")
+        + ". "
     )
 
 

@@ -38,12 +38,17 @@ def _upper_bound(
     exact_max_size: int,
     lp_max_size: int,
     known: tuple[float | None, str] | None = None,
-) -> tuple[float, str]:
-    """Best valid upper bound on the added population (reduced problem) and its method."""
+) -> tuple[float, str, IntArray | None]:
+    """Best valid upper bound on the added population (reduced problem) and its method.
+
+    The third value is the MILP's best integer plan when HiGHS solved the MILP (proven
+    optimal or its incumbent at the time limit), else ``None``: the caller adopts it when it
+    beats the greedy + swap plan.
+    """
     if method == "none":
-        return math.nan, "none"
+        return math.nan, "none", None
     if ctx.w.size == 0 or k == 0:
-        return 0.0, "trivial"
+        return 0.0, "trivial", None
     # submodular (Nemhauser-Wolsey / Minoux) bound: f(S) + sum of the k largest gains w.r.t. S.
     # Quotas and spacing only shrink the feasible set, so it stays valid.
     gains = ctx.marginal_gains(sel)
@@ -51,11 +56,12 @@ def _upper_bound(
     bounds: list[tuple[float, str]] = [(value + float(top.sum()), "submodular")]
     if known is not None and known[0] is not None:
         bounds.append((float(known[0]), known[1]))
+    picks: IntArray | None = None
     nnz = int(ctx.A.nnz)
     if method == "auto":
         method = "milp" if nnz <= exact_max_size else "lp" if nnz <= lp_max_size else "lagrangian"
     if method == "lp" or (method == "milp" and known is None):
-        ub, label, _ = _solve_highs(ctx, k, integer=method == "milp", time_limit_s=time_limit_s)
+        ub, label, picks = _solve_highs(ctx, k, integer=method == "milp", time_limit_s=time_limit_s)
         if ub is not None:
             bounds.append((ub, label))
     if method == "lagrangian" or (method in ("lp", "milp") and len(bounds) == 1):
@@ -67,7 +73,7 @@ def _upper_bound(
         # a proven optimum is the most informative label when it ties the smallest bound
         if label == "milp-optimal" and value_opt <= ub + ctx.tol:
             ub, name = value_opt, label
-    return ub, name
+    return ub, name, picks
 
 
 def _solve_highs(

@@ -58,6 +58,7 @@ from scipy import sparse
 from skillcircle._errors import InfeasibleError, InputError
 from skillcircle._validate import positive
 from skillcircle.siting.bounds import _solve_highs, _upper_bound
+from skillcircle.siting.fewest import fewest_sites
 from skillcircle.siting.greedy import _celf, _greedy_order, _row_gains
 from skillcircle.siting.localsearch import _SwapContext
 from skillcircle.siting.quotas import _NO_LIMIT, _Quotas, _spacing_neighbours
@@ -200,6 +201,17 @@ class SitingSolution:
         Group (e.g. district) of each pick, or ``None`` when the problem has no groups.
     timings
         Seconds spent per phase (``reduce``, ``greedy``, ``swap``, ``bound``).
+    plan_method
+        Which method produced the plan: ``"milp-optimal"`` (the MILP solved to proven
+        optimality: the plan *is* its solution, gap 0), ``"milp"`` (the MILP's incumbent at
+        the time limit beat greedy + swap) or ``"greedy+swap"``.
+    sites_lower_bound
+        With a coverage target: no plan with fewer new sites reaches it (or, when it is out
+        of reach, reaches ``max_covered_population``), proven by upper bounds for fewer
+        sites; ``None`` without a target or with ``bound="none"``.
+    cut_short
+        Why the plan has fewer sites than ``add`` asked (the quota or spacing rule that
+        stopped it, in the words of ``rule_names``), or ``None`` when it has them all.
     """
 
     selected: IntArray
@@ -218,6 +230,9 @@ class SitingSolution:
     target_reached: bool | None = None
     selected_group: npt.NDArray[np.object_] | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    plan_method: str = "greedy+swap"
+    sites_lower_bound: int | None = None
+    cut_short: str | None = None
 
     @property
     def n_selected(self) -> int:
@@ -528,6 +543,7 @@ class CoverageProblem:
         time_limit_s: float = 60.0,
         exact_max_size: int = 100_000,
         lp_max_size: int = 500_000,
+        rule_names: Mapping[str, str] | None = None,
     ) -> SitingSolution:
         """Choose new sites: lazy greedy, 1-swap local search, and an optimality certificate.
 
@@ -558,6 +574,9 @@ class CoverageProblem:
             Time limit for the local search and for each HiGHS solve, seconds.
         exact_max_size, lp_max_size
             Size thresholds (nonzeros of the reduced coverage matrix) of ``bound="auto"``.
+        rule_names
+            The caller's names of ``max_per_group`` and ``min_spacing_m`` (e.g.
+            ``{"max_per_group": "max_per_district"}``), used in the message of a plan cut short.
 
         Returns
         -------
@@ -686,13 +705,15 @@ class CoverageProblem:
             sel, n_sw = ctx.local_search(sel, deadline=time.perf_counter() + time_limit_s)
             swaps += n_sw
             if target_coverage_pct is not None and gmin.sum() == 0:
-                # fewer stations may reach the target once improved by swaps
+                # fewer stations may reach the target (or, when it is out of reach, the
+                # most any plan covers) once improved by swaps
+                goal = min(target_w, ctx.value(sel) - ctx.tol)
                 while sel.size > 1 and time.perf_counter() - t0 < time_limit_s:
                     trial, n_sw = ctx.local_search(
                         _greedy_order(indptr, indices, w, sel)[0][:-1],
                         deadline=time.perf_counter() + time_limit_s,
                     )
-                    if ctx.value(trial) >= target_w:
+                    if ctx.value(trial) >= goal:
                         sel = trial
                         swaps += n_sw
                     else:
@@ -701,10 +722,30 @@ class CoverageProblem:
         timings["swap"] = time.perf_counter() - t0
         value = float(gains.sum())
 
+        # ---- fewest sites for a target, and the proven least number
+        sites_lower_bound = None
+        if target_coverage_pct is not None:
+            t0 = time.perf_counter()
+            few = fewest_sites(
+                ctx,
+                sel,
+                min(target_w, value - ctx.tol),
+                quotas=quotas is not None,
+                min_sites=int(gmin.sum()),
+                bound=bound,
+                time_limit_s=time_limit_s,
+                exact_max_size=exact_max_size,
+                lp_max_size=lp_max_size,
+            )
+            sel, gains = few.selected, few.gains
+            value = float(gains.sum())
+            sites_lower_bound = None if few.bound_method == "none" else few.lower_bound
+            timings["fewest"] = time.perf_counter() - t0
+
         # ---- certificate
         t0 = time.perf_counter()
         k_bound = int(add) if add is not None else int(sel.size)
-        ub, method = _upper_bound(
+        ub, method, milp_picks = _upper_bound(
             ctx,
             sel,
             value,
@@ -716,10 +757,18 @@ class CoverageProblem:
             lp_max_size=lp_max_size,
             known=known,
         )
+        plan_method = "greedy+swap" if known is None else str(known[1])
+        if milp_picks is not None:
+            sel, gains, plan_method = _adopt_milp(
+                ctx, sel, gains, milp_picks, label=method, keep_zero=bool(gmin.sum() > 0)
+            )
+            value = float(gains.sum())
         timings["bound"] = time.perf_counter() - t0
         covered = base + value
         if math.isnan(ub):
             ub_total, gap = math.nan, math.nan
+        elif plan_method == "milp-optimal":
+            ub_total, gap = covered, 0.0  # the plan is the proven optimum
         else:
             ub_total = base + ub
             if ub_total < covered - 1e-6 * max(covered, 1.0):
@@ -737,8 +786,10 @@ class CoverageProblem:
                     target_coverage_pct,
                     _pct(max_covered, total),
                 )
+        cut_short = None
         if add is not None and sel.size < add:
-            logger.warning("only %d of %d requested stations add coverage", sel.size, add)
+            cut_short = _short_plan_reason(ctx, sel, int(add), rule_names or {})
+            logger.warning("%s", cut_short)
         orig = info.candidate_index[sel]
         groups = None if self.candidate_group is None else self.candidate_group[orig]
         return SitingSolution(
@@ -758,10 +809,74 @@ class CoverageProblem:
             target_reached=target_reached,
             selected_group=groups,
             timings=timings,
+            plan_method=plan_method,
+            sites_lower_bound=sites_lower_bound,
+            cut_short=cut_short,
         )
 
 
 # ====================================================================== helpers
+def _short_plan_reason(ctx: _SwapContext, sel: IntArray, add: int, names: Mapping[str, str]) -> str:
+    """Why a plan has fewer sites than asked: the rule that stopped it, or no coverage left."""
+    gains = ctx.marginal_gains(sel)
+    open_ = gains > ctx.tol
+    open_[sel] = False
+    rules = []
+    if ctx.gmax.size and open_.any():
+        has = ctx.gid[sel] >= 0
+        count = np.bincount(ctx.gid[sel][has], minlength=ctx.gmax.size)
+        full = (ctx.gid >= 0) & (count[np.maximum(ctx.gid, 0)] >= ctx.gmax[np.maximum(ctx.gid, 0)])
+        if (open_ & full).any():
+            rules.append(f"the per-group maximum ({names.get('max_per_group', 'max_per_group')})")
+        open_ &= ~full
+    if ctx.nb_indices.size and open_.any():
+        near = np.zeros(open_.size, dtype=bool)
+        for j in sel:
+            near[ctx.nb_indices[ctx.nb_indptr[j] : ctx.nb_indptr[j + 1]]] = True
+        if (open_ & near).any():
+            rules.append(f"the spacing rule ({names.get('min_spacing_m', 'min_spacing_m')})")
+    if rules:
+        return (
+            f"only {sel.size} of {add} requested stations: {' and '.join(rules)} rules out "
+            "every other site that would add coverage"
+        )
+    return f"only {sel.size} of {add} requested stations add coverage"
+
+
+def _adopt_milp(
+    ctx: _SwapContext,
+    sel: IntArray,
+    gains: FloatArray,
+    picks: IntArray,
+    *,
+    label: str,
+    keep_zero: bool,
+) -> tuple[IntArray, FloatArray, str]:
+    """The MILP's plan when it is proven optimal or better than greedy + swap, else the latter.
+
+    When greedy + swap ties the MILP its plan is kept. The adopted plan is ordered greedily
+    within itself (each pick adds most to those before it, for phasing); picks adding nobody
+    are dropped unless a minimum quota may need them.
+    """
+    proven = label == "milp-optimal"
+    value = float(gains.sum())
+    if ctx.value(picks) <= value + ctx.tol:
+        # greedy + swap already reaches the MILP's value: keep its plan (ties stay stable),
+        # which is then a proven optimum too
+        return sel, gains, "milp-optimal" if proven else "greedy+swap"
+    indptr = ctx.A.indptr.astype(np.int64)
+    indices = ctx.A.indices.astype(np.int64)
+    order, order_gains = _greedy_order(indptr, indices, ctx.w, picks)
+    if not keep_zero:
+        useful = order_gains > 0
+        order, order_gains = order[useful], order_gains[useful]
+    if proven and float(order_gains.sum()) < value - ctx.tol:
+        # numerically the MILP's plan is worse than the heuristic's: keep the latter
+        logger.warning("MILP plan %.3f below greedy + swap %.3f", order_gains.sum(), value)
+        return sel, gains, "greedy+swap"
+    return order, order_gains, "milp-optimal" if proven else "milp"
+
+
 def _identical_rows(m: sparse.csr_array) -> IntArray:
     """For each row, the first row with exactly the same column set (rows must be sorted).
 

@@ -36,6 +36,7 @@ from skillcircle.network.model import Network
 from skillcircle.profiles import profile_for
 from skillcircle.siting.phases import PhaseStatus, phase_plan
 from skillcircle.siting.problem import CoverageProblem, SitingSolution
+from skillcircle.siting.totals import area_quotas
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -194,6 +195,8 @@ def check_plan_options(
     min_spacing_m: float | None = None,
     phases: tuple[tuple[int, int], ...] | None = None,
     time_limit_s: float = 60.0,
+    min_stations_per_district: int | None = None,
+    min_stations_per_subdistrict: int | None = None,
 ) -> None:
     """Refuse impossible siting options before any input is read.
 
@@ -206,7 +209,8 @@ def check_plan_options(
     Parameters
     ----------
     add, target_stations, target_coverage_pct, candidates, candidate_spacing_m,
-    min_per_district, max_per_district, min_spacing_m, phases, time_limit_s
+    min_per_district, max_per_district, min_spacing_m, phases, time_limit_s,
+    min_stations_per_district, min_stations_per_subdistrict
         As in :func:`suggest`.
 
     Raises
@@ -253,6 +257,12 @@ def check_plan_options(
             f"time_limit_s must be a finite, positive number of seconds, got {time_limit_s}",
             param="time_limit_s",
         )
+    _check_totals(
+        min_stations_per_district,
+        min_stations_per_subdistrict,
+        min_per_district=min_per_district,
+        max_per_district=max_per_district,
+    )
     _check_quotas(
         min_per_district,
         max_per_district,
@@ -339,6 +349,40 @@ def _check_quotas(
         raise InputError(f"{asked}, more than {limit}", param=("min_per_district", sites_param))
 
 
+def _check_totals(
+    per_district: int | None,
+    per_subdistrict: int | None,
+    *,
+    min_per_district: int | Mapping[str, int] | None,
+    max_per_district: int | Mapping[str, int] | None,
+) -> None:
+    """The rules of the quotas on totals that need no data (see :func:`check_plan_options`)."""
+    for value, name in (
+        (per_district, "min_stations_per_district"),
+        (per_subdistrict, "min_stations_per_subdistrict"),
+    ):
+        if value is not None and (not _is_int(value) or value < 0):
+            raise InputError(
+                f"{name} must be a whole number of stations, 0 or more, got {value!r}", param=name
+            )
+    if per_district is not None and per_subdistrict is not None:
+        raise InputError(
+            "give min_stations_per_district or min_stations_per_subdistrict, not both",
+            param=("min_stations_per_district", "min_stations_per_subdistrict"),
+        )
+    if per_subdistrict is not None:
+        for spec, name in (
+            (min_per_district, "min_per_district"),
+            (max_per_district, "max_per_district"),
+        ):
+            if spec is not None and not isinstance(spec, Mapping):
+                raise InputError(
+                    f"{name}={spec} counts per district; with min_stations_per_subdistrict "
+                    "give it per 街道 as CODE=N",
+                    param=(name, "min_stations_per_subdistrict"),
+                )
+
+
 def _resolve_add(
     *,
     add: int | None,
@@ -393,6 +437,8 @@ def suggest(
     exact: bool = False,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
+    min_stations_per_district: int | None = None,
+    min_stations_per_subdistrict: int | None = None,
 ) -> Plan:
     """Suggest new station sites that add the most covered residents.
 
@@ -416,7 +462,8 @@ def suggest(
     only_near_gaps
         Generate candidates only within walking range of uncovered residents.
     min_per_district, max_per_district
-        Quotas of new sites per district (one number for every district, or a mapping).
+        Quotas of new sites per area: one number for every district, or a mapping whose
+        keys are district or 街道 codes or names (``{"440104": 2}``, ``{"流花街道": 1}``).
     min_spacing_m
         Minimum straight-line distance between new sites.
     phases
@@ -430,6 +477,10 @@ def suggest(
         Time limit of the exact solver.
     progress
         Progress hook.
+    min_stations_per_district, min_stations_per_subdistrict
+        Every district / 街道 with residents ends with at least this many stations,
+        existing ones counted ("每个街道至少一个站点"): a minimum of new sites per area of
+        ``max(0, N − existing)`` (:mod:`skillcircle.siting.totals`).
 
     Returns
     -------
@@ -446,6 +497,8 @@ def suggest(
         min_spacing_m=min_spacing_m,
         phases=phases,
         time_limit_s=time_limit_s,
+        min_stations_per_district=min_stations_per_district,
+        min_stations_per_subdistrict=min_stations_per_subdistrict,
     )
     step = progress or log_step
     inputs = analysis.inputs
@@ -470,6 +523,17 @@ def suggest(
         )
         if len(cand) == 0:
             raise InputError("no candidate sites: none lies inside the study area")
+        quotas = area_quotas(
+            candidates=cand,
+            units=head.units,
+            stations=head.stations,
+            has_subdistricts=inputs.subdistricts is not None,
+            add=k,
+            min_per_district=min_per_district,
+            max_per_district=max_per_district,
+            min_stations_per_district=min_stations_per_district,
+            min_stations_per_subdistrict=min_stations_per_subdistrict,
+        )
         cand_snap = snap_geoseries(net, cand, max_snap_m=settings.max_snap_m)
     with step(f"Coverage sets of {len(cand):,} candidates"):
         pairs = reach_pairs(net, cand_snap, inputs.units_snapped, limit=head.walk_distance_m)
@@ -481,18 +545,19 @@ def suggest(
             n_units=len(units),
             weights=units["population"].to_numpy(dtype=np.float64),
             covered0=units["covered"].to_numpy(dtype=bool),
-            candidate_group=cand["district_code"].fillna("").astype(str).to_numpy(),
+            candidate_group=quotas.groups,
             candidate_xy=shapely.get_coordinates(cand.to_crs(net.crs).geometry.to_numpy()),
         )
     with step("Choosing sites (greedy + swaps + bound)"):
         solution = problem.solve(
             add=k,
             target_coverage_pct=target_coverage_pct,
-            min_per_group=min_per_district,
-            max_per_group=max_per_district,
+            min_per_group=quotas.min_per_group,
+            max_per_group=quotas.max_per_group,
             min_spacing_m=min_spacing_m,
             bound="milp" if exact else "auto",
             time_limit_s=time_limit_s,
+            rule_names={"max_per_group": "max_per_district"},
         )
     suggestions, phase_status = _suggestion_frame(solution, cand, existing=existing, phases=phases)
     cand_out = cand.to_crs("EPSG:4326")
@@ -514,6 +579,16 @@ def suggest(
         reduced_units=solution.reduction.n_units_after,
         reduction=_reduction_dict(solution),
         phases=tuple((int(y), int(t)) for y, t in phases) if phases else None,
+        plan_method=solution.plan_method,
+        target_coverage_pct=solution.target_coverage_pct,
+        target_reached=solution.target_reached,
+        max_reachable_coverage_pct=None
+        if solution.target_coverage_pct is None
+        else round(100.0 * solution.max_covered_population / solution.total_population, 4)
+        if solution.total_population > 0
+        else 0.0,
+        sites_lower_bound=solution.sites_lower_bound,
+        cut_short=solution.cut_short,
     )
     return Plan(
         suggestions=suggestions,

@@ -131,6 +131,27 @@ def _one_line(capsys: pytest.CaptureFixture[str], code: int) -> str:
             ["--add", "1", "--phases", "30,20"],
             "error: --phases: totals must be positive and increasing, got '30,20'",
         ),
+        (
+            ["--add", "1", "--min-stations-per-subdistrict=-1"],
+            "error: --min-stations-per-subdistrict must be a whole number of stations, 0 or "
+            "more, got -1",
+        ),
+        (
+            [
+                "--add",
+                "1",
+                "--min-stations-per-district",
+                "1",
+                "--min-stations-per-subdistrict",
+                "1",
+            ],
+            "error: give --min-stations-per-district or --min-stations-per-subdistrict, not both",
+        ),
+        (
+            ["--add", "1", "--min-stations-per-subdistrict", "1", "--max-per-district", "2"],
+            "error: --max-per-district=2 counts per district; with --min-stations-per-subdistrict "
+            "give it per 街道 as CODE=N",
+        ),
     ],
 )
 @pytest.mark.usefixtures("no_loading")

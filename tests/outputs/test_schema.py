@@ -104,6 +104,12 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "reduced_units",
         "reduction",
         "phases",
+        "plan_method",
+        "target_coverage_pct",
+        "target_reached",
+        "max_reachable_coverage_pct",
+        "sites_lower_bound",
+        "cut_short",
         "note",
     ]
     assert Summary.from_json(planned).plan == figures
