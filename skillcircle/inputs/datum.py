@@ -1,7 +1,7 @@
 """Which coordinate datum fits a ledger: rows that land in the 区/街道 their own columns name.
 
 A ledger with a 区 or 街道 column (所属街道 …) says where each station is. Read under the
-wrong datum (GCJ-02 coordinates taken as WGS84, ~550 m off in Guangzhou), many rows fall
+wrong datum (GCJ-02 coordinates taken as WGS84, ~500 m off in Chinese cities), many rows fall
 outside their stated area. :func:`datum_fit` counts, for WGS84, GCJ-02 and BD-09, how many
 rows fall in their stated area; :func:`better_datum` says when another datum fits clearly
 better than the one given.

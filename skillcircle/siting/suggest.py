@@ -463,7 +463,7 @@ def suggest(
         Generate candidates only within walking range of uncovered residents.
     min_per_district, max_per_district
         Quotas of new sites per area: one number for every district, or a mapping whose
-        keys are district or 街道 codes or names (``{"440104": 2}``, ``{"流花街道": 1}``).
+        keys are district or 街道 codes or names (``{"110101": 2}``, ``{"东华门街道": 1}``).
     min_spacing_m
         Minimum straight-line distance between new sites.
     phases

@@ -389,6 +389,14 @@ def test_page_title_and_suggestion_numbers(driver: Any, map_file: tuple[str, Pat
     assert driver.title == "Test <map>"
     numbers = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-suggestion")]
     assert numbers == ["1", "2", "3"]  # drawn in rank order
+    # gap zones are off at load: no label until the planner turns the layer on
+    assert driver.find_elements(By.CSS_SELECTOR, ".sc-gap-label") == []
+    driver.execute_script(
+        "for (const l of document.querySelectorAll('.leaflet-control-layers-overlays label')) {"
+        "  if (l.textContent.includes(arguments[0])) { l.querySelector('input').click(); }"
+        "}",
+        LAYER_NAMES["gaps"],
+    )
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-gap-label")]
     assert labels == ["1,234", "56"]
     title = driver.find_element(By.CSS_SELECTOR, ".sc-title")
