@@ -331,6 +331,64 @@ def progress_cmd(
 
 
 # ---------------------------------------------------------------------------- suggest
+#: What a plan option is when neither a flag nor the study file gives it (``suggest``'s defaults).
+_SUGGEST_DEFAULTS: dict[str, Any] = {
+    "candidate_coords": "wgs84",
+    "candidate_spacing": 200.0,
+    "only_near_gaps": False,
+    "exact": False,
+    "time_limit": 60.0,
+}
+
+
+def _suggest_options(spec: Any, flags: dict[str, Any]) -> dict[str, Any]:
+    """The plan options in force: a flag given, else the study file's ``[suggest]``, else default.
+
+    File values are turned into the flags' text form (``{ "110101" = 6 }`` → ``"110101=6"``,
+    ``[30, 40]`` → ``"30,40"``) so one parser reads both; a value of the wrong kind names the
+    file and its key.
+    """
+    from skillcircle.study import SUGGEST_KEYS
+
+    path = spec.extra.get("study_file")
+    from_file: dict[str, Any] = {}
+    for key, value in spec.suggest.items():
+        where = f"suggest.{key}"
+        if key in ("only_near_gaps", "exact") and not isinstance(value, bool):
+            raise InputError(f"expected true or false, got {value!r}", path=path, field=where)
+        if key in ("min_per_district", "max_per_district", "phases"):
+            if isinstance(value, dict):
+                value = ",".join(f"{k}={v}" for k, v in value.items())
+            elif isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            elif not isinstance(value, str):
+                raise InputError(
+                    f"expected a number, a list or a table, got {value!r}", path=path, field=where
+                )
+        if key == "candidate_coords" and not isinstance(value, str):
+            raise InputError(
+                f"expected wgs84, gcj02 or bd09, got {value!r}", path=path, field=where
+            )
+        from_file[key] = value
+    given = {k: v for k, v in flags.items() if v is not None}
+    merged = {k: None for k in SUGGEST_KEYS} | _SUGGEST_DEFAULTS | from_file | given
+    merged["_from_file"] = set(from_file) - set(given)
+    return merged
+
+
+def _from_study_file(spec: Any, opts: dict[str, Any], key: str, parse: Any) -> Any:
+    """Parse a plan option; an error about a study-file value names the file and its key."""
+    try:
+        return parse(opts[key])
+    except InputError as exc:
+        if key not in opts["_from_file"]:
+            raise
+        path = spec.extra.get("study_file")
+        raise InputError(exc.reason, path=path, field=f"suggest.{key}") from exc
+
+
 def _parse_phases(text: str | None) -> tuple[tuple[int | None, int], ...] | None:
     """Read ``--phases``: station totals, with or without years.
 
@@ -430,11 +488,14 @@ def suggest_cmd(
     candidates: Annotated[
         Path | None, typer.Option("--candidates", help="Candidate sites (else generated).")
     ] = None,
-    candidate_coords: Annotated[str, typer.Option("--candidate-coords")] = "wgs84",
+    candidate_coords: Annotated[
+        str | None, typer.Option("--candidate-coords", help="wgs84 (default), gcj02 or bd09.")
+    ] = None,
     candidate_spacing: Annotated[
-        float, typer.Option("--candidate-spacing", help="Grid spacing of generated candidates.")
-    ] = 200.0,
-    only_near_gaps: Annotated[bool, typer.Option("--only-near-gaps")] = False,
+        float | None,
+        typer.Option("--candidate-spacing", help="Grid spacing of generated candidates [200 m]."),
+    ] = None,
+    only_near_gaps: Annotated[bool | None, typer.Option("--only-near-gaps")] = None,
     min_per_district: Annotated[
         str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
@@ -466,22 +527,47 @@ def suggest_cmd(
             "schedule. Default: the city programme's for a whole-city study, else none.",
         ),
     ] = None,
-    exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
+    exact: Annotated[
+        bool | None, typer.Option("--exact", help="Solve the exact MILP bound.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="MILP seconds [60].")
+    ] = None,
     basemap: BasemapOpt = "osm",
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
+    """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate.
+
+    Every plan option may also sit in the study file's ``[suggest]`` table; a flag wins.
+    """
     from skillcircle.access.analysis import analyse
     from skillcircle.outputs.publish import publish
     from skillcircle.siting.suggest import check_plan_options, suggest
-    from skillcircle.study import check_input_file, check_input_files
+    from skillcircle.study import SUGGEST_KEYS, check_input_file, check_input_files
 
     # parse the options → check the plan options → check the outputs → check the inputs → load
-    spec = _study_from_cli(study, **_study_flags(locals()))
+    given = dict(locals())
+    spec = _study_from_cli(study, **_study_flags(given))
+    opts = _suggest_options(spec, {k: v for k, v in given.items() if k in SUGGEST_KEYS})
+    add, target_stations, target_coverage = (
+        opts["add"],
+        opts["target_stations"],
+        opts["target_coverage"],
+    )
+    candidate_coords, candidate_spacing = opts["candidate_coords"], opts["candidate_spacing"]
+    only_near_gaps, min_spacing_m, exact, time_limit = (
+        opts["only_near_gaps"],
+        opts["min_spacing_m"],
+        opts["exact"],
+        opts["time_limit"],
+    )
+    min_stations_per_district = opts["min_stations_per_district"]
+    min_stations_per_subdistrict = opts["min_stations_per_subdistrict"]
     candidates = candidates or spec.candidates
-    phase_spec = _parse_phases(phases)
-    min_q, max_q = _parse_quota(min_per_district), _parse_quota(max_per_district)
+    phases = opts["phases"]
+    phase_spec = _from_study_file(spec, opts, "phases", _parse_phases)
+    min_q = _from_study_file(spec, opts, "min_per_district", _parse_quota)
+    max_q = _from_study_file(spec, opts, "max_per_district", _parse_quota)
     check_plan_options(
         add=add,
         target_stations=target_stations,

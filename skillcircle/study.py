@@ -14,6 +14,12 @@ A study file lets a district office keep its set-up next to its ledgers::
     # every Settings field may be given: minutes, speed_kmh, max_snap_m, crs, cache_dir,
     # walkway_half_width_m (omitted ones take the Settings defaults)
 
+    [suggest]                      # options of `skillcircle suggest`, same names as its flags
+    add = 10
+    min_stations_per_subdistrict = 1
+    max_per_district = { "110101" = 6 }
+    phases = { 2026 = 30, 2027 = 40 }
+
 Relative paths are read relative to the study file; ``${VAR}`` is expanded from the
 environment. Command-line flags override the file.
 
@@ -38,6 +44,7 @@ from skillcircle.settings import Settings
 
 __all__ = [
     "MAX_BUFFER_M",
+    "SUGGEST_KEYS",
     "Study",
     "build_settings",
     "check_buffer_m",
@@ -52,6 +59,27 @@ MAX_BUFFER_M = 50_000.0
 
 _PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
+
+#: Keys of a study file's ``[suggest]`` table: the options of ``skillcircle suggest`` (its flag
+#: names in snake_case), each meaning what the flag means; a flag given on the command line wins.
+#: ``min_per_district``/``max_per_district`` take a number or a table ``{ CODE = N }``;
+#: ``phases`` a list of totals, a table ``{ YEAR = TOTAL }`` or ``"none"``.
+SUGGEST_KEYS = (
+    "add",
+    "target_stations",
+    "target_coverage",
+    "candidate_coords",
+    "candidate_spacing",
+    "only_near_gaps",
+    "min_per_district",
+    "max_per_district",
+    "min_spacing_m",
+    "min_stations_per_district",
+    "min_stations_per_subdistrict",
+    "phases",
+    "exact",
+    "time_limit",
+)
 
 
 def build_settings(**values: Any) -> Settings:
@@ -237,6 +265,9 @@ class Study:
         Scale raster population to the census total of each district.
     retain_all
         Keep every network component instead of the largest.
+    suggest
+        Options of ``skillcircle suggest`` from the study file's ``[suggest]`` table (keys in
+        :data:`SUGGEST_KEYS`); empty by default. Values are checked when the plan is made.
     buffer_m
         Buffer around the boundary when clipping the network, metres: finite, between 0 and
         :data:`MAX_BUFFER_M` (50 000).
@@ -260,11 +291,24 @@ class Study:
     calibrate: bool = True
     retain_all: bool = False
     buffer_m: float = 1000.0
+    suggest: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     _settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_buffer_m(self.buffer_m)
+        if not isinstance(self.suggest, dict):
+            raise InputError(
+                f"suggest must be a table of options, got {self.suggest!r}", param="suggest"
+            )
+        unknown = sorted(set(self.suggest) - set(SUGGEST_KEYS))
+        if unknown:
+            raise InputError(
+                f"unknown suggest option(s): {', '.join(unknown)} "
+                f"(known: {', '.join(SUGGEST_KEYS)})",
+                param="suggest",
+                field=f"suggest.{unknown[0]}",
+            )
         for name in ("calibrate", "retain_all"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(
