@@ -70,9 +70,10 @@ def _root(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
+    # a planner reads the notes in words; --verbose adds where each line comes from
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "注意 note: %(message)s",
     )
 
 
@@ -169,8 +170,17 @@ def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
     return Study.from_options(**flags)
 
 
+def _coverage_title(summary: Summary, what: str = "") -> str:
+    """The headline's title from the study's own settings ("15 分钟步行覆盖 …, 4 km/h")."""
+    minutes, speed = f"{summary.minutes:g}", f"{summary.speed_kmh:g}"
+    return f"{minutes} 分钟步行覆盖 {minutes}-minute walking coverage{what}, {speed} km/h"
+
+
 def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
-    """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total)."""
+    """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total).
+
+    Both tables fit 80 columns: bilingual headers on two lines, numbers with separators.
+    """
     from rich.table import Table
 
     from skillcircle.access.analysis import DISTRICT_KEYS
@@ -181,16 +191,16 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
     for label, value in summary_rows(summary):
         head.add_row(_cell(label), _cell(value))
     console.print(head)
-    districts = Table(title="Coverage by district")
-    for col in (
-        "district_code",
-        "district_name",
-        "population",
-        "covered_population",
-        "coverage_pct",
-        "stations",
+    districts = Table(title="各区覆盖 Coverage by district")
+    for header, right in (
+        ("代码\ncode", False),
+        ("区\ndistrict", False),
+        ("居民\nresidents", True),
+        ("覆盖\ncovered", True),
+        ("覆盖率\n%", True),
+        ("站点\nstations", True),
     ):
-        districts.add_column(col, justify="right" if col not in ("district_name",) else "left")
+        districts.add_column(header, justify="right" if right else "left")
     for _, row in with_total(table, keys=DISTRICT_KEYS).iterrows():
         districts.add_row(
             _cell(row["district_code"]),
@@ -287,7 +297,7 @@ def report_cmd(
         result = analyse(spec, progress=step)
         with step(f"Writing {out}"):
             publish(result, out, basemap=basemap, overwrite=overwrite)
-    _print_summary(result.summary, result.by_district, "15-minute walking coverage")
+    _print_summary(result.summary, result.by_district, _coverage_title(result.summary))
     _print_flagged(result.stations_table, result.summary)
 
 
@@ -612,7 +622,9 @@ def suggest_cmd(
         )
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
-    _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
+    _print_summary(
+        result.summary, result.by_district, _coverage_title(result.summary, " (today 现状)")
+    )
     _print_flagged(result.stations_table, result.summary)
     _print_plan(plan)
 
@@ -642,12 +654,20 @@ def _print_plan(plan: Any) -> None:
 
     from skillcircle.outputs.words import plan_words
 
-    table = Table(title="Suggested new sites")
+    table = Table(title="建议新站点 Suggested new sites")
     sites = plan.suggestions
     phased = bool(len(sites)) and bool(sites["phase"].astype(str).str.len().gt(0).any())
     columns = ["rank", *(["phase"] if phased else []), "district_name", "subdistrict_name"]
-    for col in (*columns, "added_population", "cumulative_coverage_pct"):
-        table.add_column(col)
+    headers = {
+        "rank": "序\n#",
+        "phase": "年份\nphase",
+        "district_name": "区\ndistrict",
+        "subdistrict_name": "街道\nsub-district",
+    }
+    for col in columns:
+        table.add_column(headers[col])
+    table.add_column("新增覆盖\nadded", justify="right")
+    table.add_column("累计覆盖率\ncumulative %", justify="right")
     for _, row in sites.iterrows():
         table.add_row(
             *(_cell(row[c]) for c in columns),
@@ -984,7 +1004,11 @@ def demo_cmd(
     display, step = _progress_hook()
     with display:
         result = run_demo(out, study=study, basemap=basemap, overwrite=overwrite, progress=step)
-    _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
+    _print_summary(
+        result.analysis.summary,
+        result.analysis.by_district,
+        _coverage_title(result.analysis.summary, " · demo 示例"),
+    )
     _print_flagged(result.analysis.stations_table, result.analysis.summary)
     _print_plan(result.plan)
     console.print(f"open {Path(out) / 'map.html'} and {Path(out) / 'report.html'} in a browser")

@@ -415,10 +415,10 @@ def _fragment_population(raw: Network, population: DemandUnits, settings: Settin
     share = float(pop[on_fragment].sum())
     if share > 0:
         logger.warning(
-            "%.0f residents (%.1f %%) live nearest to a piece of the walking network that is "
+            "%s residents (%.1f %%) live nearest to a piece of the walking network that is "
             "cut off from the main network (incomplete OSM data); they are measured on the "
             "main network",
-            share,
+            f"{share:,.0f}",
             100 * share / max(float(pop.sum()), 1.0),
         )
     return share

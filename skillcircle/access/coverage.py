@@ -171,7 +171,8 @@ def compute_coverage(
     n_off = int((~st_snap.on_network).sum())
     if n_off and stations_snapped is None:
         logger.warning(
-            "%d station(s) lie farther than %g m from the walking network and cover no one",
+            "%d station(s) lie farther than %g m from the walking network and reach no one "
+            "(flagged off_network in the station table)",
             n_off,
             settings.max_snap_m,
         )

@@ -205,11 +205,11 @@ def summary_rows(s: Summary) -> list[tuple[str, str]]:
         stations, walk distance and population model.
     """
     return [
-        ("Residents", f"{s.population:,.0f}"),
-        ("Covered", f"{s.covered_population:,.0f}"),
-        ("Coverage", f"{s.coverage_pct:.1f} %"),
-        ("Off-network", f"{s.offnetwork_population:,.0f}"),
-        ("Stations", str(s.stations)),
-        ("Walk distance", f"{s.walk_distance_m:,.0f} m"),
-        ("Population model", s.population_model),
+        ("居民 Residents", f"{s.population:,.0f}"),
+        ("步行可达 Covered", f"{s.covered_population:,.0f}"),
+        ("覆盖率 Coverage", f"{s.coverage_pct:.1f} %"),
+        ("离路网过远 Far from streets", f"{s.offnetwork_population:,.0f}"),
+        ("站点 Stations", str(s.stations)),
+        ("步行距离 Walk distance", f"{s.walk_distance_m:,.0f} m"),
+        ("人口模型 Population model", s.population_model),
     ]
