@@ -120,6 +120,7 @@ STUDY_FLAGS = (
     "crs",
     "cache_dir",
     "walkway_half_width_m",
+    "network_gap_m",
     "calibrate",
     "retain_all",
 )
@@ -185,12 +186,14 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
 
     from skillcircle.access.analysis import DISTRICT_KEYS
     from skillcircle.outputs.schema import with_total
-    from skillcircle.outputs.words import summary_rows
+    from skillcircle.outputs.words import network_sensitivity_lines, summary_rows
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
         head.add_row(_cell(label), _cell(value))
     console.print(head)
+    for line in network_sensitivity_lines(summary):  # next to the headline: how sure it is
+        console.print(_cell(line), markup=False)
     districts = Table(title="各区覆盖 Coverage by district")
     for header, right in (
         ("代码\ncode", False),
@@ -253,6 +256,14 @@ WalkwayOpt = Annotated[
     float | None,
     typer.Option("--walkway-half-width-m", help="Isochrone half-width around streets, metres."),
 ]
+NetworkGapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--network-gap-m",
+        help="Longest street gap treated as a real link in the network-sensitivity figure, "
+        "metres (0: leave it out).",
+    ),
+]
 CalibrateOpt = Annotated[
     bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
 ]
@@ -279,6 +290,7 @@ def report_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
@@ -323,6 +335,7 @@ def progress_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     overwrite: OverwriteOpt = False,
@@ -486,6 +499,7 @@ def suggest_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,

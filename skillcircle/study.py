@@ -12,7 +12,7 @@ A study file lets a district office keep its set-up next to its ledgers::
     minutes = 15
     speed_kmh = [4.0, 3.0]
     # every Settings field may be given: minutes, speed_kmh, max_snap_m, crs, cache_dir,
-    # walkway_half_width_m (omitted ones take the Settings defaults)
+    # walkway_half_width_m, network_gap_m (omitted ones take the Settings defaults)
 
     [suggest]                      # options of `skillcircle suggest`, same names as its flags
     add = 10
@@ -249,9 +249,10 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
-    minutes, max_snap_m, cache_dir, walkway_half_width_m
+    minutes, max_snap_m, cache_dir, walkway_half_width_m, network_gap_m
         The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
-        snapping limit, cache folder and isochrone half-width. ``None`` (not given) takes the
+        snapping limit, cache folder, isochrone half-width and the longest gap joined in the
+        network-sensitivity figures. ``None`` (not given) takes the
         Settings default; after construction each holds the value in force.
     speeds_kmh
         One or more walking speeds: the first is the headline (``Settings.speed_kmh``), the
@@ -288,6 +289,7 @@ class Study:
     crs: str | None = None
     cache_dir: Path | None = None
     walkway_half_width_m: float | None = None
+    network_gap_m: float | None = None
     calibrate: bool = True
     retain_all: bool = False
     buffer_m: float = 1000.0

@@ -28,6 +28,7 @@ from skillcircle._errors import InputError
 from skillcircle.access.coverage import Coverage, compute_coverage, coverage_table
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
+from skillcircle.access.network_sensitivity import network_sensitivity
 from skillcircle.access.snapping import Snapped, snap_geoseries
 from skillcircle.access.stationtable import cut_off_stations, station_table
 from skillcircle.access.summary import InputFile, Summary
@@ -110,6 +111,10 @@ class Inputs:
     station_cut_off
         Per station, whether its nearest street lies on a piece of the network that the
         largest-component step dropped (``None`` with ``retain_all``).
+    all_pieces
+        The network with every piece kept (``network`` itself with ``retain_all``): the
+        network-sensitivity figures are measured on it
+        (:mod:`~skillcircle.access.network_sensitivity`); ``None`` leaves them out.
     """
 
     study: Study
@@ -125,6 +130,7 @@ class Inputs:
     fragment_population: float | None = None
     station_cut_off: np.ndarray | None = None
     coords_fit: DatumFit | None = None
+    all_pieces: Network | None = None
 
 
 @dataclass(frozen=True)
@@ -403,6 +409,7 @@ def load_inputs(
         fragment_population=fragment_population,
         station_cut_off=station_cut_off,
         coords_fit=coords_fit,
+        all_pieces=loaded,
     )
 
 
@@ -524,7 +531,24 @@ def analyse(
                 covered=head.units["covered"].to_numpy(),
                 unit_area_m2=None if cell is None else float(cell) ** 2,
             )
+    sensitivity_net = None
+    if inputs.all_pieces is not None and len(stations):
+        with step("Coverage on other readings of the network"):
+            areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
+            if inputs.subdistricts is not None:
+                areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
+            sensitivity_net = network_sensitivity(
+                inputs.all_pieces,
+                stations,
+                units,
+                settings=inputs.settings,
+                headline="all_pieces" if study.retain_all else "main",
+                headline_covered=head.units["covered"].to_numpy(),
+                area_columns=areas,
+            )
     summary = _summary(inputs, head, by_district, gaps if with_gaps else None)
+    if sensitivity_net is not None:
+        summary = dataclasses.replace(summary, network_sensitivity=sensitivity_net)
     return Analysis(
         inputs=inputs,
         coverage=coverage,
