@@ -299,6 +299,17 @@ def progress_cmd(
         Path | None,
         typer.Option("--trainings", help="Training ledger 培训台账 (CSV/XLSX): station, quarter."),
     ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets",
+            help="Targets file (CSV/XLSX): district, year, stations, trainings; replaces the "
+            "city profile's targets.",
+        ),
+    ] = None,
+    by: Annotated[
+        str, typer.Option("--by", help="Period ends: year, or quarter (adds quarter ends).")
+    ] = "year",
     stations: StationsOpt = None,
     coords: CoordsOpt = None,
     network: NetworkOpt = None,
@@ -323,7 +334,15 @@ def progress_cmd(
     spec = _study_from_cli(study, **_study_flags(locals()))
     display, step = _progress_hook()
     with display:
-        cov, _ = run_progress(spec, out, trainings=trainings, overwrite=overwrite, progress=step)
+        cov, _ = run_progress(
+            spec,
+            out,
+            trainings=trainings,
+            targets=targets,
+            by=by,
+            overwrite=overwrite,
+            progress=step,
+        )
     for row in cov.totals.itertuples():
         missing = "、".join(cov.districts_without_station.get(row.year, ()))
         line = f"{row.year}: {row.stations} 站 stations, 覆盖 coverage {row.coverage_pct:.1f} %"
