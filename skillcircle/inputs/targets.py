@@ -172,7 +172,11 @@ def read_targets(source: str | os.PathLike[str], *, districts: Mapping[str, str]
 
 
 def profile_targets(
-    profile: CityProfile | None, *, district_codes: list[str], years: tuple[int, ...]
+    profile: CityProfile | None,
+    *,
+    district_codes: list[str],
+    years: tuple[int, ...],
+    whole_city: bool = True,
 ) -> Targets:
     """The targets a city profile implies for the study's districts and years.
 
@@ -184,6 +188,9 @@ def profile_targets(
         The study's districts.
     years
         The year ends of the report.
+    whole_city
+        Whether the study is the whole city: the city-wide targets (stations, trainings)
+        mean nothing for a part of it and are left out otherwise.
 
     Returns
     -------
@@ -202,15 +209,15 @@ def profile_targets(
         for year in years
         if profile.every_district_by is not None and year >= profile.every_district_by
     ]
-    goal = dict(profile.phases)
-    last = max(goal) if goal else None
+    goal = dict(profile.phases) if whole_city else {}
+    last = max(goal) if goal else (max(dict(profile.phases)) if profile.phases else None)
     city = [
         {
             "year": year,
             "stations": float(goal[year]) if year in goal else float("nan"),
             "trainings": (
                 float(profile.trainings_target)
-                if profile.trainings_target is not None and year == last
+                if whole_city and profile.trainings_target is not None and year == last
                 else float("nan")
             ),
         }

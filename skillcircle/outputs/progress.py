@@ -44,6 +44,8 @@ _HEADERS_ZH = {
     "trainings_status": "培训进度 trainings status",
     "population": "常住人口 residents",
     "covered_population": "覆盖人口 covered residents",
+    "residents": "常住人口 residents",
+    "period": "季度 quarter",
 }
 
 
@@ -102,6 +104,11 @@ def progress_table(
         ]
     t = t.sort_values(["district_code", "year"], kind="stable").reset_index(drop=True)
     t["trainings_cumulative"] = t.groupby("district_code")["trainings"].cumsum()
+    if trainings is not None and len(trainings.rows) and len(t):
+        # rows dated before the first year end count in the first cumulative figure
+        first = int(t["year"].min())
+        early = per[per["year"] < first].groupby("district_code")["n"].sum()
+        t["trainings_cumulative"] += [int(early.get(c, 0)) for c in t["district_code"]]
     t["stations_target"] = np.nan
     if targets is not None and len(targets.by_district):
         goal = targets.by_district.set_index(["district_code", "year"])["stations"]
@@ -185,9 +192,9 @@ def city_table(
     """
     totals = coverage.totals[coverage.totals["year"].isin(table["year"])]
     t = totals[["year", "stations", "population", "covered_population", "coverage_pct"]].copy()
-    per_year = table.groupby("year")["trainings"].sum()
-    t["trainings"] = [int(per_year.get(y, 0)) for y in t["year"]]
-    t["trainings_cumulative"] = t["trainings"].cumsum()
+    per_year = table.groupby("year")[["trainings", "trainings_cumulative"]].sum()
+    t["trainings"] = [int(per_year["trainings"].get(y, 0)) for y in t["year"]]
+    t["trainings_cumulative"] = [int(per_year["trainings_cumulative"].get(y, 0)) for y in t["year"]]
     t["stations_target"] = np.nan
     t["trainings_target"] = np.nan
     if targets is not None and len(targets.city):
@@ -282,7 +289,12 @@ def type_table(
     total.insert(0, "district_code", "")
     out = pd.concat([base, total], ignore_index=True)
     out["trainings"] = out[types].sum(axis=1).astype("int64") if types else 0
-    out["trainings_cumulative"] = out.groupby("district_code")["trainings"].cumsum()
+    cumulative = table.set_index(["district_code", "year"])["trainings_cumulative"]
+    city = table.groupby("year")["trainings_cumulative"].sum()
+    out["trainings_cumulative"] = [
+        int(city.get(y, 0)) if name == "合计 total" else int(cumulative.get((c, y), 0))
+        for c, name, y in zip(out["district_code"], out["district_name"], out["year"], strict=True)
+    ]
     residents = [
         float(pop.sum()) if name == "合计 total" else float(pop.get(code, np.nan))
         for code, name in zip(out["district_code"], out["district_name"], strict=True)
@@ -340,8 +352,29 @@ def quarter_table(
         ]
     t = t.sort_values(["district_code", "year", "quarter"], kind="stable")
     t["trainings_cumulative"] = t.groupby("district_code")["trainings"].cumsum()
+    if trainings is not None and len(trainings.rows) and len(t):
+        # rows dated before the first quarter end count in the first cumulative figure
+        first = int((t["year"] * 4 + t["quarter"]).min())
+        early = per[per["year"] * 4 + per["quarter"] < first].groupby("district_code")["n"].sum()
+        t["trainings_cumulative"] += [int(early.get(c, 0)) for c in t["district_code"]]
     columns = ["district_code", "district_name", "period", "stations", "trainings"]
     return t[[*columns, "trainings_cumulative", "coverage_pct"]].reset_index(drop=True)
+
+
+def _quarter_totals(coverage: ProgressCoverage, quarters: pd.DataFrame) -> pd.DataFrame:
+    """The quarter table summed over the districts, with the study's coverage."""
+    sums = quarters.groupby("period", sort=False)[
+        ["stations", "trainings", "trainings_cumulative"]
+    ].sum()
+    totals = coverage.quarterly_totals
+    if totals is None:
+        return quarters
+    out = totals[["period"]].copy()
+    for col in ("stations", "trainings", "trainings_cumulative"):
+        out[col] = [int(sums[col].get(p, 0)) for p in out["period"]]
+    out["stations"] = totals["stations"].to_numpy()
+    out["coverage_pct"] = totals["coverage_pct"].round(2).to_numpy()
+    return out.reset_index(drop=True)
 
 
 def _png(fig: Any) -> str:
@@ -421,7 +454,7 @@ def _charts(
 
         if station_map is not None:
             points, areas = station_map
-            fig = Figure(figsize=(6.5, 3.6))
+            fig = Figure(figsize=(6.5, 3.0))
             ax = fig.subplots()
             if areas is not None and len(areas):
                 areas.boundary.plot(ax=ax, color="#888888", linewidth=0.6)
@@ -457,7 +490,7 @@ def _cell_text(column: str, value: Any) -> str:
 
 
 def _header(column: str) -> str:
-    return _HEADERS_ZH.get(column, column)
+    return PER_1000_HEADER if column == "per_1000" else _HEADERS_ZH.get(column, column)
 
 
 def _html_table(table: pd.DataFrame) -> str:
@@ -518,11 +551,7 @@ _SHEET_NAMES = {
 
 
 def _zh(frame: pd.DataFrame) -> pd.DataFrame:
-    renamed = {c: _header(str(c)) for c in frame.columns}
-    renamed["per_1000"] = PER_1000_HEADER
-    renamed["residents"] = "常住人口 residents"
-    renamed["period"] = "季度 quarter"
-    return frame.rename(columns={k: v for k, v in renamed.items() if k in frame.columns})
+    return frame.rename(columns={c: _header(str(c)) for c in frame.columns})
 
 
 def write_progress(
@@ -599,21 +628,39 @@ def write_progress(
         charts = _charts(coverage, table, targets=targets, station_map=station_map)
         notes = []
         if targets is not None and targets.source == "profile":
+            city_goals = bool(targets.city[["stations", "trainings"]].notna().any().any())
             notes.append(
                 "目标来自城市配置 Targets from the city profile: every district ≥ 1 station "
-                "from its first-batch year; city totals for the whole city."
+                "from the first-batch year"
+                + (
+                    "; city-wide station and person-training targets."
+                    if city_goals
+                    else "; the city-wide targets apply to the whole city only, not to this "
+                    "part of it."
+                )
             )
         if targets is not None and targets.source == "file":
             notes.append("目标来自目标文件 Targets from the targets file (--targets).")
+        # the page keeps to totals where the workbook has every district (A4, ≤ 3 pages)
         sections = [
             ("全市分年 Whole study by year", city),
             ("分区进度 Status by district and year", status),
-            ("培训类型 Trainings by type", types.drop(columns=["residents"])),
+            (
+                "培训类型（全部区合计）Trainings by type, all districts (per district: xlsx)",
+                types[types["district_name"] == "合计 total"].drop(
+                    columns=["district_code", "district_name"]
+                ),
+            ),
         ]
         if quarters is not None:
-            sections.append(("分季度 By quarter", quarters))
+            sections.append(
+                (
+                    "分季度（全部区合计）By quarter, all districts (per district: xlsx)",
+                    _quarter_totals(coverage, quarters),
+                )
+            )
         page = _page(
-            [(t, f.rename(columns={"per_1000": PER_1000_HEADER})) for t, f in sections],
+            sections,
             charts,
             coverage.districts_without_station,
             notes=notes,
@@ -668,6 +715,7 @@ def run_progress(
     from skillcircle.inputs.targets import profile_targets, read_targets
     from skillcircle.inputs.trainings import read_trainings
     from skillcircle.profiles import profile_for
+    from skillcircle.siting.suggest import city_phases
 
     if by not in PERIODS:
         raise InputError(f"by must be one of {', '.join(PERIODS)}, got {by!r}", param="by")
@@ -701,7 +749,12 @@ def run_progress(
     years = tuple(range(int(built.min()), last + 1))
     with step("Coverage at each period end"):
         cov = progress_coverage(inputs, years=years, by=by)
-    goals = goal_file or profile_targets(profile, district_codes=list(districts), years=cov.years)
+    goals = goal_file or profile_targets(
+        profile,
+        district_codes=list(districts),
+        years=cov.years,
+        whole_city=city_phases(districts) is not None,
+    )
     table = progress_table(cov, stations=stations, trainings=ledger, targets=goals)
     with step(f"Writing {out_dir}"):
         write_progress(
