@@ -23,6 +23,7 @@ from skillcircle.access.analysis import Inputs
 from skillcircle.access.coverage import compute_coverage, coverage_table
 from skillcircle.access.snapping import snap_geoseries
 from skillcircle.inputs.areas import DISTRICT_KEYS, SUBDISTRICT_KEYS
+from skillcircle.study import PROGRESS_PERIODS
 
 __all__ = [
     "PERIODS",
@@ -33,8 +34,8 @@ __all__ = [
     "progress_coverage",
 ]
 
-#: Period lengths of :func:`progress_coverage`.
-PERIODS = ("year", "quarter")
+#: Period lengths of :func:`progress_coverage` (the study's rule).
+PERIODS = PROGRESS_PERIODS
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,9 @@ def progress_coverage(
     ProgressCoverage
     """
     if by not in PERIODS:
-        raise InputError(f"by must be one of {', '.join(PERIODS)}, got {by!r}", param="by")
+        raise InputError(
+            f"progress_by must be one of {', '.join(PERIODS)}, got {by!r}", param="progress_by"
+        )
     stations = inputs.stations.stations
     built = build_quarters(stations)
     net = inputs.network

@@ -640,7 +640,7 @@ def write_progress(
                 )
             )
         if targets is not None and targets.source == "file":
-            notes.append("目标来自目标文件 Targets from the targets file (--targets).")
+            notes.append("目标来自目标文件 Targets from the targets file.")
         # the page keeps to totals where the workbook has every district (A4, ≤ 3 pages)
         sections = [
             ("全市分年 Whole study by year", city),
@@ -681,7 +681,7 @@ def run_progress(
     *,
     trainings: str | os.PathLike[str] | None = None,
     targets: str | os.PathLike[str] | None = None,
-    by: str = "year",
+    by: str | None = None,
     overwrite: bool = False,
     progress: Any = None,
 ) -> tuple[ProgressCoverage, pd.DataFrame]:
@@ -694,12 +694,13 @@ def run_progress(
     out_dir
         The output folder.
     trainings
-        The training ledger (CSV/XLSX), if any.
+        The training ledger (CSV/XLSX); default the study's ``trainings``.
     targets
         A targets file (district, year, stations, trainings) replacing the city profile's
-        targets, if any.
+        targets; default the study's ``targets``.
     by
-        ``"year"`` or ``"quarter"`` (adds the quarter ends).
+        ``"year"`` or ``"quarter"`` (adds the quarter ends); default the study's
+        ``progress_by``.
     overwrite
         Replace files the tool did not write.
     progress
@@ -717,11 +718,16 @@ def run_progress(
     from skillcircle.profiles import profile_for
     from skillcircle.siting.suggest import city_phases
 
+    trainings = trainings if trainings is not None else getattr(study, "trainings", None)
+    targets = targets if targets is not None else getattr(study, "targets", None)
+    by = by if by is not None else getattr(study, "progress_by", "year")
     if by not in PERIODS:
-        raise InputError(f"by must be one of {', '.join(PERIODS)}, got {by!r}", param="by")
+        raise InputError(
+            f"progress_by must be one of {', '.join(PERIODS)}, got {by!r}", param="progress_by"
+        )
     step = progress or log_step
     extra = [Path(p) for p in (trainings, targets) if p]
-    inputs_paths = [*study.input_paths(), *extra]
+    inputs_paths = list(dict.fromkeys([*study.input_paths(), *extra]))
     RunFolder(
         out_dir, names=schema.PROGRESS_FILES, inputs=inputs_paths, overwrite=overwrite
     ).check()
