@@ -321,6 +321,18 @@ def progress_cmd(
         Path | None,
         typer.Option("--trainings", help="Training ledger 培训台账 (CSV/XLSX): station, quarter."),
     ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets",
+            help="Targets file (CSV/XLSX): district, year, stations, trainings; replaces the "
+            "city profile's targets.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Period ends: year (default), or quarter (adds quarter ends)."),
+    ] = None,
     stations: StationsOpt = None,
     coords: CoordsOpt = None,
     network: NetworkOpt = None,
@@ -343,10 +355,16 @@ def progress_cmd(
     """Programme progress: stations, coverage and trainings at each year end (建成年份)."""
     from skillcircle.outputs.progress import run_progress
 
-    spec = _study_from_cli(study, **_study_flags(locals()))
+    spec = _study_from_cli(
+        study,
+        **_study_flags(locals()),
+        trainings=trainings,
+        targets=targets,
+        progress_by=by.strip().lower() if by is not None else None,
+    )
     display, step = _progress_hook()
     with display:
-        cov, _ = run_progress(spec, out, trainings=trainings, overwrite=overwrite, progress=step)
+        cov, _ = run_progress(spec, out, overwrite=overwrite, progress=step)
     for row in cov.totals.itertuples():
         missing = "、".join(cov.districts_without_station.get(row.year, ()))
         line = f"{row.year}: {row.stations} 站 stations, 覆盖 coverage {row.coverage_pct:.1f} %"
@@ -1032,6 +1050,7 @@ def demo_cmd(
 #: name is used, e.g. ``add`` → ``--add``, ``speed_kmh`` → ``--speed-kmh``).
 _OPTION_OF_PARAM = {
     "speeds_kmh": "speed_kmh",
+    "progress_by": "by",
     "target_coverage_pct": "target_coverage",
     "candidate_spacing_m": "candidate_spacing",
     "time_limit_s": "time_limit",

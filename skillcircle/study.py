@@ -44,6 +44,7 @@ from skillcircle.settings import Settings
 
 __all__ = [
     "MAX_BUFFER_M",
+    "PROGRESS_PERIODS",
     "SUGGEST_KEYS",
     "Study",
     "build_settings",
@@ -57,7 +58,17 @@ __all__ = [
 #: needs the walk distance around its districts, ~1 km; 50 km is a whole metropolitan fringe).
 MAX_BUFFER_M = 50_000.0
 
-_PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
+_PATH_FIELDS = (
+    "stations",
+    "subdistricts",
+    "landcover",
+    "candidates",
+    "trainings",
+    "targets",
+    "cache_dir",
+)
+#: Period ends of ``progress`` (:attr:`Study.progress_by`).
+PROGRESS_PERIODS = ("year", "quarter")
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
 
 #: Keys of a study file's ``[suggest]`` table: the options of ``skillcircle suggest`` (its flag
@@ -249,6 +260,13 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
+    trainings
+        Training ledger 培训台账 for ``progress`` (CSV/XLSX), optional.
+    targets
+        Targets file for ``progress`` (district, year, stations, trainings), replacing the
+        city profile's targets; optional.
+    progress_by
+        Period ends of ``progress``: ``"year"`` (default) or ``"quarter"``.
     minutes, max_snap_m, cache_dir, walkway_half_width_m, network_gap_m
         The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
         snapping limit, cache folder, isochrone half-width and the longest gap joined in the
@@ -283,6 +301,9 @@ class Study:
     landcover: Path | None = None
     boundary: str | None = None
     candidates: Path | None = None
+    trainings: Path | None = None
+    targets: Path | None = None
+    progress_by: str = "year"
     minutes: float | None = None
     speeds_kmh: tuple[float, ...] = ()
     max_snap_m: float | None = None
@@ -317,6 +338,12 @@ class Study:
                     f"{name} must be true or false, got {getattr(self, name)!r}",
                     param=name,
                 )
+        if self.progress_by not in PROGRESS_PERIODS:
+            raise InputError(
+                f"progress_by must be one of {', '.join(PROGRESS_PERIODS)}, "
+                f"got {self.progress_by!r}",
+                param="progress_by",
+            )
         for name in ("coords", "network"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{name} must be text, got {getattr(self, name)!r}", param=name)
@@ -445,6 +472,8 @@ _INPUT_WHAT = {
     "subdistricts": "sub-district file",
     "boundary": "boundary file",
     "candidates": "candidate file",
+    "trainings": "training ledger",
+    "targets": "targets file",
 }
 
 
