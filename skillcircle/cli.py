@@ -123,6 +123,10 @@ STUDY_FLAGS = (
     "network_gap_m",
     "calibrate",
     "retain_all",
+    "group",
+    "access_method",
+    "default_capacity",
+    "participation_rate",
 )
 
 
@@ -186,13 +190,15 @@ def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
 
     from skillcircle.access.analysis import DISTRICT_KEYS
     from skillcircle.outputs.schema import with_total
-    from skillcircle.outputs.words import network_sensitivity_lines, summary_rows
+    from skillcircle.outputs.words import access_lines, network_sensitivity_lines, summary_rows
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
         head.add_row(_cell(label), _cell(value))
     console.print(head)
     for line in network_sensitivity_lines(summary):  # next to the headline: how sure it is
+        console.print(_cell(line), markup=False)
+    for line in access_lines(summary):
         console.print(_cell(line), markup=False)
     districts = Table(title="各区覆盖 Coverage by district")
     for header, right in (
@@ -264,6 +270,25 @@ NetworkGapOpt = Annotated[
         "metres (0: leave it out).",
     ),
 ]
+GroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--group",
+        help="Who the accessibility figures count: total, working_age (15-59) or a CSV of "
+        "shares per district.",
+    ),
+]
+AccessMethodOpt = Annotated[
+    str | None, typer.Option("--access-method", help="2sfca (default) or e2sfca.")
+]
+DefaultCapacityOpt = Annotated[
+    float | None,
+    typer.Option("--default-capacity", help="Trainings per year of a station without 容量."),
+]
+ParticipationOpt = Annotated[
+    float | None,
+    typer.Option("--participation-rate", help="Trainings per resident per year counted as demand."),
+]
 CalibrateOpt = Annotated[
     bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
 ]
@@ -291,6 +316,10 @@ def report_cmd(
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
     network_gap_m: NetworkGapOpt = None,
+    group: GroupOpt = None,
+    access_method: AccessMethodOpt = None,
+    default_capacity: DefaultCapacityOpt = None,
+    participation_rate: ParticipationOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
@@ -348,6 +377,10 @@ def progress_cmd(
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
     network_gap_m: NetworkGapOpt = None,
+    group: GroupOpt = None,
+    access_method: AccessMethodOpt = None,
+    default_capacity: DefaultCapacityOpt = None,
+    participation_rate: ParticipationOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     overwrite: OverwriteOpt = False,
@@ -518,6 +551,10 @@ def suggest_cmd(
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
     network_gap_m: NetworkGapOpt = None,
+    group: GroupOpt = None,
+    access_method: AccessMethodOpt = None,
+    default_capacity: DefaultCapacityOpt = None,
+    participation_rate: ParticipationOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,

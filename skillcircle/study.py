@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from skillcircle._errors import InputError, InputFileNotFoundError, SettingsError
+from skillcircle._validate import positive
+from skillcircle.access.accessibility import METHODS as ACCESS_METHODS
 from skillcircle.settings import Settings
 
 __all__ = [
@@ -267,6 +269,21 @@ class Study:
         city profile's targets; optional.
     progress_by
         Period ends of ``progress``: ``"year"`` (default) or ``"quarter"``.
+    group
+        The demand group of the accessibility figures: ``"total"`` (default),
+        ``"working_age"`` (15-59, from the city's census) or a CSV of shares per district
+        (:func:`~skillcircle.inputs.groups.demand_group`).
+    access_method
+        ``"2sfca"`` (default) or ``"e2sfca"``
+        (:mod:`~skillcircle.access.accessibility`).
+    default_capacity
+        Trainings per year of a station whose ledger row gives no capacity (容量); ``None``
+        counts such a station 0.
+    participation_rate
+        Trainings per resident of the group per year that count as demand; ``None`` derives
+        it from the city profile's target (trainings over the programme's years per
+        resident of the group) or takes
+        :data:`~skillcircle.access.accessibility.DEFAULT_PARTICIPATION`.
     minutes, max_snap_m, cache_dir, walkway_half_width_m, network_gap_m
         The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
         snapping limit, cache folder, isochrone half-width and the longest gap joined in the
@@ -304,6 +321,10 @@ class Study:
     trainings: Path | None = None
     targets: Path | None = None
     progress_by: str = "year"
+    group: str = "total"
+    access_method: str = "2sfca"
+    default_capacity: float | None = None
+    participation_rate: float | None = None
     minutes: float | None = None
     speeds_kmh: tuple[float, ...] = ()
     max_snap_m: float | None = None
@@ -344,7 +365,16 @@ class Study:
                 f"got {self.progress_by!r}",
                 param="progress_by",
             )
-        for name in ("coords", "network"):
+        if self.access_method not in ACCESS_METHODS:
+            raise InputError(
+                f"access_method must be one of {', '.join(ACCESS_METHODS)}, "
+                f"got {self.access_method!r}",
+                param="access_method",
+            )
+        for name in ("default_capacity", "participation_rate"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, positive(getattr(self, name), name))
+        for name in ("coords", "network", "group"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{name} must be text, got {getattr(self, name)!r}", param=name)
         # the numbers, the CRS and the cache folder are checked by Settings' own rules
@@ -402,6 +432,9 @@ class Study:
         for key in _PATH_FIELDS:
             if opts.get(key) is not None:
                 opts[key] = _resolve(opts[key], base_dir)
+        group = opts.get("group")
+        if isinstance(group, str | os.PathLike) and str(group) not in ("total", "working_age"):
+            opts["group"] = str(_resolve(group, base_dir))  # a file of shares
         for key in _SOURCE_FIELDS:
             if opts.get(key) is not None:
                 opts[key] = _resolve_source(str(opts[key]), base_dir)
@@ -429,6 +462,9 @@ class Study:
                     if key in _PATH_FIELDS
                     else _resolve_source(data[key], path.parent)
                 )
+        group = data.get("group")
+        if isinstance(group, str) and group not in ("total", "working_age"):
+            data["group"] = str(_resolve(group, path.parent))
         given = {k: v for k, v in overrides.items() if v is not None}
         data.update(given)
         try:
@@ -457,6 +493,8 @@ class Study:
             if ":" in text.split("/")[0] and not Path(text).exists():
                 continue  # "cnmaps:<adcode>", "place:<name>"
             paths.append(Path(text))
+        if self.group not in ("total", "working_age"):
+            paths.append(Path(self.group))  # a file of shares
         if isinstance(self.extra.get("study_file"), str):
             paths.append(Path(self.extra["study_file"]))
         return paths

@@ -25,10 +25,17 @@ import shapely
 
 from skillcircle import __version__
 from skillcircle._errors import InputError
+from skillcircle.access.accessibility import (
+    DEFAULT_PARTICIPATION,
+    AccessSummary,
+    access_summary,
+    floating_catchment,
+)
 from skillcircle.access.coverage import Coverage, compute_coverage, coverage_table
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.network_sensitivity import network_sensitivity
+from skillcircle.access.routing import reach_pairs
 from skillcircle.access.snapping import Snapped, snap_geoseries
 from skillcircle.access.stationtable import cut_off_stations, station_table
 from skillcircle.access.summary import InputFile, Summary
@@ -37,12 +44,13 @@ from skillcircle.inputs.boundaries import read_districts, read_subdistricts
 from skillcircle.inputs.census import census_for
 from skillcircle.inputs.datum import DatumFit, is_auto, read_stations_datum
 from skillcircle.inputs.files import sha256_file, split_layer
+from skillcircle.inputs.groups import DemandGroup, demand_group
 from skillcircle.inputs.population import DemandUnits, build_population, check_raster
 from skillcircle.inputs.stations import StationsRead
 from skillcircle.network.load import keep_largest_piece, load_network
 from skillcircle.network.model import Network
 from skillcircle.network.quality import NetworkQuality, network_quality
-from skillcircle.profiles import default_crs
+from skillcircle.profiles import default_crs, profile_for
 from skillcircle.settings import Settings, check_crs_distortion
 from skillcircle.study import Study, check_input_files
 
@@ -546,9 +554,12 @@ def analyse(
                 headline_covered=head.units["covered"].to_numpy(),
                 area_columns=areas,
             )
+    access = None
+    if len(stations):
+        with step("Training capacity within reach"):
+            access = _access(inputs, head)
     summary = _summary(inputs, head, by_district, gaps if with_gaps else None)
-    if sensitivity_net is not None:
-        summary = dataclasses.replace(summary, network_sensitivity=sensitivity_net)
+    summary = dataclasses.replace(summary, network_sensitivity=sensitivity_net, access=access)
     return Analysis(
         inputs=inputs,
         coverage=coverage,
@@ -561,6 +572,79 @@ def analyse(
         gaps=gaps,
         summary=summary,
         stations_table=station_table(head, cut_off=inputs.station_cut_off),
+    )
+
+
+def _participation(codes: list[str], group: DemandGroup, shares: np.ndarray) -> float:
+    """Trainings per resident of the group per year implied by the city's programme target.
+
+    The profile's target over its years (one phase a year) per resident of the group in the
+    whole city (census total × the group's share); without a profile target,
+    :data:`~skillcircle.access.accessibility.DEFAULT_PARTICIPATION`.
+    """
+    profile = profile_for(codes)
+    if profile is None or not profile.trainings_target or not profile.phases:
+        return DEFAULT_PARTICIPATION
+    census = census_for(codes)
+    if census is None:
+        return DEFAULT_PARTICIPATION
+    share = group.default_share if group.key != "file" else float(np.mean(shares) or 1.0)
+    city = float(census["population"].sum()) * max(share, 1e-9)
+    return float(profile.trainings_target) / len(profile.phases) / city
+
+
+def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
+    """The accessibility block, or ``None`` when no station has a capacity and none is given."""
+    study = inputs.study
+    st = head.stations
+    raw = (
+        pd.to_numeric(st["capacity"], errors="coerce")
+        if "capacity" in st.columns
+        else pd.Series(np.nan, index=st.index)
+    )
+    given = (raw.notna() & (raw >= 0)).to_numpy()
+    default = study.default_capacity
+    if not given.any() and default is None:
+        return None
+    missing = int((~given).sum())
+    capacity = np.where(given, raw.to_numpy(dtype=np.float64), default or 0.0)
+    counts = (int(given.sum()), missing if default is not None else 0, 0 if default else missing)
+    units = head.units
+    codes = units[DISTRICT_KEYS[0]].fillna("").astype(str)
+    study_codes = sorted(set(codes) - {""})
+    group = demand_group(study.group, district_codes=study_codes)
+    shares = group.weights(codes)
+    demand = units["population"].to_numpy(dtype=np.float64) * shares
+    pairs = reach_pairs(
+        inputs.network, head.stations_snapped, inputs.units_snapped, limit=head.walk_distance_m
+    )
+    found = floating_catchment(
+        pairs.origin,
+        pairs.target,
+        pairs.distance_m,
+        capacity=capacity,
+        demand=demand,
+        limit_m=head.walk_distance_m,
+        method=study.access_method,
+    )
+    rate = study.participation_rate or _participation(study_codes, group, shares)
+    areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
+    if inputs.subdistricts is not None:
+        areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
+    names = st["name"].astype(str).tolist() if "name" in st.columns else [str(i) for i in st.index]
+    return access_summary(
+        found,
+        units,
+        group=demand,
+        covered=units["covered"].to_numpy(dtype=bool),
+        station_names=names,
+        participation_rate=rate,
+        group_key=group.key,
+        group_label=group.label,
+        group_source=group.source,
+        capacity_counts=counts,
+        default_capacity=default,
+        area_columns=areas,
     )
 
 

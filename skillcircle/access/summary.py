@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skillcircle._errors import InputError
+from skillcircle.access.accessibility import AccessSummary
 from skillcircle.access.network_sensitivity import NetworkSensitivity
 from skillcircle.network.quality import NetworkQuality
 
@@ -306,6 +307,9 @@ class Summary:
     network_sensitivity
         The headline coverage on other readings of the network (every piece kept, gaps
         joined), or ``None`` when not measured.
+    access
+        Training capacity within reach (2SFCA / E2SFCA) for the demand group, or ``None``
+        when no station has a capacity.
     """
 
     population: float
@@ -339,6 +343,7 @@ class Summary:
     coords_auto: bool = False
     coords_fit: dict[str, tuple[int, int]] | None = None
     network_sensitivity: NetworkSensitivity | None = None
+    access: AccessSummary | None = None
 
     @property
     def uncovered_population(self) -> float:
@@ -381,6 +386,7 @@ class Summary:
             "network_sensitivity": None
             if self.network_sensitivity is None
             else self.network_sensitivity.to_json(),
+            "access": None if self.access is None else self.access.to_json(),
             "crs": self.crs,
             "max_snap_m": self.max_snap_m,
             "inputs": {k: v.to_json() for k, v in self.inputs.items()},
@@ -464,6 +470,7 @@ class Summary:
             coords_auto=data.get("coords_auto") is True,
             coords_fit=_coords_fit(data.get("coords_fit")),
             network_sensitivity=NetworkSensitivity.from_json(data.get("network_sensitivity")),
+            access=AccessSummary.from_json(data.get("access")),
         )
 
 

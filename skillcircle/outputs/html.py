@@ -23,6 +23,7 @@ from skillcircle.outputs.labels import header_label
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
+    access_lines,
     coverage_definition,
     fragment_line,
     network_sensitivity_lines,
@@ -163,6 +164,7 @@ def html_report(
         *[f"<div class='fig'>{e(label)}<b>{e(value)}</b></div>" for label, value in figures],
         "</div>",
         *[f"<p class='sensitivity'>{e(line)}</p>" for line in network_sensitivity_lines(s)],
+        *[f"<p class='access'>{e(line)}</p>" for line in access_lines(s)],
         "<h2>Coverage by district 分区覆盖</h2>",
         _fmt_table(with_total(analysis.by_district, keys=DISTRICT_KEYS)),
     ]

@@ -53,6 +53,10 @@ HEADERS: dict[str, str] = {
     "coverage_pct_all_pieces": "覆盖率 % 保留全部断开路段 every piece kept",
     "coverage_pct_bridged": "覆盖率 % 断口连通 gaps joined",
     "spread_pp": "差值 百分点 spread, points",
+    "group_population": "人群人口 group residents",
+    "group_covered_population": "人群覆盖 group covered",
+    "group_coverage_pct": "人群覆盖率 % group coverage",
+    "trainings_per_1000": "每千人年培训供给 trainings a year per 1 000",
 }
 
 

@@ -13,6 +13,7 @@ from skillcircle.access.stationtable import FLAG_COLUMNS, flagged_lines
 from skillcircle.outputs.schema import with_total
 from skillcircle.outputs.words import (
     OSM_WARNING,
+    access_lines,
     coverage_definition,
     fragment_line,
     network_sensitivity_lines,
@@ -120,6 +121,7 @@ def markdown_report(analysis: Analysis, *, plan: Plan | None = None) -> str:
         f"{s.offnetwork_population:,.0f}",
         *fragment_line(s),
         *[f"- {markdown_text(line)}" for line in network_sensitivity_lines(s)],
+        *[f"- {markdown_text(line)}" for line in access_lines(s)],
         "",
         "## Coverage by district / 分区覆盖",
         "",

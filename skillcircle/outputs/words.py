@@ -12,6 +12,7 @@ from skillcircle.network.quality import NetworkQuality
 
 __all__ = [
     "OSM_WARNING",
+    "access_lines",
     "coverage_definition",
     "fragment_line",
     "network_sensitivity_lines",
@@ -161,6 +162,51 @@ def network_sensitivity_lines(s: Summary) -> list[str]:
         lines.append(
             f"{what} differing by more than {ns.threshold_pp:g} points 差异超过 "
             f"{ns.threshold_pp:g} 个百分点 ({order}): {named}."
+        )
+    return lines
+
+
+def access_lines(s: Summary) -> list[str]:
+    """Say how much training capacity the demand group can reach, in plain text.
+
+    Parameters
+    ----------
+    s
+        An analysis summary.
+
+    Returns
+    -------
+    lines
+        Empty when no station has a capacity; else the group's coverage and its trainings
+        per 1 000 residents within reach (with the method), how many stations took the
+        default capacity or have none, and the over-subscribed stations by name. Names are
+        data: escape them for the medium.
+    """
+    a = s.access
+    if a is None:
+        return []
+    method = {"2sfca": "2SFCA", "e2sfca": "E2SFCA"}.get(a.method, a.method)
+    lines = [
+        f"培训供给可达性 Training capacity within reach ({method}, {a.group_label}): "
+        f"{a.group_covered_population:,.0f} of {a.group_population:,.0f} "
+        f"({a.group_coverage_pct:.1f} %) within the walk; the stations' {a.total_capacity:,.0f} "
+        f"trainings a year give {a.per_1000:.1f} per 1 000 residents within reach."
+    ]
+    if a.stations_default_capacity:
+        lines.append(
+            f"{a.stations_default_capacity} station(s) give no capacity (容量) in the ledger "
+            f"and count {a.default_capacity:,.0f} trainings a year (the default capacity)."
+        )
+    if a.stations_without_capacity:
+        lines.append(
+            f"{a.stations_without_capacity} station(s) give no capacity (容量) in the ledger and "
+            "count 0: give a default capacity to count them."
+        )
+    if a.oversubscribed:
+        lines.append(
+            f"超额 Over-subscribed ({len(a.oversubscribed)}): more trainings are wanted within "
+            f"their walk than they offer, at {a.participation_rate:.4f} trainings per resident a "
+            f"year: {', '.join(a.oversubscribed)}."
         )
     return lines
 

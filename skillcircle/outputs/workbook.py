@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from skillcircle._escaping import neutralise_frame
+from skillcircle.access.accessibility import AccessSummary
 from skillcircle.access.network_sensitivity import NetworkSensitivity
 from skillcircle.inputs.files import write_with
 from skillcircle.outputs import schema
@@ -69,9 +70,10 @@ def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     data = json.loads((folder / schema.SUMMARY_JSON).read_text(encoding="utf-8"))
     inputs = data.pop("inputs", {}) or {}
     sensitivity = data.get("network_sensitivity")
-    if isinstance(sensitivity, dict):  # its tables have their own sheet
-        sensitivity.pop("by_district", None)
-        sensitivity.pop("by_subdistrict", None)
+    for block in (sensitivity, data.get("access")):
+        if isinstance(block, dict):  # their tables have their own sheets
+            block.pop("by_district", None)
+            block.pop("by_subdistrict", None)
     rows: list[tuple[str, str]] = []
 
     def flat(prefix: str, value: object) -> None:
@@ -92,14 +94,21 @@ def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return facts, files
 
 
-def _network_sensitivity(folder: Path) -> pd.DataFrame | None:
-    """The network-sensitivity table of ``summary.json`` (``None`` when not measured)."""
+def _summary_tables(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The per-area tables of ``summary.json``: network sensitivity and accessibility.
+
+    Each is ``None`` when the run did not measure it (or wrote no ``summary.json``).
+    """
     path = folder / schema.SUMMARY_JSON
     if not path.is_file():
-        return None
+        return None, None
     data = json.loads(path.read_text(encoding="utf-8"))
-    found = NetworkSensitivity.from_json(data.get("network_sensitivity"))
-    return None if found is None else found.frame()
+    network = NetworkSensitivity.from_json(data.get("network_sensitivity"))
+    access = AccessSummary.from_json(data.get("access"))
+    return (
+        None if network is None else network.frame(),
+        None if access is None else access.frame(),
+    )
 
 
 def workbook_sheets(folder: str | Path) -> list[Sheet]:
@@ -155,7 +164,7 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
         ),
     ]
     sheets: list[Sheet] = [(n, f, d) for n, f, d in wanted if f is not None]
-    network = _network_sensitivity(folder)
+    network, access = _summary_tables(folder)
     if network is not None:
         sheets.append(
             (
@@ -163,6 +172,14 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
                 network,
                 "Coverage on other readings of the walking network 路网敏感性 "
                 "(main network / every cut-off piece kept / short gaps joined)",
+            )
+        )
+    if access is not None:
+        sheets.append(
+            (
+                "可达性 access",
+                access,
+                "Training capacity within reach 培训供给可达性 (two-step floating catchment)",
             )
         )
     if (folder / schema.SUMMARY_JSON).is_file():

@@ -36,6 +36,9 @@ class CityProfile:
         Person-trainings the programme aims at over its years, or ``None``.
     every_district_by
         Year by whose end every district should have a station, or ``None``.
+    age_file
+        Census age structure of the city shipped in ``skillcircle/data`` (the shares of
+        residents aged 0-14, 15-59 and 60+), or ``None``.
     """
 
     key: str
@@ -49,3 +52,4 @@ class CityProfile:
     census_file: str | None = None
     trainings_target: int | None = None
     every_district_by: int | None = None
+    age_file: str | None = None

@@ -30,6 +30,8 @@ GUANGZHOU = CityProfile(
     # 1 000 000 person-trainings over 2025-2027; every district covered in the first batch.
     trainings_target=1_000_000,
     every_district_by=2025,
+    # 第七次全国人口普查公报（第四号）: 15-59 years 74.72 % of 18 676 605 residents.
+    age_file="census2020_guangzhou_age.csv",
 )
 
 #: The profile of this module, as listed in :data:`skillcircle.profiles.PROFILES`.

@@ -241,3 +241,39 @@ def test_network_sensitivity_on_the_terminal_and_its_gap_flag(base_args, tmp_pat
     s = json.loads((out3 / "summary.json").read_text(encoding="utf-8"))["network_sensitivity"]
     assert list(s["coverage_pct"]) == ["main", "all_pieces"]
     assert "gaps under" not in (out3 / "report.md").read_text(encoding="utf-8")
+
+
+def test_capacity_flags_group_and_method(base_args, tmp_path, capsys):
+    # the sample ledger without its 容量 column: no accessibility unless a default is given
+    ledger = pd.read_csv(get_path("yuexiu_stations")).drop(columns="容量")
+    path = tmp_path / "no_capacity.csv"
+    ledger.to_csv(path, index=False)
+    args = [*base_args[:1], str(path), *base_args[2:]]
+    out = tmp_path / "plain"
+    assert main(["report", *args, "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["access"] is None
+    out = tmp_path / "default"
+    code = main(
+        [
+            "report", *args, "--default-capacity", "500", "--group", "working_age",
+            "--access-method", "e2sfca", "--participation-rate", "0.01", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    acc = json.loads((out / "summary.json").read_text(encoding="utf-8"))["access"]
+    assert acc["stations_default_capacity"] == len(ledger)
+    assert acc["total_capacity"] == 500.0 * len(ledger)
+    assert acc["group"] == "working_age"
+    assert acc["method"] == "e2sfca"
+    assert acc["participation_rate"] == 0.01
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "(the default capacity)" in printed
+    assert "E2SFCA, working-age residents (15-59) 劳动年龄人口" in printed
+
+
+def test_bad_access_method_is_one_line(base_args, tmp_path, capsys):
+    out = tmp_path / "r"
+    code = main(["report", *base_args, "--access-method", "3sfca", "--out", str(out)])
+    line = _one_line_error(capsys, code, out)
+    assert "--access-method" in line
+    assert "2sfca, e2sfca" in line

@@ -70,6 +70,7 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "dropped_districts",
         "network",
         "network_sensitivity",
+        "access",
         "crs",
         "max_snap_m",
         "inputs",
@@ -91,7 +92,7 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         reduction={"n_units_before": 9},
     )
     planned = dataclasses.replace(s, plan=figures, note="n").to_json()
-    assert list(planned)[26:] == [
+    assert list(planned)[27:] == [
         "greedy_covered_population",
         "covered_population_after",
         "coverage_pct_after",

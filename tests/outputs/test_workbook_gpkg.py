@@ -35,6 +35,7 @@ def test_workbook_sheets_headers_and_totals(yuexiu_demo: Any) -> None:
         "剔除站点 rejected stations",
         "剔除候选 rejected sites",
         "路网 network",
+        "可达性 access",
         "口径 assumptions",
         "输入 inputs",
     ]
