@@ -302,6 +302,10 @@ class Summary:
         The datum the ledger was read as, whether ``coords="auto"`` chose it, and per datum
         (rows in their stated 区/街道, rows stating one); ``coords_fit`` is ``None`` when the
         ledger states no area.
+    engine, scheduler, parts
+        How coverage was computed: ``"local"`` (this process) or ``"dask"``; the Dask
+        scheduler's address (``"local"`` without Dask, or for a ``LocalCluster`` the run
+        started); the number of parts measured (1 without Dask).
     """
 
     population: float
@@ -334,6 +338,9 @@ class Summary:
     coords: str | None = None
     coords_auto: bool = False
     coords_fit: dict[str, tuple[int, int]] | None = None
+    engine: str = "local"
+    scheduler: str = "local"
+    parts: int = 1
 
     @property
     def uncovered_population(self) -> float:
@@ -391,6 +398,10 @@ class Summary:
                 if self.coords_fit is None
                 else {k: {"in_area": v[0], "rows": v[1]} for k, v in self.coords_fit.items()}
             )
+        # how coverage was computed (run metadata, like version and generated)
+        out["engine"] = self.engine
+        out["scheduler"] = self.scheduler
+        out["parts"] = self.parts
         return out
 
     @classmethod
@@ -455,6 +466,9 @@ class Summary:
             coords=data.get("coords") if isinstance(data.get("coords"), str) else None,
             coords_auto=data.get("coords_auto") is True,
             coords_fit=_coords_fit(data.get("coords_fit")),
+            engine=str(data.get("engine", "local")),
+            scheduler=str(data.get("scheduler", "local")),
+            parts=int(data["parts"]) if isinstance(data.get("parts"), int) else 1,
         )
 
 
