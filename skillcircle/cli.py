@@ -70,9 +70,10 @@ def _root(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
+    # a planner reads the notes in words; --verbose adds where each line comes from
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "注意 note: %(message)s",
     )
 
 
@@ -119,6 +120,7 @@ STUDY_FLAGS = (
     "crs",
     "cache_dir",
     "walkway_half_width_m",
+    "network_gap_m",
     "calibrate",
     "retain_all",
 )
@@ -169,28 +171,39 @@ def _study_from_cli(study_file: Path | None, **flags: Any) -> Any:
     return Study.from_options(**flags)
 
 
+def _coverage_title(summary: Summary, what: str = "") -> str:
+    """The headline's title from the study's own settings ("15 分钟步行覆盖 …, 4 km/h")."""
+    minutes, speed = f"{summary.minutes:g}", f"{summary.speed_kmh:g}"
+    return f"{minutes} 分钟步行覆盖 {minutes}-minute walking coverage{what}, {speed} km/h"
+
+
 def _print_summary(summary: Summary, table: pd.DataFrame, title: str) -> None:
-    """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total)."""
+    """Print a :class:`~skillcircle.outputs.schema.Summary` and its district table (+ total).
+
+    Both tables fit 80 columns: bilingual headers on two lines, numbers with separators.
+    """
     from rich.table import Table
 
     from skillcircle.access.analysis import DISTRICT_KEYS
     from skillcircle.outputs.schema import with_total
-    from skillcircle.outputs.words import summary_rows
+    from skillcircle.outputs.words import network_sensitivity_lines, summary_rows
 
     head = Table(title=title, show_header=False)
     for label, value in summary_rows(summary):
         head.add_row(_cell(label), _cell(value))
     console.print(head)
-    districts = Table(title="Coverage by district")
-    for col in (
-        "district_code",
-        "district_name",
-        "population",
-        "covered_population",
-        "coverage_pct",
-        "stations",
+    for line in network_sensitivity_lines(summary):  # next to the headline: how sure it is
+        console.print(_cell(line), markup=False)
+    districts = Table(title="各区覆盖 Coverage by district")
+    for header, right in (
+        ("代码\ncode", False),
+        ("区\ndistrict", False),
+        ("居民\nresidents", True),
+        ("覆盖\ncovered", True),
+        ("覆盖率\n%", True),
+        ("站点\nstations", True),
     ):
-        districts.add_column(col, justify="right" if col not in ("district_name",) else "left")
+        districts.add_column(header, justify="right" if right else "left")
     for _, row in with_total(table, keys=DISTRICT_KEYS).iterrows():
         districts.add_row(
             _cell(row["district_code"]),
@@ -243,6 +256,14 @@ WalkwayOpt = Annotated[
     float | None,
     typer.Option("--walkway-half-width-m", help="Isochrone half-width around streets, metres."),
 ]
+NetworkGapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--network-gap-m",
+        help="Longest street gap treated as a real link in the network-sensitivity figure, "
+        "metres (0: leave it out).",
+    ),
+]
 CalibrateOpt = Annotated[
     bool | None, typer.Option("--calibrate/--no-calibrate", help="Scale to the census.")
 ]
@@ -269,6 +290,7 @@ def report_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     basemap: BasemapOpt = "osm",
@@ -287,7 +309,7 @@ def report_cmd(
         result = analyse(spec, progress=step)
         with step(f"Writing {out}"):
             publish(result, out, basemap=basemap, overwrite=overwrite)
-    _print_summary(result.summary, result.by_district, "15-minute walking coverage")
+    _print_summary(result.summary, result.by_district, _coverage_title(result.summary))
     _print_flagged(result.stations_table, result.summary)
 
 
@@ -298,6 +320,18 @@ def progress_cmd(
     trainings: Annotated[
         Path | None,
         typer.Option("--trainings", help="Training ledger 培训台账 (CSV/XLSX): station, quarter."),
+    ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets",
+            help="Targets file (CSV/XLSX): district, year, stations, trainings; replaces the "
+            "city profile's targets.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Period ends: year (default), or quarter (adds quarter ends)."),
     ] = None,
     stations: StationsOpt = None,
     coords: CoordsOpt = None,
@@ -313,6 +347,7 @@ def progress_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     overwrite: OverwriteOpt = False,
@@ -320,10 +355,16 @@ def progress_cmd(
     """Programme progress: stations, coverage and trainings at each year end (建成年份)."""
     from skillcircle.outputs.progress import run_progress
 
-    spec = _study_from_cli(study, **_study_flags(locals()))
+    spec = _study_from_cli(
+        study,
+        **_study_flags(locals()),
+        trainings=trainings,
+        targets=targets,
+        progress_by=by.strip().lower() if by is not None else None,
+    )
     display, step = _progress_hook()
     with display:
-        cov, _ = run_progress(spec, out, trainings=trainings, overwrite=overwrite, progress=step)
+        cov, _ = run_progress(spec, out, overwrite=overwrite, progress=step)
     for row in cov.totals.itertuples():
         missing = "、".join(cov.districts_without_station.get(row.year, ()))
         line = f"{row.year}: {row.stations} 站 stations, 覆盖 coverage {row.coverage_pct:.1f} %"
@@ -331,6 +372,64 @@ def progress_cmd(
 
 
 # ---------------------------------------------------------------------------- suggest
+#: What a plan option is when neither a flag nor the study file gives it (``suggest``'s defaults).
+_SUGGEST_DEFAULTS: dict[str, Any] = {
+    "candidate_coords": "wgs84",
+    "candidate_spacing": 200.0,
+    "only_near_gaps": False,
+    "exact": False,
+    "time_limit": 60.0,
+}
+
+
+def _suggest_options(spec: Any, flags: dict[str, Any]) -> dict[str, Any]:
+    """The plan options in force: a flag given, else the study file's ``[suggest]``, else default.
+
+    File values are turned into the flags' text form (``{ "110101" = 6 }`` → ``"110101=6"``,
+    ``[30, 40]`` → ``"30,40"``) so one parser reads both; a value of the wrong kind names the
+    file and its key.
+    """
+    from skillcircle.study import SUGGEST_KEYS
+
+    path = spec.extra.get("study_file")
+    from_file: dict[str, Any] = {}
+    for key, value in spec.suggest.items():
+        where = f"suggest.{key}"
+        if key in ("only_near_gaps", "exact") and not isinstance(value, bool):
+            raise InputError(f"expected true or false, got {value!r}", path=path, field=where)
+        if key in ("min_per_district", "max_per_district", "phases"):
+            if isinstance(value, dict):
+                value = ",".join(f"{k}={v}" for k, v in value.items())
+            elif isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            elif not isinstance(value, str):
+                raise InputError(
+                    f"expected a number, a list or a table, got {value!r}", path=path, field=where
+                )
+        if key == "candidate_coords" and not isinstance(value, str):
+            raise InputError(
+                f"expected wgs84, gcj02 or bd09, got {value!r}", path=path, field=where
+            )
+        from_file[key] = value
+    given = {k: v for k, v in flags.items() if v is not None}
+    merged = {k: None for k in SUGGEST_KEYS} | _SUGGEST_DEFAULTS | from_file | given
+    merged["_from_file"] = set(from_file) - set(given)
+    return merged
+
+
+def _from_study_file(spec: Any, opts: dict[str, Any], key: str, parse: Any) -> Any:
+    """Parse a plan option; an error about a study-file value names the file and its key."""
+    try:
+        return parse(opts[key])
+    except InputError as exc:
+        if key not in opts["_from_file"]:
+            raise
+        path = spec.extra.get("study_file")
+        raise InputError(exc.reason, path=path, field=f"suggest.{key}") from exc
+
+
 def _parse_phases(text: str | None) -> tuple[tuple[int | None, int], ...] | None:
     """Read ``--phases``: station totals, with or without years.
 
@@ -418,6 +517,7 @@ def suggest_cmd(
     crs: CrsOpt = None,
     cache_dir: CacheDirOpt = None,
     walkway_half_width_m: WalkwayOpt = None,
+    network_gap_m: NetworkGapOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
     add: Annotated[int | None, typer.Option("--add", help="Number of new sites.")] = None,
@@ -430,11 +530,14 @@ def suggest_cmd(
     candidates: Annotated[
         Path | None, typer.Option("--candidates", help="Candidate sites (else generated).")
     ] = None,
-    candidate_coords: Annotated[str, typer.Option("--candidate-coords")] = "wgs84",
+    candidate_coords: Annotated[
+        str | None, typer.Option("--candidate-coords", help="wgs84 (default), gcj02 or bd09.")
+    ] = None,
     candidate_spacing: Annotated[
-        float, typer.Option("--candidate-spacing", help="Grid spacing of generated candidates.")
-    ] = 200.0,
-    only_near_gaps: Annotated[bool, typer.Option("--only-near-gaps")] = False,
+        float | None,
+        typer.Option("--candidate-spacing", help="Grid spacing of generated candidates [200 m]."),
+    ] = None,
+    only_near_gaps: Annotated[bool | None, typer.Option("--only-near-gaps")] = None,
     min_per_district: Annotated[
         str | None, typer.Option("--min-per-district", help="N, or CODE=N,CODE=N (区 or 街道).")
     ] = None,
@@ -466,22 +569,47 @@ def suggest_cmd(
             "schedule. Default: the city programme's for a whole-city study, else none.",
         ),
     ] = None,
-    exact: Annotated[bool, typer.Option("--exact", help="Solve the exact MILP bound.")] = False,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="MILP seconds.")] = 60.0,
+    exact: Annotated[
+        bool | None, typer.Option("--exact", help="Solve the exact MILP bound.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="MILP seconds [60].")
+    ] = None,
     basemap: BasemapOpt = "osm",
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate."""
+    """Suggest new sites: greedy maximal covering + swaps, with an optimality certificate.
+
+    Every plan option may also sit in the study file's ``[suggest]`` table; a flag wins.
+    """
     from skillcircle.access.analysis import analyse
     from skillcircle.outputs.publish import publish
     from skillcircle.siting.suggest import check_plan_options, suggest
-    from skillcircle.study import check_input_file, check_input_files
+    from skillcircle.study import SUGGEST_KEYS, check_input_file, check_input_files
 
     # parse the options → check the plan options → check the outputs → check the inputs → load
-    spec = _study_from_cli(study, **_study_flags(locals()))
+    given = dict(locals())
+    spec = _study_from_cli(study, **_study_flags(given))
+    opts = _suggest_options(spec, {k: v for k, v in given.items() if k in SUGGEST_KEYS})
+    add, target_stations, target_coverage = (
+        opts["add"],
+        opts["target_stations"],
+        opts["target_coverage"],
+    )
+    candidate_coords, candidate_spacing = opts["candidate_coords"], opts["candidate_spacing"]
+    only_near_gaps, min_spacing_m, exact, time_limit = (
+        opts["only_near_gaps"],
+        opts["min_spacing_m"],
+        opts["exact"],
+        opts["time_limit"],
+    )
+    min_stations_per_district = opts["min_stations_per_district"]
+    min_stations_per_subdistrict = opts["min_stations_per_subdistrict"]
     candidates = candidates or spec.candidates
-    phase_spec = _parse_phases(phases)
-    min_q, max_q = _parse_quota(min_per_district), _parse_quota(max_per_district)
+    phases = opts["phases"]
+    phase_spec = _from_study_file(spec, opts, "phases", _parse_phases)
+    min_q = _from_study_file(spec, opts, "min_per_district", _parse_quota)
+    max_q = _from_study_file(spec, opts, "max_per_district", _parse_quota)
     check_plan_options(
         add=add,
         target_stations=target_stations,
@@ -526,7 +654,9 @@ def suggest_cmd(
         )
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
-    _print_summary(result.summary, result.by_district, "15-minute walking coverage (today)")
+    _print_summary(
+        result.summary, result.by_district, _coverage_title(result.summary, " (today 现状)")
+    )
     _print_flagged(result.stations_table, result.summary)
     _print_plan(plan)
 
@@ -556,12 +686,20 @@ def _print_plan(plan: Any) -> None:
 
     from skillcircle.outputs.words import plan_words
 
-    table = Table(title="Suggested new sites")
+    table = Table(title="建议新站点 Suggested new sites")
     sites = plan.suggestions
     phased = bool(len(sites)) and bool(sites["phase"].astype(str).str.len().gt(0).any())
     columns = ["rank", *(["phase"] if phased else []), "district_name", "subdistrict_name"]
-    for col in (*columns, "added_population", "cumulative_coverage_pct"):
-        table.add_column(col)
+    headers = {
+        "rank": "序\n#",
+        "phase": "年份\nphase",
+        "district_name": "区\ndistrict",
+        "subdistrict_name": "街道\nsub-district",
+    }
+    for col in columns:
+        table.add_column(headers[col])
+    table.add_column("新增覆盖\nadded", justify="right")
+    table.add_column("累计覆盖率\ncumulative %", justify="right")
     for _, row in sites.iterrows():
         table.add_row(
             *(_cell(row[c]) for c in columns),
@@ -898,7 +1036,11 @@ def demo_cmd(
     display, step = _progress_hook()
     with display:
         result = run_demo(out, study=study, basemap=basemap, overwrite=overwrite, progress=step)
-    _print_summary(result.analysis.summary, result.analysis.by_district, "Yuexiu demo")
+    _print_summary(
+        result.analysis.summary,
+        result.analysis.by_district,
+        _coverage_title(result.analysis.summary, " · demo 示例"),
+    )
     _print_flagged(result.analysis.stations_table, result.analysis.summary)
     _print_plan(result.plan)
     console.print(f"open {Path(out) / 'map.html'} and {Path(out) / 'report.html'} in a browser")
@@ -908,6 +1050,7 @@ def demo_cmd(
 #: name is used, e.g. ``add`` → ``--add``, ``speed_kmh`` → ``--speed-kmh``).
 _OPTION_OF_PARAM = {
     "speeds_kmh": "speed_kmh",
+    "progress_by": "by",
     "target_coverage_pct": "target_coverage",
     "candidate_spacing_m": "candidate_spacing",
     "time_limit_s": "time_limit",

@@ -36,13 +36,19 @@ __all__ = ["LIMITS", "MAX_SCALE_ERROR", "Settings", "check_crs_distortion", "def
 #: - ``speed_kmh`` ≤ 10: a brisk walk is 5-6 km/h, a jog 8-10; a bus or a bicycle is not a
 #:   walking circle;
 #: - ``max_snap_m`` ≤ 5 000: a resident 5 km from any street is not "near" one;
-#: - ``walkway_half_width_m`` ≤ 200: the drawn strip along a street, not a district.
+#: - ``walkway_half_width_m`` ≤ 200: the drawn strip along a street, not a district;
+#: - ``network_gap_m`` ≤ 100: a digitising gap, not a missing street (0 is allowed: no
+#:   joined-gaps figure).
 LIMITS: dict[str, float] = {
     "minutes": 120.0,
     "speed_kmh": 10.0,
     "max_snap_m": 5000.0,
     "walkway_half_width_m": 200.0,
+    "network_gap_m": 100.0,
 }
+
+#: Settings that may be 0.
+_ZERO_ALLOWED = frozenset({"network_gap_m"})
 
 #: Deprecated, not a default of anything: kept only so that ``skillcircle.outputs`` still
 #: imports until the output contract lands; remove it then. Use ``Settings.metric_crs``.
@@ -149,6 +155,13 @@ class Settings:
     walkway_half_width_m
         Half-width of the buffer drawn around reached streets to make isochrone polygons
         (at most 200 m).
+    network_gap_m
+        Longest gap, metres, between a dead end and another piece of the network that the
+        network-sensitivity figures treat as a real connection (an OSM digitising gap: a
+        footway that stops a few metres short of a street); see
+        :mod:`skillcircle.access.network_sensitivity`. The default, 15 m, is the width of a
+        two-lane street with its pavements. 0 leaves the joined-gaps figure out; at most 100.
+        It never changes the headline coverage.
     """
 
     minutes: float = 15.0
@@ -157,10 +170,13 @@ class Settings:
     crs: str | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     walkway_half_width_m: float = 50.0
+    network_gap_m: float = 15.0
 
     def __post_init__(self) -> None:
         for name, limit in LIMITS.items():
-            value = positive(getattr(self, name), name, error=SettingsError)
+            value = positive(
+                getattr(self, name), name, allow_zero=name in _ZERO_ALLOWED, error=SettingsError
+            )
             if value > limit:
                 raise SettingsError(
                     f"setting {name} must be at most {limit:g}, got {getattr(self, name)!r}",

@@ -12,7 +12,13 @@ A study file lets a district office keep its set-up next to its ledgers::
     minutes = 15
     speed_kmh = [4.0, 3.0]
     # every Settings field may be given: minutes, speed_kmh, max_snap_m, crs, cache_dir,
-    # walkway_half_width_m (omitted ones take the Settings defaults)
+    # walkway_half_width_m, network_gap_m (omitted ones take the Settings defaults)
+
+    [suggest]                      # options of `skillcircle suggest`, same names as its flags
+    add = 10
+    min_stations_per_subdistrict = 1
+    max_per_district = { "110101" = 6 }
+    phases = { 2026 = 30, 2027 = 40 }
 
 Relative paths are read relative to the study file; ``${VAR}`` is expanded from the
 environment. Command-line flags override the file.
@@ -38,6 +44,8 @@ from skillcircle.settings import Settings
 
 __all__ = [
     "MAX_BUFFER_M",
+    "PROGRESS_PERIODS",
+    "SUGGEST_KEYS",
     "Study",
     "build_settings",
     "check_buffer_m",
@@ -50,8 +58,39 @@ __all__ = [
 #: needs the walk distance around its districts, ~1 km; 50 km is a whole metropolitan fringe).
 MAX_BUFFER_M = 50_000.0
 
-_PATH_FIELDS = ("stations", "subdistricts", "landcover", "candidates", "cache_dir")
+_PATH_FIELDS = (
+    "stations",
+    "subdistricts",
+    "landcover",
+    "candidates",
+    "trainings",
+    "targets",
+    "cache_dir",
+)
+#: Period ends of ``progress`` (:attr:`Study.progress_by`).
+PROGRESS_PERIODS = ("year", "quarter")
 _SOURCE_FIELDS = ("network", "population", "districts", "boundary")
+
+#: Keys of a study file's ``[suggest]`` table: the options of ``skillcircle suggest`` (its flag
+#: names in snake_case), each meaning what the flag means; a flag given on the command line wins.
+#: ``min_per_district``/``max_per_district`` take a number or a table ``{ CODE = N }``;
+#: ``phases`` a list of totals, a table ``{ YEAR = TOTAL }`` or ``"none"``.
+SUGGEST_KEYS = (
+    "add",
+    "target_stations",
+    "target_coverage",
+    "candidate_coords",
+    "candidate_spacing",
+    "only_near_gaps",
+    "min_per_district",
+    "max_per_district",
+    "min_spacing_m",
+    "min_stations_per_district",
+    "min_stations_per_subdistrict",
+    "phases",
+    "exact",
+    "time_limit",
+)
 
 
 def build_settings(**values: Any) -> Settings:
@@ -221,9 +260,17 @@ class Study:
         Area to clip the network to (``cnmaps:<adcode>`` or a file); defaults to the districts.
     candidates
         Candidate sites for ``suggest`` (same formats as stations); generated when ``None``.
-    minutes, max_snap_m, cache_dir, walkway_half_width_m
+    trainings
+        Training ledger 培训台账 for ``progress`` (CSV/XLSX), optional.
+    targets
+        Targets file for ``progress`` (district, year, stations, trainings), replacing the
+        city profile's targets; optional.
+    progress_by
+        Period ends of ``progress``: ``"year"`` (default) or ``"quarter"``.
+    minutes, max_snap_m, cache_dir, walkway_half_width_m, network_gap_m
         The :class:`~skillcircle.settings.Settings` fields of the same names: walking time,
-        snapping limit, cache folder and isochrone half-width. ``None`` (not given) takes the
+        snapping limit, cache folder, isochrone half-width and the longest gap joined in the
+        network-sensitivity figures. ``None`` (not given) takes the
         Settings default; after construction each holds the value in force.
     speeds_kmh
         One or more walking speeds: the first is the headline (``Settings.speed_kmh``), the
@@ -237,6 +284,9 @@ class Study:
         Scale raster population to the census total of each district.
     retain_all
         Keep every network component instead of the largest.
+    suggest
+        Options of ``skillcircle suggest`` from the study file's ``[suggest]`` table (keys in
+        :data:`SUGGEST_KEYS`); empty by default. Values are checked when the plan is made.
     buffer_m
         Buffer around the boundary when clipping the network, metres: finite, between 0 and
         :data:`MAX_BUFFER_M` (50 000).
@@ -261,15 +311,20 @@ class Study:
     landcover: Path | None = None
     boundary: str | None = None
     candidates: Path | None = None
+    trainings: Path | None = None
+    targets: Path | None = None
+    progress_by: str = "year"
     minutes: float | None = None
     speeds_kmh: tuple[float, ...] = ()
     max_snap_m: float | None = None
     crs: str | None = None
     cache_dir: Path | None = None
     walkway_half_width_m: float | None = None
+    network_gap_m: float | None = None
     calibrate: bool = True
     retain_all: bool = False
     buffer_m: float = 1000.0
+    suggest: dict[str, Any] = field(default_factory=dict)
     dask: str | None = None
     parts_by: str = "district"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -283,12 +338,30 @@ class Study:
         object.__setattr__(self, "parts_by", check_parts_by(self.parts_by))
         if self.dask is not None:
             object.__setattr__(self, "dask", check_dask(self.dask))
+        if not isinstance(self.suggest, dict):
+            raise InputError(
+                f"suggest must be a table of options, got {self.suggest!r}", param="suggest"
+            )
+        unknown = sorted(set(self.suggest) - set(SUGGEST_KEYS))
+        if unknown:
+            raise InputError(
+                f"unknown suggest option(s): {', '.join(unknown)} "
+                f"(known: {', '.join(SUGGEST_KEYS)})",
+                param="suggest",
+                field=f"suggest.{unknown[0]}",
+            )
         for name in ("calibrate", "retain_all"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(
                     f"{name} must be true or false, got {getattr(self, name)!r}",
                     param=name,
                 )
+        if self.progress_by not in PROGRESS_PERIODS:
+            raise InputError(
+                f"progress_by must be one of {', '.join(PROGRESS_PERIODS)}, "
+                f"got {self.progress_by!r}",
+                param="progress_by",
+            )
         for name in ("coords", "network"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{name} must be text, got {getattr(self, name)!r}", param=name)
@@ -417,6 +490,8 @@ _INPUT_WHAT = {
     "subdistricts": "sub-district file",
     "boundary": "boundary file",
     "candidates": "candidate file",
+    "trainings": "training ledger",
+    "targets": "targets file",
 }
 
 

@@ -28,6 +28,7 @@ from skillcircle.study import MAX_BUFFER_M, Study, build_settings, check_buffer_
         ("speed_kmh", 60.0),  # a car, not a walk
         ("max_snap_m", 5_000.5),
         ("walkway_half_width_m", 250.0),
+        ("network_gap_m", 150.0),
     ],
 )
 def test_a_setting_above_its_limit_is_refused_naming_it(name: str, bad: float) -> None:
@@ -49,7 +50,9 @@ def test_limits_are_the_documented_ones() -> None:
         "speed_kmh": 10.0,
         "max_snap_m": 5000.0,
         "walkway_half_width_m": 200.0,
+        "network_gap_m": 100.0,
     }
+    assert Settings(network_gap_m=0).network_gap_m == 0  # no joined-gaps figure
     # at the limits a circle is 20 km of walking: still finite, still a walk
     assert Settings(minutes=120, speed_kmh=10).walk_distance_m == pytest.approx(20_000.0)
 

@@ -113,6 +113,7 @@ NOT_DEFAULT = {
     "crs": "EPSG:32649",
     "cache_dir": "my-cache",
     "walkway_half_width_m": 12.5,
+    "network_gap_m": 30.0,
 }
 
 
@@ -160,7 +161,9 @@ def _refusal(make, error):
     return None
 
 
-@pytest.mark.parametrize("name", ["minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m"])
+@pytest.mark.parametrize(
+    "name", ["minutes", "speed_kmh", "max_snap_m", "walkway_half_width_m", "network_gap_m"]
+)
 @pytest.mark.parametrize("value", [0, -2.5, float("nan"), float("inf"), True, "15", 1e-3, 60.0])
 def test_study_and_settings_agree_on_numbers(name, value):
     key = "speeds_kmh" if name == "speed_kmh" else name

@@ -33,6 +33,7 @@ from skillcircle.access.coverage import (
 )
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
+from skillcircle.access.network_sensitivity import network_sensitivity
 from skillcircle.access.snapping import Snapped, snap_geoseries
 from skillcircle.access.stationtable import cut_off_stations, station_table
 from skillcircle.access.summary import InputFile, Summary
@@ -115,6 +116,10 @@ class Inputs:
     station_cut_off
         Per station, whether its nearest street lies on a piece of the network that the
         largest-component step dropped (``None`` with ``retain_all``).
+    all_pieces
+        The network with every piece kept (``network`` itself with ``retain_all``): the
+        network-sensitivity figures are measured on it
+        (:mod:`~skillcircle.access.network_sensitivity`); ``None`` leaves them out.
     """
 
     study: Study
@@ -130,6 +135,7 @@ class Inputs:
     fragment_population: float | None = None
     station_cut_off: np.ndarray | None = None
     coords_fit: DatumFit | None = None
+    all_pieces: Network | None = None
 
 
 @dataclass(frozen=True)
@@ -408,6 +414,7 @@ def load_inputs(
         fragment_population=fragment_population,
         station_cut_off=station_cut_off,
         coords_fit=coords_fit,
+        all_pieces=loaded,
     )
 
 
@@ -420,10 +427,10 @@ def _fragment_population(raw: Network, population: DemandUnits, settings: Settin
     share = float(pop[on_fragment].sum())
     if share > 0:
         logger.warning(
-            "%.0f residents (%.1f %%) live nearest to a piece of the walking network that is "
+            "%s residents (%.1f %%) live nearest to a piece of the walking network that is "
             "cut off from the main network (incomplete OSM data); they are measured on the "
             "main network",
-            share,
+            f"{share:,.0f}",
             100 * share / max(float(pop.sum()), 1.0),
         )
     return share
@@ -539,12 +546,29 @@ def analyse(
                 covered=head.units["covered"].to_numpy(),
                 unit_area_m2=None if cell is None else float(cell) ** 2,
             )
+    sensitivity_net = None
+    if inputs.all_pieces is not None and len(stations):
+        with step("Coverage on other readings of the network"):
+            areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
+            if inputs.subdistricts is not None:
+                areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
+            sensitivity_net = network_sensitivity(
+                inputs.all_pieces,
+                stations,
+                units,
+                settings=inputs.settings,
+                headline="all_pieces" if study.retain_all else "main",
+                headline_covered=head.units["covered"].to_numpy(),
+                area_columns=areas,
+            )
     summary = dataclasses.replace(
         _summary(inputs, head, by_district, gaps if with_gaps else None),
         engine=engine[0],
         scheduler=engine[1],
         parts=engine[2],
     )
+    if sensitivity_net is not None:
+        summary = dataclasses.replace(summary, network_sensitivity=sensitivity_net)
     return Analysis(
         inputs=inputs,
         coverage=coverage,

@@ -220,7 +220,8 @@ def check_stations(
     n_off = int((~snapped.on_network).sum())
     if n_off and warn:
         logger.warning(
-            "%d station(s) lie farther than %g m from the walking network and cover no one",
+            "%d station(s) lie farther than %g m from the walking network and reach no one "
+            "(flagged off_network in the station table)",
             n_off,
             settings.max_snap_m,
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skillcircle._errors import InputError
+from skillcircle.access.network_sensitivity import NetworkSensitivity
 from skillcircle.network.quality import NetworkQuality
 
 __all__ = ["InputFile", "PlanFigures", "Summary"]
@@ -302,6 +303,9 @@ class Summary:
         The datum the ledger was read as, whether ``coords="auto"`` chose it, and per datum
         (rows in their stated 区/街道, rows stating one); ``coords_fit`` is ``None`` when the
         ledger states no area.
+    network_sensitivity
+        The headline coverage on other readings of the network (every piece kept, gaps
+        joined), or ``None`` when not measured.
     engine, scheduler, parts
         How coverage was computed: ``"local"`` (this process) or ``"dask"``; the Dask
         scheduler's address (``"local"`` without Dask, or for a ``LocalCluster`` the run
@@ -338,6 +342,7 @@ class Summary:
     coords: str | None = None
     coords_auto: bool = False
     coords_fit: dict[str, tuple[int, int]] | None = None
+    network_sensitivity: NetworkSensitivity | None = None
     engine: str = "local"
     scheduler: str = "local"
     parts: int = 1
@@ -380,6 +385,9 @@ class Summary:
             "districts": list(self.districts),
             "dropped_districts": list(self.dropped_districts),
             "network": self.network.to_dict(),
+            "network_sensitivity": None
+            if self.network_sensitivity is None
+            else self.network_sensitivity.to_json(),
             "crs": self.crs,
             "max_snap_m": self.max_snap_m,
             "inputs": {k: v.to_json() for k, v in self.inputs.items()},
@@ -466,6 +474,7 @@ class Summary:
             coords=data.get("coords") if isinstance(data.get("coords"), str) else None,
             coords_auto=data.get("coords_auto") is True,
             coords_fit=_coords_fit(data.get("coords_fit")),
+            network_sensitivity=NetworkSensitivity.from_json(data.get("network_sensitivity")),
             engine=str(data.get("engine", "local")),
             scheduler=str(data.get("scheduler", "local")),
             parts=int(data["parts"]) if isinstance(data.get("parts"), int) else 1,

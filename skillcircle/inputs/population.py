@@ -1039,9 +1039,9 @@ def _assign_districts(
         raise InputError(f"no demand unit lies inside any of the districts {_describe(districts)}")
     if n_out:
         logger.warning(
-            "%d demand units (%.0f people) lie outside every district and are left out",
+            "%s residents (%d populated cells) live outside every district and are left out",
+            f"{pop_out:,.0f}",
             n_out,
-            pop_out,
         )
     out = units.loc[inside].copy()
     out["district_code"] = (
@@ -1082,9 +1082,9 @@ def _assign_subdistricts(
         out["district_code"] = dist
     if (~ok).any():
         logger.warning(
-            "%d demand units (%.0f people) lie in no sub-district of their district",
+            "%s residents (%d populated cells) lie in no sub-district (街道) of their district",
+            f"{float(out['population'].to_numpy()[~ok].sum()):,.0f}",
             int((~ok).sum()),
-            float(out["population"].to_numpy()[~ok].sum()),
         )
     return out
 

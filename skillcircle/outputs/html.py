@@ -25,6 +25,7 @@ from skillcircle.outputs.words import (
     OSM_WARNING,
     coverage_definition,
     fragment_line,
+    network_sensitivity_lines,
     network_words,
     plan_words,
 )
@@ -161,6 +162,7 @@ def html_report(
         "<div class='figures'>",
         *[f"<div class='fig'>{e(label)}<b>{e(value)}</b></div>" for label, value in figures],
         "</div>",
+        *[f"<p class='sensitivity'>{e(line)}</p>" for line in network_sensitivity_lines(s)],
         "<h2>Coverage by district 分区覆盖</h2>",
         _fmt_table(with_total(analysis.by_district, keys=DISTRICT_KEYS)),
     ]

@@ -49,6 +49,10 @@ HEADERS: dict[str, str] = {
     "item": "项目 item",
     "path": "路径 path",
     "sha256": "SHA-256",
+    "coverage_pct_main": "覆盖率 % 主路网 main network",
+    "coverage_pct_all_pieces": "覆盖率 % 保留全部断开路段 every piece kept",
+    "coverage_pct_bridged": "覆盖率 % 断口连通 gaps joined",
+    "spread_pp": "差值 百分点 spread, points",
 }
 
 

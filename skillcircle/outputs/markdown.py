@@ -15,6 +15,7 @@ from skillcircle.outputs.words import (
     OSM_WARNING,
     coverage_definition,
     fragment_line,
+    network_sensitivity_lines,
     network_words,
     plan_words,
 )
@@ -118,6 +119,7 @@ def markdown_report(analysis: Analysis, *, plan: Plan | None = None) -> str:
         f"- Off-network residents (farther than {s.max_snap_m:g} m from any street): "
         f"{s.offnetwork_population:,.0f}",
         *fragment_line(s),
+        *[f"- {markdown_text(line)}" for line in network_sensitivity_lines(s)],
         "",
         "## Coverage by district / 分区覆盖",
         "",

@@ -297,6 +297,8 @@ def read_summary(folder: str | Path) -> Summary | None:
 PROGRESS_BY_DISTRICT_CSV = "progress_by_district.csv"
 PROGRESS_XLSX = "progress.xlsx"
 PROGRESS_HTML = "progress.html"
+#: Stations with their batch (build) year and its colour, WGS84.
+PROGRESS_STATIONS_GEOJSON = "progress_stations.geojson"
 #: Columns of ``progress_by_district.csv``.
 PROGRESS_COLUMNS = (
     "district_code",
@@ -309,4 +311,9 @@ PROGRESS_COLUMNS = (
     "coverage_pct",
 )
 #: Every file a progress run writes (its own output contract).
-PROGRESS_FILES = (PROGRESS_BY_DISTRICT_CSV, PROGRESS_XLSX, PROGRESS_HTML)
+PROGRESS_FILES = (
+    PROGRESS_BY_DISTRICT_CSV,
+    PROGRESS_XLSX,
+    PROGRESS_HTML,
+    PROGRESS_STATIONS_GEOJSON,
+)

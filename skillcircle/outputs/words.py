@@ -14,6 +14,7 @@ __all__ = [
     "OSM_WARNING",
     "coverage_definition",
     "fragment_line",
+    "network_sensitivity_lines",
     "network_words",
     "plan_words",
     "summary_rows",
@@ -91,6 +92,77 @@ def network_words(q: NetworkQuality) -> str:
         if q.reduced_to_largest:
             text += f"; only the largest was kept ({q.dropped_length_m / 1000:,.1f} km dropped)"
     return text + "."
+
+
+#: How each reading of the network is named (see :mod:`skillcircle.access.network_sensitivity`).
+_READINGS = {
+    "main": "on the main street network 主路网",
+    "all_pieces": "keeping every cut-off piece 保留全部断开路段",
+}
+
+
+def network_sensitivity_lines(s: Summary) -> list[str]:
+    """Say how the headline coverage depends on the network's gaps, in plain text.
+
+    Parameters
+    ----------
+    s
+        An analysis summary.
+
+    Returns
+    -------
+    lines
+        Empty when the sensitivity was not measured; else one sentence with the coverage on
+        each reading of the network, the headline's marked ("45.2 % on the main street
+        network (the headline); 37.2 % keeping every cut-off piece; 48.2 % if the 141 gaps
+        under 15 m are real connections"), then, when some 街道 (districts without 街道)
+        differ by more than the threshold, a sentence naming them with their coverage on
+        each reading, widest spread first. Names are data: escape them for the medium.
+
+    Examples
+    --------
+    >>> from skillcircle.access.network_sensitivity import AreaSensitivity, NetworkSensitivity
+    >>> from types import SimpleNamespace
+    >>> pct = {"main": 45.23, "all_pieces": 37.18, "bridged": 48.24}
+    >>> area = AreaSensitivity(code="1", name="流花街道", population=27_890.0,
+    ...                        coverage_pct={"main": 22.2, "all_pieces": 21.2, "bridged": 46.9})
+    >>> ns = NetworkSensitivity(headline="main", gap_m=15.0, links=141, coverage_pct=pct,
+    ...                         covered_population={}, by_district=(), by_subdistrict=(area,))
+    >>> for line in network_sensitivity_lines(SimpleNamespace(network_sensitivity=ns)):
+    ...     print(line)
+    路网敏感性 Network sensitivity: 45.2 % on the main street network 主路网 (the headline); 37.2 % keeping every cut-off piece 保留全部断开路段; 48.2 % if the 141 gaps under 15 m are real connections 若 15 米内断口实为连通.
+    街道 differing by more than 5 points 差异超过 5 个百分点 (main / every piece / gaps joined): 流花街道 22 / 21 / 47 %.
+    """  # noqa: E501
+    ns = s.network_sensitivity
+    if ns is None:
+        return []
+    parts = []
+    for key, pct in ns.coverage_pct.items():
+        if key == "bridged":
+            words = (
+                f"if the {ns.links:,} gaps under {ns.gap_m:g} m are real connections "
+                f"若 {ns.gap_m:g} 米内断口实为连通"
+            )
+        else:
+            words = _READINGS.get(key, key)
+        parts.append(f"{pct:.1f} % {words}" + (" (the headline)" if key == ns.headline else ""))
+    lines = ["路网敏感性 Network sensitivity: " + "; ".join(parts) + "."]
+    differing = ns.differing
+    if differing:
+        what = "街道" if ns.by_subdistrict is not None else "Districts 区"
+        order = " / ".join(
+            {"main": "main", "all_pieces": "every piece", "bridged": "gaps joined"}.get(k, k)
+            for k in ns.coverage_pct
+        )
+        named = ", ".join(
+            f"{a.name} " + " / ".join(f"{v:.0f}" for v in a.coverage_pct.values()) + " %"
+            for a in differing
+        )
+        lines.append(
+            f"{what} differing by more than {ns.threshold_pp:g} points 差异超过 "
+            f"{ns.threshold_pp:g} 个百分点 ({order}): {named}."
+        )
+    return lines
 
 
 def fragment_line(s: Summary) -> list[str]:
@@ -205,11 +277,11 @@ def summary_rows(s: Summary) -> list[tuple[str, str]]:
         stations, walk distance and population model.
     """
     return [
-        ("Residents", f"{s.population:,.0f}"),
-        ("Covered", f"{s.covered_population:,.0f}"),
-        ("Coverage", f"{s.coverage_pct:.1f} %"),
-        ("Off-network", f"{s.offnetwork_population:,.0f}"),
-        ("Stations", str(s.stations)),
-        ("Walk distance", f"{s.walk_distance_m:,.0f} m"),
-        ("Population model", s.population_model),
+        ("居民 Residents", f"{s.population:,.0f}"),
+        ("步行可达 Covered", f"{s.covered_population:,.0f}"),
+        ("覆盖率 Coverage", f"{s.coverage_pct:.1f} %"),
+        ("离路网过远 Far from streets", f"{s.offnetwork_population:,.0f}"),
+        ("站点 Stations", str(s.stations)),
+        ("步行距离 Walk distance", f"{s.walk_distance_m:,.0f} m"),
+        ("人口模型 Population model", s.population_model),
     ]

@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from skillcircle._escaping import neutralise_frame
+from skillcircle.access.network_sensitivity import NetworkSensitivity
 from skillcircle.inputs.files import write_with
 from skillcircle.outputs import schema
 from skillcircle.outputs.labels import header_label
@@ -67,6 +68,10 @@ def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assumptions (flattened ``summary.json``) and inputs tables."""
     data = json.loads((folder / schema.SUMMARY_JSON).read_text(encoding="utf-8"))
     inputs = data.pop("inputs", {}) or {}
+    sensitivity = data.get("network_sensitivity")
+    if isinstance(sensitivity, dict):  # its tables have their own sheet
+        sensitivity.pop("by_district", None)
+        sensitivity.pop("by_subdistrict", None)
     rows: list[tuple[str, str]] = []
 
     def flat(prefix: str, value: object) -> None:
@@ -87,6 +92,16 @@ def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return facts, files
 
 
+def _network_sensitivity(folder: Path) -> pd.DataFrame | None:
+    """The network-sensitivity table of ``summary.json`` (``None`` when not measured)."""
+    path = folder / schema.SUMMARY_JSON
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    found = NetworkSensitivity.from_json(data.get("network_sensitivity"))
+    return None if found is None else found.frame()
+
+
 def workbook_sheets(folder: str | Path) -> list[Sheet]:
     """The workbook's sheets, read from the data files written in ``folder``.
 
@@ -100,7 +115,8 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
     -------
     list
         ``(name, frame, description)``: 区, 街道, speeds side by side (区 and 街道), stations,
-        suggestions, gap zones, rejected rows, assumptions and inputs, those the run wrote.
+        suggestions, gap zones, rejected rows, the network-sensitivity table, assumptions and
+        inputs, those the run wrote.
     """
     folder = Path(folder)
     wanted: list[tuple[str, pd.DataFrame | None, str]] = [
@@ -139,6 +155,16 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
         ),
     ]
     sheets: list[Sheet] = [(n, f, d) for n, f, d in wanted if f is not None]
+    network = _network_sensitivity(folder)
+    if network is not None:
+        sheets.append(
+            (
+                "路网 network",
+                network,
+                "Coverage on other readings of the walking network 路网敏感性 "
+                "(main network / every cut-off piece kept / short gaps joined)",
+            )
+        )
     if (folder / schema.SUMMARY_JSON).is_file():
         facts, files = _summary_rows(folder)
         sheets += [

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,25 @@ def programme_phases(analysis: Analysis) -> tuple[tuple[int, int], ...] | None:
     districts = analysis.inputs.districts
     if districts is None or len(districts) == 0:
         return None
-    codes = sorted(set(districts["district_code"].astype(str)))
+    return city_phases(districts["district_code"].astype(str))
+
+
+def city_phases(district_codes: Iterable[str]) -> tuple[tuple[int, int], ...] | None:
+    """The city profile's phases when ``district_codes`` are exactly all of its districts.
+
+    Parameters
+    ----------
+    district_codes
+        The study's district codes.
+
+    Returns
+    -------
+    tuple of (year, total stations) or None
+        As :func:`programme_phases`.
+    """
+    codes = sorted(set(district_codes))
+    if not codes:
+        return None
     profile = profile_for(codes)
     if profile is None or not profile.phases:
         return None

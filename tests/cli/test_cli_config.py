@@ -26,6 +26,7 @@ FLAG_VALUES = {
     "crs": ("EPSG:32649", "EPSG:32649"),
     "cache_dir": ("my-cache", Path("my-cache")),
     "walkway_half_width_m": ("12.5", 12.5),
+    "network_gap_m": ("30", 30.0),
 }
 
 

@@ -274,9 +274,9 @@ def test_subprocess_one_stderr_line(tmp_path: Path) -> None:
     done = _run("network", "build", str(bad), "--out", "bad", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == (
-        f"WARNING skillcircle.network.build: {bad}: dropped 1 of 5 walkable road features: "
+        f"注意 note: {bad}: dropped 1 of 5 walkable road features: "
         "1 unreadable geometry (e.g. a line with one point) (row 5)\n"
-        "WARNING skillcircle.network.quality: OSM walking network is fragmented: it falls into "
+        "注意 note: OSM walking network is fragmented: it falls into "
         "2 separate pieces and the largest holds only 82.0 % of the street length; people near "
         "the other pieces look cut off (often an export that left out some kinds of path)"
     )

@@ -213,3 +213,31 @@ def test_infeasible_quota_is_one_line(base_args, tmp_path, capsys):
     code = main(["suggest", *base_args, "--add", "2", "--min-per-district", "3", "--out", str(out)])
     line = _one_line_error(capsys, code, out)
     assert "min" in line.lower()
+
+
+def test_network_sensitivity_on_the_terminal_and_its_gap_flag(base_args, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["report", *base_args, "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert (
+        "路网敏感性 Network sensitivity: 45.2 % on the main street network 主路网 (the "
+        "headline); 37.2 % keeping every cut-off piece 保留全部断开路段; 48.2 % if the 141 "
+        "gaps under 15 m are real connections"
+    ) in printed
+    # no 街道 polygons here: the districts are compared (one, 越秀区: 37.2-48.2 %)
+    assert "Districts 区 differing by more than 5 points" in printed
+    assert "越秀区 45 / 37 / 48 %" in printed
+    # 30 m gaps from a study file, then no joined figure at all from the flag
+    study = tmp_path / "s.toml"
+    study.write_text("network_gap_m = 30\n", encoding="utf-8")
+    out2 = tmp_path / "r2"
+    assert main(["report", *base_args, "--study", str(study), "--out", str(out2)]) == 0
+    s = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))["network_sensitivity"]
+    assert s["gap_m"] == 30.0
+    assert round(s["coverage_pct"]["bridged"], 1) == 50.6
+    out3 = tmp_path / "r3"
+    code = main(["report", *base_args, "--network-gap-m", "0", "--out", str(out3)])
+    assert code == 0
+    s = json.loads((out3 / "summary.json").read_text(encoding="utf-8"))["network_sensitivity"]
+    assert list(s["coverage_pct"]) == ["main", "all_pieces"]
+    assert "gaps under" not in (out3 / "report.md").read_text(encoding="utf-8")

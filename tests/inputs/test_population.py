@@ -167,7 +167,7 @@ def test_calibration_scales_each_district_and_excludes_outsiders(two_districts, 
     assert out["district_name"].tolist() == ["D1", "D1", "D2", "D2"]
     assert out["unit_id"].tolist() == [0, 1, 2, 3]
     assert (n_out, pop_out) == (1, 7.0)
-    assert "1 demand units (7 people) lie outside every district" in caplog.text
+    assert "7 residents (1 populated cells) live outside every district" in caplog.text
     assert table.to_dict("list") == {
         "district_code": ["440101", "440102"],
         "district_name": ["D1", "D2"],

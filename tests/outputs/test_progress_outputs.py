@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from skillcircle.access.analysis import load_inputs
-from skillcircle.access.progress import progress_coverage
+from skillcircle.access.progress import build_years, progress_coverage
 from skillcircle.inputs.datasets import get_path
+from skillcircle.inputs.targets import profile_targets
 from skillcircle.inputs.trainings import read_trainings
 from skillcircle.outputs import schema
 from skillcircle.outputs.progress import progress_table, write_progress
@@ -25,13 +26,16 @@ def test_yuexiu_progress_files(data_root: Path, tmp_path: Path) -> None:
     stations = inputs.stations.stations
     trainings = read_trainings(get_path("yuexiu_trainings"), station_names=list(stations["name"]))
     cov = progress_coverage(inputs, years=tuple(range(2023, 2028)))
-    table = progress_table(cov, stations=stations, trainings=trainings)
+    goals = profile_targets(GUANGZHOU, district_codes=["440104"], years=cov.years)
+    table = progress_table(cov, stations=stations, trainings=trainings, targets=goals)
     written = write_progress(
         tmp_path / "out",
         cov,
         table,
-        phases=GUANGZHOU.phases,
-        trainings_target=GUANGZHOU.trainings_target,
+        targets=goals,
+        stations=stations.assign(batch_year=build_years(stations)),
+        trainings=trainings,
+        areas=inputs.districts,
     )
     csv = pd.read_csv(written[schema.PROGRESS_BY_DISTRICT_CSV], dtype={"district_code": str})
     assert tuple(csv.columns) == schema.PROGRESS_COLUMNS
@@ -46,7 +50,7 @@ def test_yuexiu_progress_files(data_root: Path, tmp_path: Path) -> None:
 
     pages = _print_pages(written[schema.PROGRESS_HTML], tmp_path)
     assert 1 <= pages <= 3
-    assert written[schema.PROGRESS_HTML].read_text(encoding="utf-8").count("data:image/png") == 3
+    assert written[schema.PROGRESS_HTML].read_text(encoding="utf-8").count("data:image/png") == 4
 
 
 def _print_pages(page: Path, tmp_path: Path) -> int:

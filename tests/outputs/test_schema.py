@@ -69,6 +69,7 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "districts",
         "dropped_districts",
         "network",
+        "network_sensitivity",
         "crs",
         "max_snap_m",
         "inputs",
@@ -93,7 +94,7 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         reduction={"n_units_before": 9},
     )
     planned = dataclasses.replace(s, plan=figures, note="n").to_json()
-    assert list(planned)[25:] == [
+    assert list(planned)[26:] == [
         "greedy_covered_population",
         "covered_population_after",
         "coverage_pct_after",

@@ -34,6 +34,7 @@ def test_workbook_sheets_headers_and_totals(yuexiu_demo: Any) -> None:
         "空白区 gap zones",
         "剔除站点 rejected stations",
         "剔除候选 rejected sites",
+        "路网 network",
         "口径 assumptions",
         "输入 inputs",
     ]
@@ -65,6 +66,13 @@ def test_workbook_sheets_headers_and_totals(yuexiu_demo: Any) -> None:
     assert pop.number_format == "#,##0"
     speeds = [c.value for c in wb["步速 speeds (街道)"][2]]
     assert "覆盖率 % coverage @ 3 km/h" in speeds
+    # the network-sensitivity sheet: one row per 街道, its main-network column the 街道 table's
+    network = _sheet_frame(wb["路网 network"]).set_index("街道 sub-district")
+    table = pd.read_csv(folder / schema.SUBDISTRICT_CSV).set_index("subdistrict_name")
+    assert len(network) == 18
+    for name, row in network.iterrows():
+        assert abs(row["覆盖率 % 主路网 main network"] - table.loc[name, "coverage_pct"]) < 1e-3
+    assert round(network.loc["流花街道", "覆盖率 % 断口连通 gaps joined"]) == 47
     # 1 038 643 residents in the demo, as in the CSV's total row
     total = _sheet_frame(wb["区 districts"]).iloc[-1]
     assert total["区代码 district code"] == schema.TOTAL_LABEL
