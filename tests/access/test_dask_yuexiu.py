@@ -91,3 +91,20 @@ def test_the_same_units_are_covered_at_every_speed(both_runs):
             atol=1e-9,
             rtol=0,
         )
+
+
+def test_the_study_option_starts_and_stops_its_own_cluster(both_runs):
+    """``dask = "local:2"`` in the study: skillcircle opens the LocalCluster for the call."""
+    from skillcircle.access.analysis import analyse
+
+    single, _ = both_runs
+    study = dataclasses.replace(single.inputs.study, dask="local:2", parts_by="district")
+    inputs = dataclasses.replace(single.inputs, study=study)
+    run = analyse(inputs=inputs, with_isochrones=False, with_gaps=False)
+    assert (run.summary.engine, run.summary.scheduler, run.summary.parts) == ("dask", "local", 1)
+    assert run.summary.covered_population == pytest.approx(
+        single.summary.covered_population, abs=1e-9, rel=0
+    )
+    pd.testing.assert_frame_equal(
+        run.by_subdistrict, single.by_subdistrict, check_exact=False, atol=1e-9, rtol=0
+    )
