@@ -296,6 +296,21 @@ RetainAllOpt = Annotated[bool | None, typer.Option("--retain-all/--largest-compo
 BasemapOpt = Annotated[
     str, typer.Option("--basemap", help="Web-map tiles: osm, amap, tianditu or a URL template.")
 ]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Coverage on Dask: local[:N] (a LocalCluster of N workers) or tcp://HOST:PORT "
+        "(a running scheduler); omit to run in this process.",
+    ),
+]
+PartsByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--parts-by",
+        help="How --dask splits the study: district (default), subdistrict or grid:<km>.",
+    ),
+]
 
 
 @app.command("report")
@@ -322,6 +337,8 @@ def report_cmd(
     participation_rate: ParticipationOpt = None,
     calibrate: CalibrateOpt = None,
     retain_all: RetainAllOpt = None,
+    dask: DaskOpt = None,
+    parts_by: PartsByOpt = None,
     basemap: BasemapOpt = "osm",
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -330,7 +347,7 @@ def report_cmd(
     from skillcircle.outputs.publish import publish
     from skillcircle.study import check_input_files
 
-    spec = _study_from_cli(study, **_study_flags(locals()))
+    spec = _study_from_cli(study, **_study_flags(locals()), dask=dask, parts_by=parts_by)
     _check_outputs(out, basemap, inputs=spec.input_paths(), overwrite=overwrite)
     check_input_files(spec)  # every input path, before the progress display and any work
     display, step = _progress_hook()
@@ -612,6 +629,8 @@ def suggest_cmd(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="MILP seconds [60].")
     ] = None,
+    dask: DaskOpt = None,
+    parts_by: PartsByOpt = None,
     basemap: BasemapOpt = "osm",
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -626,7 +645,7 @@ def suggest_cmd(
 
     # parse the options → check the plan options → check the outputs → check the inputs → load
     given = dict(locals())
-    spec = _study_from_cli(study, **_study_flags(given))
+    spec = _study_from_cli(study, **_study_flags(given), dask=dask, parts_by=parts_by)
     opts = _suggest_options(spec, {k: v for k, v in given.items() if k in SUGGEST_KEYS})
     add, target_stations, target_coverage = (
         opts["add"],

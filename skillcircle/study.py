@@ -307,6 +307,16 @@ class Study:
     buffer_m
         Buffer around the boundary when clipping the network, metres: finite, between 0 and
         :data:`MAX_BUFFER_M` (50 000).
+    dask
+        Where to compute coverage: ``None`` (default) in this process, without importing
+        Dask; ``"local"`` / ``"local:N"`` on a ``LocalCluster`` of N worker processes started
+        for the run; ``"tcp://HOST:PORT"`` on a running Dask scheduler
+        (:mod:`skillcircle.access.distributed`).
+    parts_by
+        How a Dask run splits the study into parts, one task each: ``"district"`` (default),
+        ``"subdistrict"`` (街道) or ``"grid:<km>"`` (square tiles of that side); every part
+        measures its residents exactly as a single run (:mod:`skillcircle.access.partition`).
+        Unused without ``dask``.
     """
 
     stations: Path
@@ -336,11 +346,19 @@ class Study:
     retain_all: bool = False
     buffer_m: float = 1000.0
     suggest: dict[str, Any] = field(default_factory=dict)
+    dask: str | None = None
+    parts_by: str = "district"
     extra: dict[str, Any] = field(default_factory=dict)
     _settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_buffer_m(self.buffer_m)
+        from skillcircle.access.distributed import check_dask  # imports no Dask
+        from skillcircle.access.partition import check_parts_by
+
+        object.__setattr__(self, "parts_by", check_parts_by(self.parts_by))
+        if self.dask is not None:
+            object.__setattr__(self, "dask", check_dask(self.dask))
         if not isinstance(self.suggest, dict):
             raise InputError(
                 f"suggest must be a table of options, got {self.suggest!r}", param="suggest"
@@ -411,7 +429,7 @@ class Study:
             Field values; ``speed_kmh`` accepts ``"4.0,3.0"`` or a list.
         """
         opts = {k: v for k, v in options.items() if v is not None}
-        for key in ("districts", "population", "boundary"):
+        for key in ("districts", "population", "boundary", "dask"):
             if isinstance(opts.get(key), str) and opts[key].strip().lower() in ("", "none"):
                 opts[key] = None  # "none" switches an input off (e.g. districts="none")
         if isinstance(opts.get("crs"), str) and opts["crs"].strip().lower() == "auto":

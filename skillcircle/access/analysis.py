@@ -31,7 +31,12 @@ from skillcircle.access.accessibility import (
     access_summary,
     floating_catchment,
 )
-from skillcircle.access.coverage import Coverage, compute_coverage, coverage_table
+from skillcircle.access.coverage import (
+    Coverage,
+    check_stations,
+    compute_coverage,
+    coverage_table,
+)
 from skillcircle.access.gapzones import gap_zones
 from skillcircle.access.isochrones import add_access_legs, isochrones, service_area
 from skillcircle.access.network_sensitivity import network_sensitivity
@@ -446,6 +451,7 @@ def analyse(
     progress: Progress | None = None,
     with_isochrones: bool = True,
     with_gaps: bool = True,
+    client: Any = None,
     **options: Any,
 ) -> Analysis:
     """Run a coverage analysis.
@@ -460,6 +466,12 @@ def analyse(
         Progress hook (see :data:`Progress`).
     with_isochrones, with_gaps
         Compute isochrone polygons and gap zones (on by default).
+    client
+        A ``distributed.Client``: coverage is computed part by part on its cluster, the
+        study split by ``study.parts_by``, with the same results as in this process
+        (:mod:`skillcircle.access.partition`). Without it, a study's ``dask`` option names
+        the cluster (started or connected for this call); with neither, coverage runs here
+        and Dask is not imported.
     **options
         :class:`~skillcircle.study.Study` fields when ``study`` is not given.
 
@@ -488,8 +500,11 @@ def analyse(
     units = inputs.population.units
 
     coverage: dict[float, Coverage] = {}
+    engine = ("local", "local", 1)
+    if client is not None or study.dask is not None:
+        coverage, engine = _coverage_on_dask(inputs, client=client, step=step)
     st_snap: Snapped | None = None  # snapped (and warned about) once, at the first speed
-    for speed in study.speeds_kmh:
+    for speed in () if coverage else study.speeds_kmh:
         with step(f"Coverage at {speed:g} km/h"):
             s = inputs.settings.replace(speed_kmh=speed)
             coverage[speed] = compute_coverage(
@@ -558,8 +573,14 @@ def analyse(
     if len(stations):
         with step("Training capacity within reach"):
             access = _access(inputs, head)
-    summary = _summary(inputs, head, by_district, gaps if with_gaps else None)
-    summary = dataclasses.replace(summary, network_sensitivity=sensitivity_net, access=access)
+    summary = dataclasses.replace(
+        _summary(inputs, head, by_district, gaps if with_gaps else None),
+        network_sensitivity=sensitivity_net,
+        access=access,
+        engine=engine[0],
+        scheduler=engine[1],
+        parts=engine[2],
+    )
     return Analysis(
         inputs=inputs,
         coverage=coverage,
@@ -646,6 +667,42 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         default_capacity=default,
         area_columns=areas,
     )
+
+
+def _coverage_on_dask(
+    inputs: Inputs, *, client: Any, step: Progress
+) -> tuple[dict[float, Coverage], tuple[str, str, int]]:
+    """Coverage at every speed, part by part on a Dask cluster; and (engine, scheduler, parts).
+
+    ``client`` is used when given, else a client for ``study.dask`` is opened for the call.
+    """
+    from skillcircle.access.distributed import connect, dask_runner, scheduler_name
+    from skillcircle.access.partition import partitioned_coverage
+
+    study = inputs.study
+    network = inputs.network
+    stations = inputs.stations.stations
+    st = stations.to_crs(network.crs) if stations.crs != network.crs else stations
+    st_snap = snap_geoseries(network, st, max_snap_m=inputs.settings.max_snap_m)
+    check_stations(st, st_snap, settings=inputs.settings)  # the single run's checks, here
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            with step(f"Starting Dask ({study.dask})"):
+                client = stack.enter_context(connect(str(study.dask)))
+        scheduler = scheduler_name(client)
+        with step(f"Coverage on Dask, parts by {study.parts_by}"):
+            coverage, parts = partitioned_coverage(
+                network,
+                stations,
+                inputs.population.units,
+                settings=inputs.settings,
+                units_snapped=inputs.units_snapped,
+                stations_snapped=st_snap,
+                parts_by=study.parts_by,
+                speeds_kmh=study.speeds_kmh,
+                run=dask_runner(client, step=step),
+            )
+    return coverage, ("dask", scheduler, parts)
 
 
 def _sensitivity(coverage: dict[float, Coverage], keys: tuple[str, ...]) -> pd.DataFrame:

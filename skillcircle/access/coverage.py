@@ -32,6 +32,7 @@ __all__ = [
     "COVERAGE_UNIT_COLUMNS",
     "FAR_FACTOR",
     "Coverage",
+    "check_stations",
     "compute_coverage",
     "coverage_table",
 ]
@@ -162,20 +163,7 @@ def compute_coverage(
             check_network(net, given, what)
     st_snap = stations_snapped or snap_geoseries(net, st, max_snap_m=settings.max_snap_m)
     un_snap = units_snapped or snap_geoseries(net, un, max_snap_m=settings.max_snap_m)
-    if len(st) and not st_snap.on_network.any():
-        raise InputError(
-            f"none of the {len(st)} stations lies within {settings.max_snap_m:g} m of the walking "
-            "network: check the stations' coordinate system (coords) and the network's area",
-            param="coords",
-        )
-    n_off = int((~st_snap.on_network).sum())
-    if n_off and stations_snapped is None:
-        logger.warning(
-            "%d station(s) lie farther than %g m from the walking network and reach no one "
-            "(flagged off_network in the station table)",
-            n_off,
-            settings.max_snap_m,
-        )
+    check_stations(st, st_snap, settings=settings, warn=stations_snapped is None)
 
     far = nearest(net, st_snap, un_snap, limit=FAR_FACTOR * limit)
     dist = np.where(np.isfinite(far.distance_m), far.distance_m, np.nan)
@@ -199,6 +187,44 @@ def compute_coverage(
         minutes=settings.minutes,
         stations_snapped=st_snap,
     )
+
+
+def check_stations(
+    stations: gpd.GeoDataFrame, snapped: Snapped, *, settings: Settings, warn: bool = True
+) -> None:
+    """Refuse stations none of which is on the network; warn about those off it.
+
+    Parameters
+    ----------
+    stations
+        The stations.
+    snapped
+        Their snapped points.
+    settings
+        ``max_snap_m``, for the messages.
+    warn
+        Log a warning naming how many stations are off the network.
+
+    Raises
+    ------
+    InputError
+        When there are stations and none lies within ``max_snap_m`` of the network.
+    """
+    if len(stations) and not snapped.on_network.any():
+        raise InputError(
+            f"none of the {len(stations)} stations lies within {settings.max_snap_m:g} m of the "
+            "walking network: check the stations' coordinate system (coords) and the network's "
+            "area",
+            param="coords",
+        )
+    n_off = int((~snapped.on_network).sum())
+    if n_off and warn:
+        logger.warning(
+            "%d station(s) lie farther than %g m from the walking network and reach no one "
+            "(flagged off_network in the station table)",
+            n_off,
+            settings.max_snap_m,
+        )
 
 
 def _next_station_distance(net: Network, snapped: Snapped, *, limit: float) -> np.ndarray:

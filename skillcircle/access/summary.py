@@ -310,6 +310,10 @@ class Summary:
     access
         Training capacity within reach (2SFCA / E2SFCA) for the demand group, or ``None``
         when no station has a capacity.
+    engine, scheduler, parts
+        How coverage was computed: ``"local"`` (this process) or ``"dask"``; the Dask
+        scheduler's address (``"local"`` without Dask, or for a ``LocalCluster`` the run
+        started); the number of parts measured (1 without Dask).
     """
 
     population: float
@@ -344,6 +348,9 @@ class Summary:
     coords_fit: dict[str, tuple[int, int]] | None = None
     network_sensitivity: NetworkSensitivity | None = None
     access: AccessSummary | None = None
+    engine: str = "local"
+    scheduler: str = "local"
+    parts: int = 1
 
     @property
     def uncovered_population(self) -> float:
@@ -405,6 +412,10 @@ class Summary:
                 if self.coords_fit is None
                 else {k: {"in_area": v[0], "rows": v[1]} for k, v in self.coords_fit.items()}
             )
+        # how coverage was computed (run metadata, like version and generated)
+        out["engine"] = self.engine
+        out["scheduler"] = self.scheduler
+        out["parts"] = self.parts
         return out
 
     @classmethod
@@ -471,6 +482,9 @@ class Summary:
             coords_fit=_coords_fit(data.get("coords_fit")),
             network_sensitivity=NetworkSensitivity.from_json(data.get("network_sensitivity")),
             access=AccessSummary.from_json(data.get("access")),
+            engine=str(data.get("engine", "local")),
+            scheduler=str(data.get("scheduler", "local")),
+            parts=int(data["parts"]) if isinstance(data.get("parts"), int) else 1,
         )
 
 

@@ -76,6 +76,9 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "inputs",
         "version",
         "generated",
+        "engine",
+        "scheduler",
+        "parts",
     ]
     figures = PlanFigures(
         greedy_covered_population=445.0,
@@ -113,6 +116,9 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "sites_lower_bound",
         "cut_short",
         "note",
+        "engine",
+        "scheduler",
+        "parts",
     ]
     assert Summary.from_json(planned).plan == figures
 
