@@ -362,7 +362,7 @@ def test_gap_zones_labelled_with_population_at_centre() -> None:
             "lat": round(centre.y, 6),
             "lon": round(centre.x, 6),
             "cls": "sc-gap-label",
-            "html": "<span>1,234</span>",
+            "html": "<span>#7 · 1,234</span>",
             "tip": None,
             "popup": None,
             "name": None,
@@ -622,9 +622,10 @@ def test_only_the_most_populous_gap_zones_are_labelled() -> None:
         crs=CRS,
     )
     labels, _stations = marker_rows(html_of(build_map(stations=points([TOWER]), gaps=gaps)))
-    shown = sorted(int(lab["html"][6:-7].replace(",", "")) for lab in labels)
-    assert len(labels) == GAP_LABELS_MAX
-    assert shown == [100 * k for k in range(6, n + 1)]
+    shown = sorted(lab["html"] for lab in labels)
+    assert len(labels) == GAP_LABELS_MAX == 10
+    # zone k holds (n + 1 - k) * 100 residents: zones 1-10 are labelled, number and residents
+    assert shown == sorted(f"<span>#{k} · {(n + 1 - k) * 100:,}</span>" for k in range(1, 11))
 
 
 def _map_view(html: str) -> tuple[list[float], int]:

@@ -398,7 +398,7 @@ def test_page_title_and_suggestion_numbers(driver: Any, map_file: tuple[str, Pat
         LAYER_NAMES["gaps"],
     )
     labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".sc-gap-label")]
-    assert labels == ["1,234", "56"]
+    assert labels == ["#1 · 1,234", "#2 · 56"]
     title = driver.find_element(By.CSS_SELECTOR, ".sc-title")
     assert title.text == "Test <map>"
     note = driver.find_element(By.CSS_SELECTOR, ".sc-note")

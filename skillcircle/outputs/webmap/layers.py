@@ -116,7 +116,7 @@ PHASE_COLOURS: tuple[str, ...] = ("#e31a1c", "#1f78b4", "#33a02c", "#6a3d9a", "#
 #: Up to this many uncovered points are drawn as graduated circles, more as a heat map.
 UNCOVERED_CIRCLES_MAX = 30
 #: Only the most populous gap zones get a population label (the others keep their tooltip).
-GAP_LABELS_MAX = 20
+GAP_LABELS_MAX = 10
 
 _COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 _NO_DATA_COLOUR = "#bdbdbd"
@@ -463,7 +463,7 @@ def _label_points(gdf: gpd.GeoDataFrame, display: _Display) -> gpd.GeoSeries:
 
 
 def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display) -> None:
-    """Gap zones with a tooltip, and their uncovered population as a label."""
+    """Gap zones with a tooltip; the most populous labelled "#zone · uncovered residents"."""
     geoms = display.polygons(gdf)
     label_geoms = display.to_display(_label_points(gdf, display))
     pops = pd.to_numeric(gdf["population"], errors="coerce") if "population" in gdf else None
@@ -503,13 +503,14 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
             }
         )
         pop = _count(rec.get("population"))
+        label_zone = f"#{zone} · " if zone else ""
         if pop is not None and i in labelled:
             labels.append(
                 {
                     "lat": pt.y,
                     "lon": pt.x,
                     "cls": "sc-gap-label",
-                    "html": f"<span>{pop}</span>",
+                    "html": f"<span>{label_zone}{pop}</span>",
                     "tip": None,
                     "popup": None,
                     "name": None,
@@ -606,7 +607,7 @@ def _legend_html(
     extra = [
         ("service_area", "#1a9641", f"{minutes}-min walking service area"),
         ("isochrones", "#2b8cbe", f"{minutes}-min walk area of a station"),
-        ("gaps", "#ef8a62", "Gap zone (label: uncovered residents)"),
+        ("gaps", "#ef8a62", "空白区 Gap zone (#编号 zone · 未覆盖居民 uncovered)"),
     ]
     shown = [(c, text) for key, c, text in extra if key in layers]
     if shown:
