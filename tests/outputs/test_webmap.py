@@ -284,7 +284,8 @@ def test_choropleth_colours_and_tooltips() -> None:
     m = build_map(stations=points([TOWER]), districts=districts)
     (layer,) = geojson_layers(html_of(m))
     fills = [f["properties"]["style"]["fillColor"] for f in layer["features"]]
-    assert fills == ["#d7191c", "#ffffbf", "#1a9641", "#bdbdbd"]
+    # viridis: 0 % dark purple, 50 % teal (the middle stop), 100 % yellow; no data grey
+    assert fills == ["#440154", "#21918c", "#fde725", "#bdbdbd"]
     tips = [f["properties"]["tip"] for f in layer["features"]]
     assert (
         tips[1]
@@ -390,6 +391,39 @@ def test_uncovered_heat_map_or_circles() -> None:
     assert radii == pytest.approx([4 + 12 * np.sqrt(p / 4) for p in (1, 2, 3, 4)])
     with pytest.raises(InputError, match="population"):
         build_map(stations=points([TOWER]), uncovered=many.drop(columns="population"))
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_scales_are_sequential_and_in_the_legend() -> None:
+    m = _every_layer()
+    (html,) = [
+        c.content for c in m._children.values() if getattr(c, "css_class", "") == "sc-box sc-legend"
+    ]
+    # legend: both ramps, Chinese with English
+    assert "15 分钟步行覆盖率 Residents within 15-min walk" in html
+    assert "未覆盖居民 Uncovered residents" in html
+    cov = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis
+    unc = ["#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70"]  # magma, light → dark
+    assert f"linear-gradient(to right, {', '.join(cov)})" in html
+    assert f"linear-gradient(to right, {', '.join(unc)})" in html
+    # sequential: lightness changes one way only, so the order reads without hue (and so for
+    # red-green colour-blind readers); no red-green pair as in the old ramp
+    lum_cov = [_luminance(c) for c in cov]
+    lum_unc = [_luminance(c) for c in unc]
+    assert lum_cov == sorted(lum_cov)
+    assert len(set(lum_cov)) == 5
+    assert lum_unc == sorted(lum_unc, reverse=True)
+    assert len(set(lum_unc)) == 5
+    # the heat map uses that scale (many points: heat map)
+    many = points([(113.30 + i * 1e-3, 23.10) for i in range(40)], population=range(40))
+    heat = _groups(build_map(stations=points([TOWER]), uncovered=many))[LAYER_NAMES["uncovered"]]
+    assert heat.options["gradient"] == dict(zip([0.2, 0.4, 0.6, 0.8, 1.0], unc, strict=True))
 
 
 def test_layer_control_lists_every_given_layer() -> None:

@@ -118,7 +118,12 @@ UNCOVERED_CIRCLES_MAX = 30
 #: Only the most populous gap zones get a population label (the others keep their tooltip).
 GAP_LABELS_MAX = 10
 
-_COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+#: Coverage 0 % → 100 %: viridis (colour-blind safe, lightness rising steadily), so the
+#: poorly served 街道 are the dark ones.
+_COVERAGE_COLOURS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
+#: Uncovered residents, few → many: the light-to-dark part of magma (colour-blind safe,
+#: sequential), distinct from the coverage scale.
+_UNCOVERED_COLOURS = ("#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70")
 _NO_DATA_COLOUR = "#bdbdbd"
 _DECIMALS = 6  # 1e-6 degree ≈ 0.1 m
 
@@ -296,7 +301,7 @@ def _records(gdf: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 
 def _coverage_colormap(minutes: str) -> branca.colormap.LinearColormap:
-    """Red (0 %) → yellow → green (100 %) ramp of population coverage."""
+    """Viridis ramp of population coverage, 0 % (dark purple) → 100 % (yellow)."""
     return branca.colormap.LinearColormap(
         list(_COVERAGE_COLOURS),
         vmin=0.0,
@@ -432,8 +437,19 @@ def _add_uncovered(m: folium.Map, gdf: gpd.GeoDataFrame, display: _Display, *, n
     lat, lon = display.points(gdf)
     if len(pop) > UNCOVERED_CIRCLES_MAX:
         data = np.column_stack([lat, lon, np.round(pop, 1)]).tolist()
+        gradient = {
+            round(0.2 + 0.8 * i / (len(_UNCOVERED_COLOURS) - 1), 2): c
+            for i, c in enumerate(_UNCOVERED_COLOURS)
+        }
         _OfflineHeatMap(
-            data, name=name, show=False, min_opacity=0.3, radius=18, blur=14, max_zoom=16
+            data,
+            name=name,
+            show=False,
+            min_opacity=0.3,
+            radius=18,
+            blur=14,
+            max_zoom=16,
+            gradient=gradient,
         ).add_to(m)
         return
     group = folium.FeatureGroup(name=name, show=False).add_to(m)
@@ -442,10 +458,10 @@ def _add_uncovered(m: folium.Map, gdf: gpd.GeoDataFrame, display: _Display, *, n
         folium.CircleMarker(
             location=(float(y), float(x)),
             radius=float(4 + 12 * math.sqrt(p / top)),
-            color="#b2182b",
+            color=_UNCOVERED_COLOURS[-1],
             weight=1,
             fill=True,
-            fill_color="#ef8a62",
+            fill_color=_UNCOVERED_COLOURS[2],
             fill_opacity=0.6,
             tooltip=f"{round(p):,} uncovered residents",
         ).add_to(group)
@@ -585,9 +601,16 @@ def _legend_html(
     if coverage:
         stops = ", ".join(_COVERAGE_COLOURS)
         parts += [
-            f"<h4>Residents within {minutes}-min walk</h4>",
+            f"<h4>{minutes} 分钟步行覆盖率 Residents within {minutes}-min walk</h4>",
             f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
             '<div class="sc-ramp-labels"><span>0 %</span><span>50 %</span><span>100 %</span></div>',
+        ]
+    if "uncovered" in layers:
+        stops = ", ".join(_UNCOVERED_COLOURS)
+        parts += [
+            "<h4>未覆盖居民 Uncovered residents</h4>",
+            f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
+            '<div class="sc-ramp-labels"><span>少 few</span><span>多 many</span></div>',
         ]
     if station_types:
         parts.append("<h4>Stations</h4>")
