@@ -362,8 +362,9 @@ def test_gap_zones_labelled_with_population_at_centre() -> None:
         {
             "lat": round(centre.y, 6),
             "lon": round(centre.x, 6),
-            "cls": "sc-gap-label",
+            "cls": "sc-label sc-gap-label",
             "html": "<span>#7 · 1,234</span>",
+            "priority": 1e12,  # above every 街道 name in the declutter
             "tip": None,
             "popup": None,
             "name": None,
@@ -391,6 +392,30 @@ def test_uncovered_heat_map_or_circles() -> None:
     assert radii == pytest.approx([4 + 12 * np.sqrt(p / 4) for p in (1, 2, 3, 4)])
     with pytest.raises(InputError, match="population"):
         build_map(stations=points([TOWER]), uncovered=many.drop(columns="population"))
+
+
+def test_subdistrict_names_labelled_by_population() -> None:
+    subs = gpd.GeoDataFrame(
+        {
+            "subdistrict_code": ["a", "b", "c"],
+            "subdistrict_name": ["北京街", "<i>x</i>", " "],
+            "population": [100, 300, 50],
+            "coverage_pct": [10.0, 20.0, 30.0],
+        },
+        geometry=[
+            box(430_000 + 2000 * i, 2_556_000, 431_000 + 2000 * i, 2_557_000) for i in range(3)
+        ],
+        crs=CRS,
+    )
+    labels, _stations = marker_rows(html_of(build_map(stations=points([TOWER]), subdistricts=subs)))
+    # blank names get no label; names escaped; priority = residents; shown from zoom 12
+    assert [(r["html"], r["priority"], r["minzoom"]) for r in labels] == [
+        ("<span>北京街</span>", 100.0, 12),
+        ("<span>&lt;i&gt;x&lt;/i&gt;</span>", 300.0, 12),
+    ]
+    assert {r["cls"] for r in labels} == {"sc-label sc-area-label"}
+    centre = gpd.GeoSeries([Point(430_500, 2_556_500)], crs=CRS).to_crs("EPSG:4326").iloc[0]
+    assert (labels[0]["lat"], labels[0]["lon"]) == (round(centre.y, 6), round(centre.x, 6))
 
 
 def _luminance(hex_colour: str) -> float:

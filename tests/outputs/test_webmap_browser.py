@@ -561,3 +561,85 @@ def test_default_layers(chromium_small: Any, yuexiu_demo: Any) -> None:
         ["Sub-district coverage (街道)", "Stations (技能加油站)", "Suggested sites"]
     )
     assert "步行时间 Walk time to nearest station" in [name for name, _ in rows]
+
+
+@pytest.fixture(scope="module")
+def chromium_large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    d = start_chromium(tmp_path_factory.mktemp("chromium-large"), size=(1920, 1080))
+    yield d
+    d.quit()
+
+
+VISIBLE_LABELS = """
+return Array.from(document.querySelectorAll('.sc-label')).filter(function (el) {
+    return getComputedStyle(el).visibility !== 'hidden';
+}).map(function (el) {
+    var r = (el.firstElementChild || el).getBoundingClientRect();
+    return [el.className, el.textContent, r.left, r.top, r.right, r.bottom];
+});
+"""
+
+
+def _labels_after_declutter(driver: Any, zoom: int | None = None) -> list[Any]:
+    """Visible label boxes once the declutter script has run (at ``zoom`` if given)."""
+    map_id = driver.execute_script("return document.querySelector('.folium-map').id;")
+    if zoom is not None:
+        driver.execute_script(
+            f"document.getElementById('{map_id}').removeAttribute('data-sc-decluttered');"
+            f"window['{map_id}'].setZoom({zoom}, {{animate: false}});"
+        )
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script(
+            f"return document.getElementById('{map_id}').hasAttribute('data-sc-decluttered');"
+        )
+    )
+    time.sleep(0.2)
+    return driver.execute_script(VISIBLE_LABELS)
+
+
+def _overlaps(boxes: list[Any]) -> list[tuple[str, str]]:
+    """Pairs of label texts whose boxes overlap (touching edges do not count)."""
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]:
+                out.append((a[1], b[1]))
+    return out
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("size", ["1024x700", "1920x1080"])
+def test_labels_never_collide(
+    size: str, chromium_small: Any, chromium_large: Any, yuexiu_demo: Any
+) -> None:
+    """街道 names and gap labels: measured boxes never overlap, at load and zoomed in."""
+    driver = chromium_small if size == "1024x700" else chromium_large
+    driver.get(yuexiu_demo.files["map.html"].resolve().as_uri())
+    _wait_until_still(driver, 20.0)
+    width = driver.execute_script("return window.innerWidth;")
+    assert width == int(size.split("x")[0])
+    subdistricts = gpd.read_file(yuexiu_demo.files["map.html"].parent / "subdistricts.geojson")
+    names = set(subdistricts["subdistrict_name"])
+    # the gap zones layer on, so that its labels compete with the 街道 names
+    driver.execute_script(
+        "for (const l of document.querySelectorAll('.leaflet-control-layers-overlays label')) {"
+        "  if (l.textContent.trim() === arguments[0]) { l.querySelector('input').click(); } }",
+        LAYER_NAMES["gaps"],
+    )
+    zoom0 = driver.execute_script(
+        "return window[document.querySelector('.folium-map').id].getZoom();"
+    )
+    shown_by_zoom = {}
+    for zoom in (zoom0, zoom0 + 1, zoom0 + 2):
+        boxes = _labels_after_declutter(driver, zoom)
+        assert _overlaps(boxes) == [], (size, zoom)
+        area = [b[1] for b in boxes if "sc-area-label" in b[0]]
+        assert set(area) <= names
+        shown_by_zoom[zoom] = area
+        # every box has a real size (a label is text, not an empty marker)
+        assert all(b[4] - b[2] > 10 and b[5] - b[3] > 8 for b in boxes)
+    # at load the district is whole on screen and some 街道 are named; closer, no fewer
+    assert zoom0 >= 12
+    assert len(shown_by_zoom[zoom0]) >= 5, shown_by_zoom
+    gaps = [b for b in driver.execute_script(VISIBLE_LABELS) if "sc-gap-label" in b[0]]
+    assert all(b[1].startswith("#") for b in gaps)

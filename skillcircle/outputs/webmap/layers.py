@@ -117,6 +117,9 @@ PHASE_COLOURS: tuple[str, ...] = ("#e31a1c", "#1f78b4", "#33a02c", "#6a3d9a", "#
 UNCOVERED_CIRCLES_MAX = 30
 #: Only the most populous gap zones get a population label (the others keep their tooltip).
 GAP_LABELS_MAX = 10
+#: Zoom level from which 街道 (sub-district) names are shown; where two would overlap the
+#: less populous one is hidden.
+AREA_LABEL_MIN_ZOOM = 12
 
 #: Coverage 0 % → 100 %: viridis (colour-blind safe, lightness rising steadily), so the
 #: poorly served 街道 are the dark ones.
@@ -319,8 +322,9 @@ def _add_choropleth(
     code_col: str,
     name_col: str,
     colormap: branca.colormap.LinearColormap,
+    labels: bool = False,
 ) -> None:
-    """Polygons filled by ``coverage_pct`` with a coverage tooltip."""
+    """Polygons filled by ``coverage_pct`` with a coverage tooltip (and name labels)."""
     if "coverage_pct" not in gdf.columns:
         raise InputError(f"{layer} needs a coverage_pct column (0-100)", field="coverage_pct")
     geoms = display.polygons(gdf)
@@ -351,6 +355,45 @@ def _add_choropleth(
             }
         )
     _GeoJsonLayer(_feature_collection(geoms, props)).add_to(group)
+    if labels:
+        _add_area_labels(group, gdf, display, name_col=name_col)
+
+
+def _add_area_labels(
+    group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display, *, name_col: str
+) -> None:
+    """Area names at their centre, shown from :data:`AREA_LABEL_MIN_ZOOM`, decluttered.
+
+    The page's declutter script (:class:`.elements._Declutter`) keeps the more populous
+    area's label where two would overlap.
+    """
+    if name_col not in gdf.columns or not len(gdf):
+        return
+    points = display.to_display(_label_points(gdf, display))
+    pops = (
+        pd.to_numeric(gdf["population"], errors="coerce").fillna(0).to_numpy()
+        if "population" in gdf.columns
+        else np.zeros(len(gdf))
+    )
+    rows = []
+    for rec, pt, pop in zip(_records(gdf), points, pops, strict=True):
+        name = _text(rec.get(name_col))
+        if not name:
+            continue
+        rows.append(
+            {
+                "lat": pt.y,
+                "lon": pt.x,
+                "cls": "sc-label sc-area-label",
+                "html": f"<span>{name}</span>",
+                "tip": None,
+                "popup": None,
+                "name": None,
+                "priority": float(pop),
+                "minzoom": AREA_LABEL_MIN_ZOOM,
+            }
+        )
+    _MarkerLayer(rows, icon_size=None, interactive=False).add_to(group)
 
 
 def _add_stations(
@@ -525,7 +568,8 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
                 {
                     "lat": pt.y,
                     "lon": pt.x,
-                    "cls": "sc-gap-label",
+                    "cls": "sc-label sc-gap-label",
+                    "priority": 1e12 - i,  # gap labels win over area names
                     "html": f"<span>{label_zone}{pop}</span>",
                     "tip": None,
                     "popup": None,

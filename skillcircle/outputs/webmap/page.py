@@ -20,6 +20,7 @@ from skillcircle.outputs import schema
 from skillcircle.outputs.webmap.basemaps import ATTRIBUTION, add_basemap, check_basemap
 from skillcircle.outputs.webmap.elements import (
     _BoxControl,
+    _Declutter,
     _MetricScale,
     _offline_assets,
     _OfflineMap,
@@ -95,7 +96,8 @@ def build_map(
     subdistricts
         街道 polygons with ``subdistrict_code``, ``subdistrict_name``, ``population``,
         ``covered_population`` and (required) ``coverage_pct``. When given, it is the
-        choropleth shown at load and the district one starts hidden.
+        choropleth shown at load (its names labelled from zoom 12, decluttered) and the
+        district one starts hidden.
     isochrones
         One ``minutes`` walking polygon per station (``station``, ``name``). Hidden at load
         when there are more than ``isochrones_shown_max``.
@@ -227,6 +229,7 @@ def build_map(
             code_col="subdistrict_code",
             name_col="subdistrict_name",
             colormap=colormap,
+            labels=True,
         )
     if "service_area" in layers:
         _add_service_area(group("service_area", show=False), layers["service_area"], display)
@@ -251,6 +254,7 @@ def build_map(
         phases = _add_suggestions(group("suggestions"), layers["suggestions"], display)
 
     _MetricScale().add_to(m)
+    _Declutter().add_to(m)
     title_box = f'<div class="sc-title">{html.escape(title)}</div>'
     if note:
         title_box += f'<div class="sc-note">{html.escape(note)}</div>'
