@@ -28,6 +28,7 @@ from skillcircle.outputs.webmap import (
     check_basemap,
     layer_names,
     map_from_dir,
+    map_titles,
     write_map,
 )
 
@@ -569,14 +570,45 @@ def test_map_from_dir_reads_minutes_and_note_from_summary(
     html = html_of(m)
     assert "15-min" not in html
     assert "10-min walk area of a station" in html
+    # no districts.geojson: the walk and speed only; the subtitle in English
     assert title_box(html) == (
-        '<div class="sc-title">skillcircle · out</div>'
+        '<div class="sc-title">10 分钟步行 · 4 km/h</div>'
+        '<div class="sc-subtitle">10-min walk at 4 km/h · 3 stations</div>'
         '<div class="sc-note">Illustrative &lt;b&gt;only&lt;/b&gt;</div>'
     )
     # The keyword wins over summary.json.
     assert title_box(html_of(map_from_dir(folder, title="T", note="Other"))) == (
         '<div class="sc-title">T</div><div class="sc-note">Other</div>'
     )
+
+
+def test_map_title_names_the_districts_and_the_settings(tmp_path: Path, make_summary: Any) -> None:
+    s = make_summary(minutes=12.5, speed_kmh=3.0, stations=2)
+    folder = _output_folder(tmp_path / "out", json.dumps(s.to_json()).encode())
+    names = ["甲区", "乙区", None, "甲区"]
+    gpd.GeoDataFrame(
+        {"district_code": ["1", "2", "3", "1"], "district_name": names, "coverage_pct": 5.0},
+        geometry=[box(113.3 + i * 0.01, 23.1, 113.31 + i * 0.01, 23.11) for i in range(4)],
+        crs="EPSG:4326",
+    ).to_file(folder / "districts.geojson", driver="GeoJSON")
+    assert map_titles(folder) == (
+        "甲区、乙区 · 12.5 分钟步行 · 3 km/h",
+        "12.5-min walk at 3 km/h · 2 stations",
+    )
+    html = html_of(map_from_dir(folder))
+    assert "<title>甲区、乙区 · 12.5 分钟步行 · 3 km/h</title>" in html
+    assert "15" not in title_box(html)
+    # more than three districts: the first three and the count
+    many = [f"{c}区" for c in "甲乙丙丁"]
+    gpd.GeoDataFrame(
+        {"district_code": list("1234"), "district_name": many, "coverage_pct": 5.0},
+        geometry=[box(113.3 + i * 0.01, 23.1, 113.31 + i * 0.01, 23.11) for i in range(4)],
+        crs="EPSG:4326",
+    ).to_file(folder / "districts.geojson", driver="GeoJSON")
+    assert map_titles(folder)[0] == "甲区、乙区、丙区 等 4 区 · 12.5 分钟步行 · 3 km/h"
+    # no readable summary: the folder's name, no subtitle
+    (folder / "summary.json").write_text("{}")
+    assert map_titles(folder) == ("skillcircle · out", None)
 
 
 @pytest.mark.parametrize(

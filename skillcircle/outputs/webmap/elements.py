@@ -36,6 +36,7 @@ _CSS = """
 .sc-box{background:rgba(255,255,255,.92);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);
   font:12px/1.45 sans-serif;padding:6px 9px;max-width:260px}
 .sc-title{font-weight:bold;font-size:14px}
+.sc-subtitle{color:#333;margin-top:1px}
 .sc-note{font-style:italic;color:#555;margin-top:2px}
 .sc-box .sw{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;
   border:1px solid rgba(0,0,0,.3);box-sizing:border-box}
