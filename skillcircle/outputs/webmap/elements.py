@@ -198,7 +198,8 @@ class _Declutter(MacroElement):
 
     After every zoom, pan and layer switch, labels are taken by ``data-sc-priority``
     (highest first); one is shown only when the map is at its ``data-sc-minzoom`` or closer
-    and its box (with a 2 px margin) meets no label already shown, else it gets
+    and its box (with a 2 px margin) meets no station or suggested-site marker and no label
+    already shown, at its anchor or moved 18 or 36 px down or up; else it gets
     ``visibility: hidden``.
     """
 
@@ -207,6 +208,7 @@ class _Declutter(MacroElement):
         {% macro script(this, kwargs) %}
         (function (map) {
             var pending = false;
+            var SHIFTS = [0, 18, -18, 36, -36];
             function meets(a, b) {
                 return a.left < b.right + 2 && b.left < a.right + 2 &&
                        a.top < b.bottom + 2 && b.top < a.bottom + 2;
@@ -219,15 +221,26 @@ class _Declutter(MacroElement):
                     return Number(b.getAttribute("data-sc-priority") || 0) -
                            Number(a.getAttribute("data-sc-priority") || 0);
                 });
-                var kept = [];
+                // station and suggested-site markers are obstacles: a label never hides one
+                var kept = Array.from(map.getContainer().querySelectorAll(
+                    ".sc-station, .sc-suggestion"
+                )).map(function (el) { return el.getBoundingClientRect(); });
                 els.forEach(function (el) {
-                    var box = (el.firstElementChild || el).getBoundingClientRect();
-                    var ok = zoom >= Number(el.getAttribute("data-sc-minzoom") || 0) &&
-                             box.width > 0;
-                    for (var i = 0; ok && i < kept.length; i++) {
-                        if (meets(box, kept[i])) { ok = false; }
+                    var span = el.firstElementChild || el;
+                    var ok = false;
+                    if (zoom >= Number(el.getAttribute("data-sc-minzoom") || 0)) {
+                        // at its anchor, else just below or above it
+                        for (var k = 0; !ok && k < SHIFTS.length; k++) {
+                            span.style.marginTop = SHIFTS[k] + "px";
+                            var box = span.getBoundingClientRect();
+                            ok = box.width > 0;
+                            for (var i = 0; ok && i < kept.length; i++) {
+                                if (meets(box, kept[i])) { ok = false; }
+                            }
+                            if (ok) { kept.push(box); }
+                        }
                     }
-                    if (ok) { kept.push(box); }
+                    if (!ok) { span.style.marginTop = "0px"; }
                     el.style.visibility = ok ? "" : "hidden";
                 });
                 map.getContainer().setAttribute("data-sc-decluttered", String(zoom));
