@@ -673,5 +673,8 @@ def test_labels_never_collide(
     # at load the district is whole on screen and some 街道 are named; closer, no fewer
     assert zoom0 >= 12
     assert len(shown_by_zoom[zoom0]) >= 5, shown_by_zoom
+    if size == "1920x1080":  # nearly every one of the 18 names fits (17 when measured:
+        # one gives way to a gap label)
+        assert len(shown_by_zoom[zoom0]) >= len(names) - 3, shown_by_zoom
     gaps = [b for b in driver.execute_script(VISIBLE_LABELS) if "sc-gap-label" in b[0]]
     assert all(b[1].startswith("#") for b in gaps)

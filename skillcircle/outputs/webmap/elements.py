@@ -231,7 +231,8 @@ class _Declutter(MacroElement):
                     if (zoom >= Number(el.getAttribute("data-sc-minzoom") || 0)) {
                         // at its anchor, else just below or above it
                         for (var k = 0; !ok && k < SHIFTS.length; k++) {
-                            span.style.marginTop = SHIFTS[k] + "px";
+                            span.style.transform = SHIFTS[k] ?
+                                "translate(-50%, calc(-50% + " + SHIFTS[k] + "px))" : "";
                             var box = span.getBoundingClientRect();
                             ok = box.width > 0;
                             for (var i = 0; ok && i < kept.length; i++) {
@@ -240,7 +241,7 @@ class _Declutter(MacroElement):
                             if (ok) { kept.push(box); }
                         }
                     }
-                    if (!ok) { span.style.marginTop = "0px"; }
+                    if (!ok) { span.style.transform = ""; }
                     el.style.visibility = ok ? "" : "hidden";
                 });
                 map.getContainer().setAttribute("data-sc-decluttered", String(zoom));
