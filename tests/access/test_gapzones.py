@@ -212,3 +212,22 @@ def test_hull_zones_never_overlap():
     assert z.geometry.iloc[0].intersection(z.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)
     # the more populous zone keeps its full shape: 100 m segment buffered by 100 m
     assert z.geometry.iloc[0].area == pytest.approx(200 * 100 + np.pi * 100**2, rel=1e-2)
+
+
+def test_cells_of_a_slightly_stretched_grid_join_into_one_polygon():
+    # a 90 m raster read in another CRS: centres 91.5 m apart leave 1.5 m slivers between the
+    # 90 m squares; the zone is still one polygon: the block from the first cell's edge to the
+    # last's, (4 x 91.5 + 90) x (3 x 91.5 + 90) m, 2.6 % more than 20 cells of 90 m x 90 m
+    xs, ys = np.meshgrid(np.arange(5) * 91.5, np.arange(4) * 91.5)
+    cells = gpd.GeoDataFrame(
+        {"population": np.full(xs.size, 100.0)},
+        geometry=gpd.points_from_xy(xs.ravel(), ys.ravel()),
+        crs="EPSG:4547",
+    )
+    (zone,) = gap_zones(
+        cells, covered=np.zeros(20, dtype=bool), unit_area_m2=90.0**2, max_radius_m=None
+    ).geometry
+    assert zone.geom_type == "Polygon"
+    assert len(zone.interiors) == 0
+    assert zone.area == pytest.approx(456.0 * 364.5)
+    assert zone.area / (20 * 90.0**2) == pytest.approx(1.026, abs=1e-3)
