@@ -541,8 +541,7 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
             {
                 "style": {
                     "color": "#b2182b",
-                    "weight": 2,
-                    "dashArray": "4 3",
+                    "weight": 1.5,  # solid: zones are cell unions that never overlap
                     "fillColor": "#ef8a62",
                     "fillOpacity": 0.35,
                 },
