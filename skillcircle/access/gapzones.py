@@ -116,6 +116,17 @@ def _split_wide(
     return out
 
 
+def _disjoint(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Make zone polygons non-overlapping: each loses what a more populous zone already holds."""
+    out = np.asarray(geoms, dtype=object).copy()
+    taken = None
+    for k in range(len(out)):
+        if taken is not None:
+            out[k] = shapely.make_valid(shapely.difference(out[k], taken))
+        taken = out[k] if taken is None else shapely.union(taken, out[k])
+    return out
+
+
 def gap_zones(
     units: gpd.GeoDataFrame,
     *,
@@ -171,8 +182,12 @@ def gap_zones(
         One row per zone, sorted by population (largest first): ``zone_id`` (1 = most
         populous), ``population``, ``units`` (unit count), ``area_km2`` (area of the convex hull
         of the zone's unit points: 0 for one or two units), the four area columns, ``centre_x``
-        and ``centre_y`` (population-weighted centre, in the output CRS), and ``geometry``: the
-        convex hull of the units buffered by ``eps_m / 2``. CRS: the units' CRS if projected,
+        and ``centre_y`` (population-weighted centre, in the output CRS), and ``geometry``: with
+        ``unit_area_m2``, the union of the zone's populated cells (squares of that area
+        around each unit, slivers under 5 % of the side closed, so the drawn area is
+        ``area_km2`` within a few per cent), otherwise the convex hull of
+        the units buffered by ``eps_m / 2``; either way minus what a more populous zone
+        holds, so zones never overlap. CRS: the units' CRS if projected,
         else ``metric_crs``. ``attrs["noise_population"]`` (float) and ``attrs["noise_units"]``
         (int) hold the uncovered residents and units left in no zone.
 
@@ -263,7 +278,27 @@ def gap_zones(
         area_km2 = count * positive(unit_area_m2, "unit_area_m2") / 1e6
     else:
         area_km2 = shapely.area(hulls) / 1e6
-    zone_geom = shapely.buffer(hulls, eps_m / 2.0)
+    if unit_area_m2 is not None and n_zones:
+        # The union of the zone's populated cells: squares of the cell's side around each unit.
+        half = float(np.sqrt(unit_area_m2)) / 2.0
+        mxy = xy[member][order]
+        cells = shapely.box(mxy[:, 0] - half, mxy[:, 1] - half, mxy[:, 0] + half, mxy[:, 1] + half)
+        sorted_lab = lab[order]
+        starts = np.searchsorted(sorted_lab, np.arange(n_zones + 1))
+        zone_geom = np.array(
+            [shapely.union_all(cells[starts[k] : starts[k + 1]]) for k in range(n_zones)],
+            dtype=object,
+        )
+        # A raster read in another CRS is slightly rotated and stretched: neighbouring cells
+        # leave slivers a metre or two wide. Closing by 5 % of the side joins them (and
+        # changes nothing on an exact grid).
+        close = 0.05 * 2.0 * half
+        zone_geom = shapely.buffer(
+            shapely.buffer(zone_geom, close, join_style="mitre"), -close, join_style="mitre"
+        )
+    else:
+        zone_geom = shapely.buffer(hulls, eps_m / 2.0)
+    zone_geom = _disjoint(zone_geom)
     centres = gpd.GeoSeries(shapely.points(cx, cy), crs=crs)
 
     area_cols: dict[str, list[str]] = {}

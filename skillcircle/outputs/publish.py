@@ -20,7 +20,7 @@ from skillcircle.outputs.figure import map_figure_png
 from skillcircle.outputs.folder import RunFolder
 from skillcircle.outputs.geopackage import gpkg_layers, write_geopackage
 from skillcircle.outputs.html import write_html_report
-from skillcircle.outputs.webmap import map_from_dir, write_map
+from skillcircle.outputs.webmap import map_from_dir, map_titles, write_map
 from skillcircle.outputs.webmap.walktime import write_walk_grid
 from skillcircle.outputs.workbook import workbook_sheets, write_workbook
 from skillcircle.siting.suggest import Plan
@@ -82,9 +82,13 @@ def publish(
     try:
         written = write_report(analysis, staging, plan=plan)
         written.update(write_walk_grid(analysis, staging))
-        # the page is drawn from the staged files but titled after the planner's folder
-        title = f"skillcircle · {run.target.name}"
-        page = map_from_dir(staging, basemap=basemap, centre=centre, title=title)
+        # titled after the study's districts and settings (the planner's folder without them)
+        title, subtitle = map_titles(staging)
+        if subtitle is None:
+            title = f"skillcircle · {run.target.name}"
+        page = map_from_dir(
+            staging, basemap=basemap, centre=centre, title=None if subtitle else title
+        )
         written[schema.MAP_HTML] = write_map(page, staging / schema.MAP_HTML)
         map_png = map_figure_png(staging, title=title)
         written[schema.REPORT_XLSX] = write_workbook(

@@ -191,3 +191,43 @@ def test_zone_area_from_cells_when_the_cell_size_is_known():
     zones = gap_zones(strip, covered=np.zeros(len(strip), dtype=bool), unit_area_m2=100.0**2)
     # 27 and 21 cells of 100 m x 100 m
     np.testing.assert_allclose(zones["area_km2"], [0.27, 0.21, 0.21, 0.21])
+    # drawn as the union of their cells: the drawn area is the table's area, and the zones
+    # tile the strip without overlapping (4 zones, 90 cells, 0.9 km² in all)
+    np.testing.assert_allclose(zones.geometry.area / 1e6, [0.27, 0.21, 0.21, 0.21])
+    assert shapely.union_all(zones.geometry.to_numpy()).area == pytest.approx(0.9e6)
+    # the 27-cell zone is the 9 columns x = 2100 .. 2900 m: its cells span 2050 .. 2950 m
+    np.testing.assert_allclose(zones.geometry.iloc[0].bounds, (2050, -50, 2950, 250))
+    assert zones.geometry.iloc[0].geom_type == "Polygon"
+
+
+def test_hull_zones_never_overlap():
+    # two clusters 250 m apart: their hulls buffered by 150 m would overlap by a 50 m band
+    pts = gpd.GeoDataFrame(
+        {"population": [600.0, 600.0, 400.0, 400.0]},
+        geometry=gpd.points_from_xy([0, 0, 250, 250], [0, 100, 0, 100]),
+        crs="EPSG:4547",
+    )
+    z = gap_zones(pts, covered=np.zeros(4, dtype=bool), eps_m=200.0, min_cluster_population=700)
+    assert z["population"].tolist() == [1200.0, 800.0]
+    assert z.geometry.iloc[0].intersection(z.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)
+    # the more populous zone keeps its full shape: 100 m segment buffered by 100 m
+    assert z.geometry.iloc[0].area == pytest.approx(200 * 100 + np.pi * 100**2, rel=1e-2)
+
+
+def test_cells_of_a_slightly_stretched_grid_join_into_one_polygon():
+    # a 90 m raster read in another CRS: centres 91.5 m apart leave 1.5 m slivers between the
+    # 90 m squares; the zone is still one polygon: the block from the first cell's edge to the
+    # last's, (4 x 91.5 + 90) x (3 x 91.5 + 90) m, 2.6 % more than 20 cells of 90 m x 90 m
+    xs, ys = np.meshgrid(np.arange(5) * 91.5, np.arange(4) * 91.5)
+    cells = gpd.GeoDataFrame(
+        {"population": np.full(xs.size, 100.0)},
+        geometry=gpd.points_from_xy(xs.ravel(), ys.ravel()),
+        crs="EPSG:4547",
+    )
+    (zone,) = gap_zones(
+        cells, covered=np.zeros(20, dtype=bool), unit_area_m2=90.0**2, max_radius_m=None
+    ).geometry
+    assert zone.geom_type == "Polygon"
+    assert len(zone.interiors) == 0
+    assert zone.area == pytest.approx(456.0 * 364.5)
+    assert zone.area / (20 * 90.0**2) == pytest.approx(1.026, abs=1e-3)

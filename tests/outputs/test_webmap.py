@@ -28,6 +28,7 @@ from skillcircle.outputs.webmap import (
     check_basemap,
     layer_names,
     map_from_dir,
+    map_titles,
     write_map,
 )
 
@@ -284,7 +285,8 @@ def test_choropleth_colours_and_tooltips() -> None:
     m = build_map(stations=points([TOWER]), districts=districts)
     (layer,) = geojson_layers(html_of(m))
     fills = [f["properties"]["style"]["fillColor"] for f in layer["features"]]
-    assert fills == ["#d7191c", "#ffffbf", "#1a9641", "#bdbdbd"]
+    # viridis: 0 % dark purple, 50 % teal (the middle stop), 100 % yellow; no data grey
+    assert fills == ["#440154", "#21918c", "#fde725", "#bdbdbd"]
     tips = [f["properties"]["tip"] for f in layer["features"]]
     assert (
         tips[1]
@@ -361,8 +363,9 @@ def test_gap_zones_labelled_with_population_at_centre() -> None:
         {
             "lat": round(centre.y, 6),
             "lon": round(centre.x, 6),
-            "cls": "sc-gap-label",
-            "html": "<span>1,234</span>",
+            "cls": "sc-label sc-gap-label",
+            "html": "<span>#7 · 1,234</span>",
+            "priority": 1e12,  # above every 街道 name in the declutter
             "tip": None,
             "popup": None,
             "name": None,
@@ -390,6 +393,63 @@ def test_uncovered_heat_map_or_circles() -> None:
     assert radii == pytest.approx([4 + 12 * np.sqrt(p / 4) for p in (1, 2, 3, 4)])
     with pytest.raises(InputError, match="population"):
         build_map(stations=points([TOWER]), uncovered=many.drop(columns="population"))
+
+
+def test_subdistrict_names_labelled_by_population() -> None:
+    subs = gpd.GeoDataFrame(
+        {
+            "subdistrict_code": ["a", "b", "c"],
+            "subdistrict_name": ["北京街", "<i>x</i>", " "],
+            "population": [100, 300, 50],
+            "coverage_pct": [10.0, 20.0, 30.0],
+        },
+        geometry=[
+            box(430_000 + 2000 * i, 2_556_000, 431_000 + 2000 * i, 2_557_000) for i in range(3)
+        ],
+        crs=CRS,
+    )
+    labels, _stations = marker_rows(html_of(build_map(stations=points([TOWER]), subdistricts=subs)))
+    # blank names get no label; names escaped; priority = residents; shown from zoom 12
+    assert [(r["html"], r["priority"], r["minzoom"]) for r in labels] == [
+        ("<span>北京街</span>", 100.0, 12),
+        ("<span>&lt;i&gt;x&lt;/i&gt;</span>", 300.0, 12),
+    ]
+    assert {r["cls"] for r in labels} == {"sc-label sc-area-label"}
+    centre = gpd.GeoSeries([Point(430_500, 2_556_500)], crs=CRS).to_crs("EPSG:4326").iloc[0]
+    assert (labels[0]["lat"], labels[0]["lon"]) == (round(centre.y, 6), round(centre.x, 6))
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_scales_are_sequential_and_in_the_legend() -> None:
+    m = _every_layer()
+    (html,) = [
+        c.content for c in m._children.values() if getattr(c, "css_class", "") == "sc-box sc-legend"
+    ]
+    # legend: both ramps, Chinese with English
+    assert "15 分钟步行覆盖率 Residents within 15-min walk" in html
+    assert "未覆盖居民 Uncovered residents" in html
+    cov = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis
+    unc = ["#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70"]  # magma, light → dark
+    assert f"linear-gradient(to right, {', '.join(cov)})" in html
+    assert f"linear-gradient(to right, {', '.join(unc)})" in html
+    # sequential: lightness changes one way only, so the order reads without hue (and so for
+    # red-green colour-blind readers); no red-green pair as in the old ramp
+    lum_cov = [_luminance(c) for c in cov]
+    lum_unc = [_luminance(c) for c in unc]
+    assert lum_cov == sorted(lum_cov)
+    assert len(set(lum_cov)) == 5
+    assert lum_unc == sorted(lum_unc, reverse=True)
+    assert len(set(lum_unc)) == 5
+    # the heat map uses that scale (many points: heat map)
+    many = points([(113.30 + i * 1e-3, 23.10) for i in range(40)], population=range(40))
+    heat = _groups(build_map(stations=points([TOWER]), uncovered=many))[LAYER_NAMES["uncovered"]]
+    assert heat.options["gradient"] == dict(zip([0.2, 0.4, 0.6, 0.8, 1.0], unc, strict=True))
 
 
 def test_layer_control_lists_every_given_layer() -> None:
@@ -510,14 +570,45 @@ def test_map_from_dir_reads_minutes_and_note_from_summary(
     html = html_of(m)
     assert "15-min" not in html
     assert "10-min walk area of a station" in html
+    # no districts.geojson: the walk and speed only; the subtitle in English
     assert title_box(html) == (
-        '<div class="sc-title">skillcircle · out</div>'
+        '<div class="sc-title">10 分钟步行 · 4 km/h</div>'
+        '<div class="sc-subtitle">10-min walk at 4 km/h · 3 stations</div>'
         '<div class="sc-note">Illustrative &lt;b&gt;only&lt;/b&gt;</div>'
     )
     # The keyword wins over summary.json.
     assert title_box(html_of(map_from_dir(folder, title="T", note="Other"))) == (
         '<div class="sc-title">T</div><div class="sc-note">Other</div>'
     )
+
+
+def test_map_title_names_the_districts_and_the_settings(tmp_path: Path, make_summary: Any) -> None:
+    s = make_summary(minutes=12.5, speed_kmh=3.0, stations=2)
+    folder = _output_folder(tmp_path / "out", json.dumps(s.to_json()).encode())
+    names = ["甲区", "乙区", None, "甲区"]
+    gpd.GeoDataFrame(
+        {"district_code": ["1", "2", "3", "1"], "district_name": names, "coverage_pct": 5.0},
+        geometry=[box(113.3 + i * 0.01, 23.1, 113.31 + i * 0.01, 23.11) for i in range(4)],
+        crs="EPSG:4326",
+    ).to_file(folder / "districts.geojson", driver="GeoJSON")
+    assert map_titles(folder) == (
+        "甲区、乙区 · 12.5 分钟步行 · 3 km/h",
+        "12.5-min walk at 3 km/h · 2 stations",
+    )
+    html = html_of(map_from_dir(folder))
+    assert "<title>甲区、乙区 · 12.5 分钟步行 · 3 km/h</title>" in html
+    assert "15" not in title_box(html)
+    # more than three districts: the first three and the count
+    many = [f"{c}区" for c in "甲乙丙丁"]
+    gpd.GeoDataFrame(
+        {"district_code": list("1234"), "district_name": many, "coverage_pct": 5.0},
+        geometry=[box(113.3 + i * 0.01, 23.1, 113.31 + i * 0.01, 23.11) for i in range(4)],
+        crs="EPSG:4326",
+    ).to_file(folder / "districts.geojson", driver="GeoJSON")
+    assert map_titles(folder)[0] == "甲区、乙区、丙区 等 4 区 · 12.5 分钟步行 · 3 km/h"
+    # no readable summary: the folder's name, no subtitle
+    (folder / "summary.json").write_text("{}")
+    assert map_titles(folder) == ("skillcircle · out", None)
 
 
 @pytest.mark.parametrize(
@@ -622,9 +713,10 @@ def test_only_the_most_populous_gap_zones_are_labelled() -> None:
         crs=CRS,
     )
     labels, _stations = marker_rows(html_of(build_map(stations=points([TOWER]), gaps=gaps)))
-    shown = sorted(int(lab["html"][6:-7].replace(",", "")) for lab in labels)
-    assert len(labels) == GAP_LABELS_MAX
-    assert shown == [100 * k for k in range(6, n + 1)]
+    shown = sorted(lab["html"] for lab in labels)
+    assert len(labels) == GAP_LABELS_MAX == 10
+    # zone k holds (n + 1 - k) * 100 residents: zones 1-10 are labelled, number and residents
+    assert shown == sorted(f"<span>#{k} · {(n + 1 - k) * 100:,}</span>" for k in range(1, 11))
 
 
 def _map_view(html: str) -> tuple[list[float], int]:

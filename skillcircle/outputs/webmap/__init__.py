@@ -32,7 +32,13 @@ from skillcircle.outputs.webmap.layers import (
     UNCOVERED_CIRCLES_MAX,
     layer_names,
 )
-from skillcircle.outputs.webmap.page import OUTPUT_LAYERS, build_map, map_from_dir, write_map
+from skillcircle.outputs.webmap.page import (
+    OUTPUT_LAYERS,
+    build_map,
+    map_from_dir,
+    map_titles,
+    write_map,
+)
 
 __all__ = [
     "ATTRIBUTION",
@@ -48,5 +54,6 @@ __all__ = [
     "check_basemap",
     "layer_names",
     "map_from_dir",
+    "map_titles",
     "write_map",
 ]

@@ -30,9 +30,13 @@ _CSS = """
 .sc-gap-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
   background:rgba(255,255,255,.85);border:1px solid #b2182b;border-radius:3px;color:#b2182b;
   font:bold 11px sans-serif;padding:1px 4px}
+.sc-area-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
+  color:#111;font:bold 12px sans-serif;padding:0 2px;
+  text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff}
 .sc-box{background:rgba(255,255,255,.92);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);
   font:12px/1.45 sans-serif;padding:6px 9px;max-width:260px}
 .sc-title{font-weight:bold;font-size:14px}
+.sc-subtitle{color:#333;margin-top:1px}
 .sc-note{font-style:italic;color:#555;margin-top:2px}
 .sc-box .sw{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;
   border:1px solid rgba(0,0,0,.3);box-sizing:border-box}
@@ -157,7 +161,14 @@ class _MarkerLayer(MacroElement):
                 });
                 m.on("add", function () {
                     var el = m.getElement();
-                    if (el && r.name !== null) { el.setAttribute("data-sc-name", r.name); }
+                    if (!el) { return; }
+                    if (r.name !== null) { el.setAttribute("data-sc-name", r.name); }
+                    if (r.priority !== undefined) {
+                        el.setAttribute("data-sc-priority", String(r.priority));
+                    }
+                    if (r.minzoom !== undefined) {
+                        el.setAttribute("data-sc-minzoom", String(r.minzoom));
+                    }
                 });
                 if (r.tip) { m.bindTooltip(r.tip, {direction: "top"}); }
                 if (r.popup) { m.bindPopup(r.popup); }
@@ -180,6 +191,74 @@ class _MarkerLayer(MacroElement):
         self.rows = rows
         self.icon_size = list(icon_size) if icon_size is not None else None
         self.interactive = interactive
+
+
+class _Declutter(MacroElement):
+    """Hides labels (``.sc-label``) that would overlap a more important one.
+
+    After every zoom, pan and layer switch, labels are taken by ``data-sc-priority``
+    (highest first); one is shown only when the map is at its ``data-sc-minzoom`` or closer
+    and its box (with a 2 px margin) meets no station or suggested-site marker and no label
+    already shown, at its anchor or moved 18 or 36 px down or up; else it gets
+    ``visibility: hidden``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var pending = false;
+            var SHIFTS = [0, 18, -18, 36, -36];
+            function meets(a, b) {
+                return a.left < b.right + 2 && b.left < a.right + 2 &&
+                       a.top < b.bottom + 2 && b.top < a.bottom + 2;
+            }
+            function run() {
+                pending = false;
+                var zoom = map.getZoom();
+                var els = Array.from(map.getContainer().querySelectorAll(".sc-label"));
+                els.sort(function (a, b) {
+                    return Number(b.getAttribute("data-sc-priority") || 0) -
+                           Number(a.getAttribute("data-sc-priority") || 0);
+                });
+                // station and suggested-site markers are obstacles: a label never hides one
+                var kept = Array.from(map.getContainer().querySelectorAll(
+                    ".sc-station, .sc-suggestion"
+                )).map(function (el) { return el.getBoundingClientRect(); });
+                els.forEach(function (el) {
+                    var span = el.firstElementChild || el;
+                    var ok = false;
+                    if (zoom >= Number(el.getAttribute("data-sc-minzoom") || 0)) {
+                        // at its anchor, else just below or above it
+                        for (var k = 0; !ok && k < SHIFTS.length; k++) {
+                            span.style.transform = SHIFTS[k] ?
+                                "translate(-50%, calc(-50% + " + SHIFTS[k] + "px))" : "";
+                            var box = span.getBoundingClientRect();
+                            ok = box.width > 0;
+                            for (var i = 0; ok && i < kept.length; i++) {
+                                if (meets(box, kept[i])) { ok = false; }
+                            }
+                            if (ok) { kept.push(box); }
+                        }
+                    }
+                    if (!ok) { span.style.transform = ""; }
+                    el.style.visibility = ok ? "" : "hidden";
+                });
+                map.getContainer().setAttribute("data-sc-decluttered", String(zoom));
+            }
+            function later() {
+                if (!pending) { pending = true; setTimeout(run, 0); }
+            }
+            map.on("zoomend moveend overlayadd overlayremove resize", later);
+            map.whenReady(later);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Declutter"
 
 
 class _MetricScale(MacroElement):

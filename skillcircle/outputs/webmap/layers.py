@@ -116,9 +116,17 @@ PHASE_COLOURS: tuple[str, ...] = ("#e31a1c", "#1f78b4", "#33a02c", "#6a3d9a", "#
 #: Up to this many uncovered points are drawn as graduated circles, more as a heat map.
 UNCOVERED_CIRCLES_MAX = 30
 #: Only the most populous gap zones get a population label (the others keep their tooltip).
-GAP_LABELS_MAX = 20
+GAP_LABELS_MAX = 10
+#: Zoom level from which 街道 (sub-district) names are shown; where two would overlap the
+#: less populous one is hidden.
+AREA_LABEL_MIN_ZOOM = 12
 
-_COVERAGE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+#: Coverage 0 % → 100 %: viridis (colour-blind safe, lightness rising steadily), so the
+#: poorly served 街道 are the dark ones.
+_COVERAGE_COLOURS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
+#: Uncovered residents, few → many: the light-to-dark part of magma (colour-blind safe,
+#: sequential), distinct from the coverage scale.
+_UNCOVERED_COLOURS = ("#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70")
 _NO_DATA_COLOUR = "#bdbdbd"
 _DECIMALS = 6  # 1e-6 degree ≈ 0.1 m
 
@@ -296,7 +304,7 @@ def _records(gdf: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 
 def _coverage_colormap(minutes: str) -> branca.colormap.LinearColormap:
-    """Red (0 %) → yellow → green (100 %) ramp of population coverage."""
+    """Viridis ramp of population coverage, 0 % (dark purple) → 100 % (yellow)."""
     return branca.colormap.LinearColormap(
         list(_COVERAGE_COLOURS),
         vmin=0.0,
@@ -314,8 +322,9 @@ def _add_choropleth(
     code_col: str,
     name_col: str,
     colormap: branca.colormap.LinearColormap,
+    labels: bool = False,
 ) -> None:
-    """Polygons filled by ``coverage_pct`` with a coverage tooltip."""
+    """Polygons filled by ``coverage_pct`` with a coverage tooltip (and name labels)."""
     if "coverage_pct" not in gdf.columns:
         raise InputError(f"{layer} needs a coverage_pct column (0-100)", field="coverage_pct")
     geoms = display.polygons(gdf)
@@ -346,6 +355,45 @@ def _add_choropleth(
             }
         )
     _GeoJsonLayer(_feature_collection(geoms, props)).add_to(group)
+    if labels:
+        _add_area_labels(group, gdf, display, name_col=name_col)
+
+
+def _add_area_labels(
+    group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display, *, name_col: str
+) -> None:
+    """Area names at their centre, shown from :data:`AREA_LABEL_MIN_ZOOM`, decluttered.
+
+    The page's declutter script (:class:`.elements._Declutter`) keeps the more populous
+    area's label where two would overlap.
+    """
+    if name_col not in gdf.columns or not len(gdf):
+        return
+    points = display.to_display(_label_points(gdf, display))
+    pops = (
+        pd.to_numeric(gdf["population"], errors="coerce").fillna(0).to_numpy()
+        if "population" in gdf.columns
+        else np.zeros(len(gdf))
+    )
+    rows = []
+    for rec, pt, pop in zip(_records(gdf), points, pops, strict=True):
+        name = _text(rec.get(name_col))
+        if not name:
+            continue
+        rows.append(
+            {
+                "lat": pt.y,
+                "lon": pt.x,
+                "cls": "sc-label sc-area-label",
+                "html": f"<span>{name}</span>",
+                "tip": None,
+                "popup": None,
+                "name": None,
+                "priority": float(pop),
+                "minzoom": AREA_LABEL_MIN_ZOOM,
+            }
+        )
+    _MarkerLayer(rows, icon_size=None, interactive=False).add_to(group)
 
 
 def _add_stations(
@@ -432,8 +480,19 @@ def _add_uncovered(m: folium.Map, gdf: gpd.GeoDataFrame, display: _Display, *, n
     lat, lon = display.points(gdf)
     if len(pop) > UNCOVERED_CIRCLES_MAX:
         data = np.column_stack([lat, lon, np.round(pop, 1)]).tolist()
+        gradient = {
+            round(0.2 + 0.8 * i / (len(_UNCOVERED_COLOURS) - 1), 2): c
+            for i, c in enumerate(_UNCOVERED_COLOURS)
+        }
         _OfflineHeatMap(
-            data, name=name, show=False, min_opacity=0.3, radius=18, blur=14, max_zoom=16
+            data,
+            name=name,
+            show=False,
+            min_opacity=0.3,
+            radius=18,
+            blur=14,
+            max_zoom=16,
+            gradient=gradient,
         ).add_to(m)
         return
     group = folium.FeatureGroup(name=name, show=False).add_to(m)
@@ -442,10 +501,10 @@ def _add_uncovered(m: folium.Map, gdf: gpd.GeoDataFrame, display: _Display, *, n
         folium.CircleMarker(
             location=(float(y), float(x)),
             radius=float(4 + 12 * math.sqrt(p / top)),
-            color="#b2182b",
+            color=_UNCOVERED_COLOURS[-1],
             weight=1,
             fill=True,
-            fill_color="#ef8a62",
+            fill_color=_UNCOVERED_COLOURS[2],
             fill_opacity=0.6,
             tooltip=f"{round(p):,} uncovered residents",
         ).add_to(group)
@@ -463,7 +522,7 @@ def _label_points(gdf: gpd.GeoDataFrame, display: _Display) -> gpd.GeoSeries:
 
 
 def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display) -> None:
-    """Gap zones with a tooltip, and their uncovered population as a label."""
+    """Gap zones with a tooltip; the most populous labelled "#zone · uncovered residents"."""
     geoms = display.polygons(gdf)
     label_geoms = display.to_display(_label_points(gdf, display))
     pops = pd.to_numeric(gdf["population"], errors="coerce") if "population" in gdf else None
@@ -482,8 +541,7 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
             {
                 "style": {
                     "color": "#b2182b",
-                    "weight": 2,
-                    "dashArray": "4 3",
+                    "weight": 1.5,  # solid: zones are cell unions that never overlap
                     "fillColor": "#ef8a62",
                     "fillOpacity": 0.35,
                 },
@@ -503,13 +561,15 @@ def _add_gaps(group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Displ
             }
         )
         pop = _count(rec.get("population"))
+        label_zone = f"#{zone} · " if zone else ""
         if pop is not None and i in labelled:
             labels.append(
                 {
                     "lat": pt.y,
                     "lon": pt.x,
-                    "cls": "sc-gap-label",
-                    "html": f"<span>{pop}</span>",
+                    "cls": "sc-label sc-gap-label",
+                    "priority": 1e12 - i,  # gap labels win over area names
+                    "html": f"<span>{label_zone}{pop}</span>",
                     "tip": None,
                     "popup": None,
                     "name": None,
@@ -584,9 +644,16 @@ def _legend_html(
     if coverage:
         stops = ", ".join(_COVERAGE_COLOURS)
         parts += [
-            f"<h4>Residents within {minutes}-min walk</h4>",
+            f"<h4>{minutes} 分钟步行覆盖率 Residents within {minutes}-min walk</h4>",
             f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
             '<div class="sc-ramp-labels"><span>0 %</span><span>50 %</span><span>100 %</span></div>',
+        ]
+    if "uncovered" in layers:
+        stops = ", ".join(_UNCOVERED_COLOURS)
+        parts += [
+            "<h4>未覆盖居民 Uncovered residents</h4>",
+            f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
+            '<div class="sc-ramp-labels"><span>少 few</span><span>多 many</span></div>',
         ]
     if station_types:
         parts.append("<h4>Stations</h4>")
@@ -606,7 +673,7 @@ def _legend_html(
     extra = [
         ("service_area", "#1a9641", f"{minutes}-min walking service area"),
         ("isochrones", "#2b8cbe", f"{minutes}-min walk area of a station"),
-        ("gaps", "#ef8a62", "Gap zone (label: uncovered residents)"),
+        ("gaps", "#ef8a62", "空白区 Gap zone (#编号 zone · 未覆盖居民 uncovered)"),
     ]
     shown = [(c, text) for key, c, text in extra if key in layers]
     if shown:

@@ -20,6 +20,7 @@ from skillcircle.outputs import schema
 from skillcircle.outputs.webmap.basemaps import ATTRIBUTION, add_basemap, check_basemap
 from skillcircle.outputs.webmap.elements import (
     _BoxControl,
+    _Declutter,
     _MetricScale,
     _offline_assets,
     _OfflineMap,
@@ -46,7 +47,7 @@ from skillcircle.outputs.webmap.layers import (
 )
 from skillcircle.outputs.webmap.walktime import add_walk_time
 
-__all__ = ["OUTPUT_LAYERS", "build_map", "map_from_dir", "write_map"]
+__all__ = ["OUTPUT_LAYERS", "build_map", "map_from_dir", "map_titles", "write_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def build_map(
     simplify_m: float = 2.0,
     minutes: float = _DEFAULT_MINUTES,
     note: str | None = None,
+    subtitle: str | None = None,
     centre: tuple[float, float] | None = None,
     walk_grid: gpd.GeoDataFrame | None = None,
     speed_kmh: float | None = None,
@@ -95,7 +97,8 @@ def build_map(
     subdistricts
         街道 polygons with ``subdistrict_code``, ``subdistrict_name``, ``population``,
         ``covered_population`` and (required) ``coverage_pct``. When given, it is the
-        choropleth shown at load and the district one starts hidden.
+        choropleth shown at load (its names labelled from zoom 12, decluttered) and the
+        district one starts hidden.
     isochrones
         One ``minutes`` walking polygon per station (``station``, ``name``). Hidden at load
         when there are more than ``isochrones_shown_max``.
@@ -132,6 +135,9 @@ def build_map(
     note
         A short plain-text line (HTML-escaped) shown under the title, e.g. "Illustrative
         stations, not the official list"; none when omitted or blank.
+    subtitle
+        A plain-text line (HTML-escaped) under the title, before ``note`` (e.g. the walk and
+        speed in English, see :func:`map_titles`); none when omitted or blank.
     centre
         ``(lat, lon)`` the map opens on when no layer has any feature (e.g. the city
         profile's centre); a world view when omitted. A map with data opens on its data.
@@ -178,6 +184,11 @@ def build_map(
     if note is not None and not isinstance(note, str):
         raise InputError(f"note must be a string, got {type(note).__name__}", field="note")
     note = note.strip() if note else None
+    if subtitle is not None and not isinstance(subtitle, str):
+        raise InputError(
+            f"subtitle must be a string, got {type(subtitle).__name__}", field="subtitle"
+        )
+    subtitle = subtitle.strip() if subtitle else None
 
     if stations is None:
         raise InputError("stations are required (a point GeoDataFrame)", field="stations")
@@ -227,6 +238,7 @@ def build_map(
             code_col="subdistrict_code",
             name_col="subdistrict_name",
             colormap=colormap,
+            labels=True,
         )
     if "service_area" in layers:
         _add_service_area(group("service_area", show=False), layers["service_area"], display)
@@ -251,7 +263,10 @@ def build_map(
         phases = _add_suggestions(group("suggestions"), layers["suggestions"], display)
 
     _MetricScale().add_to(m)
+    _Declutter().add_to(m)
     title_box = f'<div class="sc-title">{html.escape(title)}</div>'
+    if subtitle:
+        title_box += f'<div class="sc-subtitle">{html.escape(subtitle)}</div>'
     if note:
         title_box += f'<div class="sc-note">{html.escape(note)}</div>'
     _BoxControl(title_box, position="topright", css_class="sc-box").add_to(m)
@@ -317,6 +332,48 @@ OUTPUT_LAYERS = {
 }
 
 
+def map_titles(out_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """Title and subtitle of an output folder's map, from its study's areas and settings.
+
+    The title names the districts of ``districts.geojson`` (up to three, joined by "、"; "等
+    N 区" for more), the walking time and the speed of ``summary.json``:
+    ``"<district> · 15 分钟步行 · 4 km/h"``; the subtitle says the same in English with the
+    station count: ``"15-min walk at 4 km/h · 21 stations"``. Without a readable summary the
+    title is ``"skillcircle · <folder name>"`` and there is no subtitle.
+
+    Parameters
+    ----------
+    out_dir
+        An output folder written by ``report``, ``suggest`` or the demo.
+
+    Returns
+    -------
+    tuple[str, str | None]
+        Title and subtitle.
+    """
+    folder = Path(out_dir)
+    summary = schema.read_summary(folder)
+    if summary is None or not _valid_minutes(summary.minutes):
+        return f"skillcircle · {folder.name}", None
+    names: list[str] = []
+    districts_path = folder / schema.DISTRICTS_GEOJSON
+    if districts_path.is_file():
+        frame = gpd.read_file(districts_path, ignore_geometry=True)
+        if "district_name" in frame.columns:
+            for value in frame["district_name"]:
+                text = "" if value is None or value != value else str(value).strip()
+                if text and text not in names:
+                    names.append(text)
+    mins = _minutes_label(summary.minutes)
+    speed = f"{summary.speed_kmh:g} km/h"
+    walk = f"{mins} 分钟步行 · {speed}"
+    area = "、".join(names[:3]) + (f" 等 {len(names)} 区" if len(names) > 3 else "")
+    title = f"{area} · {walk}" if area else walk
+    n = summary.stations
+    subtitle = f"{mins}-min walk at {speed} · {n:,} station{'s' if n != 1 else ''}"
+    return title, subtitle
+
+
 def map_from_dir(
     out_dir: str | os.PathLike[str],
     *,
@@ -340,7 +397,8 @@ def map_from_dir(
     basemap
         ``osm``, ``amap``, ``tianditu`` or a tile URL template.
     title
-        Page title; the folder name when omitted.
+        Page title; from the study's districts and settings when omitted (see
+        :func:`map_titles`), which also gives the subtitle.
     note
         Line shown under the title; the summary's ``note`` when omitted.
     centre
@@ -384,9 +442,11 @@ def map_from_dir(
         minutes = _DEFAULT_MINUTES
     if note is None and summary is not None:
         note = summary.note
+    auto_title, subtitle = map_titles(folder)
     return build_map(
         basemap=basemap,
-        title=title or f"skillcircle · {folder.name}",
+        title=title or auto_title,
+        subtitle=None if title else subtitle,
         minutes=minutes,
         note=note,
         centre=centre,
