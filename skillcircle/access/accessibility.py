@@ -192,8 +192,8 @@ def floating_catchment(
 
 
 #: Trainings per resident of the group per year when no city profile gives a target: two per
-#: hundred residents, about what Guangzhou's 1 000 000 person-trainings over three years mean
-#: for its 18.7 M residents (0.018).
+#: hundred residents, about what one million person-trainings over three years mean for a
+#: city of 18.7 M residents (0.018).
 DEFAULT_PARTICIPATION = 0.02
 
 

