@@ -21,6 +21,7 @@ import pandas as pd
 from skillcircle._errors import InputError
 from skillcircle._escaping import neutralise_frame
 from skillcircle.access.progress import ProgressCoverage
+from skillcircle.inputs.groups import demand_group
 from skillcircle.inputs.targets import Targets, status_text
 from skillcircle.inputs.trainings import Trainings
 from skillcircle.outputs import schema
@@ -220,10 +221,10 @@ def city_table(
 #: Training types in the order of the programme's list; others follow as written.
 TRAINING_TYPES = ("技能提升", "学徒制", "项目制", "岗前", "公益性", "创业指导", "生活服务类")
 _NO_TYPE = "未填 unspecified"
-#: Header of the per-resident rate: no working-age share exists yet, so all residents count.
-PER_1000_HEADER = (
-    "每千常住人口培训人次 per 1 000 residents (全部年龄 all ages, no working-age share)"
-)
+#: Header of the per-resident rate over residents of every age.
+PER_1000_HEADER = "每千常住人口培训人次 per 1 000 residents (全部年龄 all ages)"
+#: Header of the rate over working-age residents (15-59, the city's census share).
+PER_1000_WORKING_HEADER = "每千劳动年龄人口培训人次 per 1 000 working-age residents (15-59)"
 
 
 def type_table(
@@ -250,9 +251,11 @@ def type_table(
     -------
     pandas.DataFrame
         ``district_code, district_name, year``, one column per training type present,
-        ``trainings``, ``trainings_cumulative``, ``residents`` and ``per_1000`` (cumulative
-        person-trainings per 1 000 residents of all ages: the study has no working-age
-        share yet). A last block of rows, ``district_name == "合计 total"``, sums the study.
+        ``trainings``, ``trainings_cumulative``, ``residents``, ``per_1000`` (cumulative
+        person-trainings per 1 000 residents of all ages) and, when the city's census gives a
+        working-age share (:func:`~skillcircle.inputs.groups.demand_group`),
+        ``per_1000_working_age`` (per 1 000 residents aged 15-59). A last block of rows,
+        ``district_name == "合计 total"``, sums the study.
     """
     base = table[["district_code", "district_name", "year"]].copy()
     pop = coverage.by_district.drop_duplicates("district_code").set_index("district_code")[
@@ -303,6 +306,18 @@ def type_table(
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = 1000.0 * out["trainings_cumulative"] / out["residents"]
     out["per_1000"] = rate.where(out["residents"] > 0).round(2)
+    codes = [str(c) for c in pop.index]
+    try:
+        working = demand_group("working_age", district_codes=codes)
+    except InputError:  # no census age structure for this city: all ages only
+        return out
+    shares = [
+        float(np.average([working.share_of(c) for c in codes], weights=pop.to_numpy()))
+        if name == "合计 total" and len(codes)
+        else working.share_of(code)
+        for code, name in zip(out["district_code"], out["district_name"], strict=True)
+    ]
+    out["per_1000_working_age"] = (rate / np.asarray(shares)).where(out["residents"] > 0).round(2)
     return out
 
 
@@ -482,7 +497,7 @@ def _cell_text(column: str, value: Any) -> str:
         return value
     if pd.isna(value):
         return ""
-    if column in ("coverage_pct", "per_1000"):
+    if column in ("coverage_pct", "per_1000", "per_1000_working_age"):
         return f"{value:.1f}"
     if column in ("district_code", "district_name", "year", "period"):
         return str(value)
@@ -490,7 +505,11 @@ def _cell_text(column: str, value: Any) -> str:
 
 
 def _header(column: str) -> str:
-    return PER_1000_HEADER if column == "per_1000" else _HEADERS_ZH.get(column, column)
+    if column == "per_1000":
+        return PER_1000_HEADER
+    if column == "per_1000_working_age":
+        return PER_1000_WORKING_HEADER
+    return _HEADERS_ZH.get(column, column)
 
 
 def _html_table(table: pd.DataFrame) -> str:

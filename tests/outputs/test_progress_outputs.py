@@ -48,6 +48,19 @@ def test_yuexiu_progress_files(data_root: Path, tmp_path: Path) -> None:
     assert csv["trainings_cumulative"].iloc[-1] == raw["培训人次"].sum()
     assert csv["coverage_pct"].tolist() == cov.totals["coverage_pct"].round(2).tolist()
 
+    # trainings per 1 000 residents, and per 1 000 working-age residents (74.72 % in 2020)
+    from openpyxl import load_workbook
+
+    ws = load_workbook(written[schema.PROGRESS_XLSX])["培训类型 by type"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    last = next(r for r in rows if r["年份 year"] == 2027 and r["区 district"] == "越秀区")
+    residents = 1_038_643
+    all_ages = last["每千常住人口培训人次 per 1 000 residents (全部年龄 all ages)"]
+    assert all_ages == pytest.approx(1000 * raw["培训人次"].sum() / residents, abs=0.01)
+    working = last["每千劳动年龄人口培训人次 per 1 000 working-age residents (15-59)"]
+    assert working == pytest.approx(1000 * raw["培训人次"].sum() / (0.7472 * residents), abs=0.01)
+
     pages = _print_pages(written[schema.PROGRESS_HTML], tmp_path)
     assert 1 <= pages <= 3
     assert written[schema.PROGRESS_HTML].read_text(encoding="utf-8").count("data:image/png") == 4
