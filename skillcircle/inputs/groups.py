@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from skillcircle._errors import InputError, InputFileNotFoundError
+from skillcircle.inputs.stations import _key, _read_table, split_sheet
 from skillcircle.profiles import profile_for
 
 __all__ = ["GROUPS", "DemandGroup", "demand_group"]
@@ -37,7 +38,7 @@ _LABELS = {
     "working_age": "working-age residents (15-59) 劳动年龄人口",
 }
 _CODE_HEADERS = ("district_code", "code", "adcode", "区代码", "区划代码", "代码")
-_SHARE_HEADERS = ("share", "share_pct", "占比", "比例", "份额")
+_SHARE_HEADERS = ("share", "share_pct", "占比", "比例", "份额")  # compared after ``_key``
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,27 +107,24 @@ def _working_age(district_codes: Sequence[str]) -> DemandGroup:
 
 
 def _read_shares(path: Path, district_codes: Sequence[str]) -> DemandGroup:
-    if not path.is_file():
+    if not split_sheet(path)[0].is_file():
         raise InputFileNotFoundError(path, "group shares file")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read as a CSV of shares ({exc})", path=path) from exc
-    columns = {c.strip().lower(): c for c in table.columns}
-    code_col = next((columns[h] for h in _CODE_HEADERS if h in columns), None)
-    share_col = next((columns[h] for h in _SHARE_HEADERS if h in columns), None)
-    if code_col is None or share_col is None:
+    path, table = _read_table(path)  # CSV (UTF-8 or GB18030) or XLSX, as a ledger is read
+    keys = [_key(c) for c in table.columns]
+    code_at = next((keys.index(_key(h)) for h in _CODE_HEADERS if _key(h) in keys), None)
+    share_at = next((keys.index(_key(h)) for h in _SHARE_HEADERS if _key(h) in keys), None)
+    if code_at is None or share_at is None:
         raise InputError(
             "a group shares file needs a district code column (district_code/区代码) and a "
             "share column (share/占比)",
             path=path,
         )
-    percent = columns.get("share_pct") == share_col or table[share_col].str.endswith("%").any()
+    texts = [row[share_at].strip() for row in table.rows]
+    percent = keys[share_at] == _key("share_pct") or any(t.endswith("%") for t in texts)
     shares: dict[str, float] = {}
-    for i, (code, text) in enumerate(zip(table[code_col], table[share_col], strict=True)):
-        line = i + 2
+    for line, row, text in zip(table.row_numbers, table.rows, texts, strict=True):
         try:
-            value = float(str(text).strip().rstrip("%"))
+            value = float(text.rstrip("%"))
         except ValueError:
             raise InputError(f"share {text!r} is not a number", path=path, row=line) from None
         value = value / 100.0 if percent else value
@@ -134,7 +132,7 @@ def _read_shares(path: Path, district_codes: Sequence[str]) -> DemandGroup:
             raise InputError(
                 f"share {text!r} is not between 0 and 1 (or 0 % and 100 %)", path=path, row=line
             )
-        shares[str(code).strip()] = value
+        shares[row[code_at].strip()] = value
     missing = sorted(set(map(str, district_codes)) - set(shares))
     if missing:
         raise InputError(f"no share for district(s) {', '.join(missing)} of the study", path=path)

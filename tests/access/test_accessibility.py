@@ -95,7 +95,7 @@ def test_groups(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no share for district\(s\) 110105"):
         demand_group(str(f), district_codes=["110101", "110105"])
     f.write_text("district_code,share\n110101,1.4\n", encoding="utf-8")
-    with pytest.raises(InputError, match="row 2") as info:
+    with pytest.raises(InputError, match="row 1") as info:  # data rows count from 1, as in ledgers
         demand_group(str(f), district_codes=["110101"])
     assert "not between 0 and 1" in str(info.value)
 
