@@ -557,9 +557,6 @@ def analyse(
     sensitivity_net = None
     if inputs.all_pieces is not None and len(stations):
         with step("Coverage on other readings of the network"):
-            areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
-            if inputs.subdistricts is not None:
-                areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
             sensitivity_net = network_sensitivity(
                 inputs.all_pieces,
                 stations,
@@ -567,7 +564,7 @@ def analyse(
                 settings=inputs.settings,
                 headline="all_pieces" if study.retain_all else "main",
                 headline_covered=head.units["covered"].to_numpy(),
-                area_columns=areas,
+                area_columns=_area_columns(inputs),
             )
     access = None
     if len(stations):
@@ -594,6 +591,14 @@ def analyse(
         summary=summary,
         stations_table=station_table(head, cut_off=inputs.station_cut_off),
     )
+
+
+def _area_columns(inputs: Inputs) -> list[tuple[str, str]]:
+    """The (code, name) unit columns of the study's areas: districts, then 街道 if known."""
+    areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
+    if inputs.subdistricts is not None:
+        areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
+    return areas
 
 
 def _participation(codes: list[str], group: DemandGroup, shares: np.ndarray) -> float:
@@ -649,9 +654,6 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         method=study.access_method,
     )
     rate = study.participation_rate or _participation(study_codes, group, shares)
-    areas = [(DISTRICT_KEYS[0], DISTRICT_KEYS[1])]
-    if inputs.subdistricts is not None:
-        areas.append((SUBDISTRICT_KEYS[2], SUBDISTRICT_KEYS[3]))
     names = st["name"].astype(str).tolist() if "name" in st.columns else [str(i) for i in st.index]
     return access_summary(
         found,
@@ -665,7 +667,7 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         group_source=group.source,
         capacity_counts=counts,
         default_capacity=default,
-        area_columns=areas,
+        area_columns=_area_columns(inputs),
     )
 
 

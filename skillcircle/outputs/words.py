@@ -95,10 +95,13 @@ def network_words(q: NetworkQuality) -> str:
     return text + "."
 
 
-#: How each reading of the network is named (see :mod:`skillcircle.access.network_sensitivity`).
+#: Each reading of the network (see :mod:`skillcircle.access.network_sensitivity`): how the
+#: sentence names it, and its short name in the per-街道 figures. The ``bridged`` sentence
+#: words carry the gap count and length, so they are written where they are used.
 _READINGS = {
-    "main": "on the main street network 主路网",
-    "all_pieces": "keeping every cut-off piece 保留全部断开路段",
+    "main": ("on the main street network 主路网", "main"),
+    "all_pieces": ("keeping every cut-off piece 保留全部断开路段", "every piece"),
+    "bridged": ("", "gaps joined"),
 }
 
 
@@ -145,16 +148,13 @@ def network_sensitivity_lines(s: Summary) -> list[str]:
                 f"若 {ns.gap_m:g} 米内断口实为连通"
             )
         else:
-            words = _READINGS.get(key, key)
+            words = _READINGS.get(key, (key, key))[0]
         parts.append(f"{pct:.1f} % {words}" + (" (the headline)" if key == ns.headline else ""))
     lines = ["路网敏感性 Network sensitivity: " + "; ".join(parts) + "."]
     differing = ns.differing
     if differing:
         what = "街道" if ns.by_subdistrict is not None else "Districts 区"
-        order = " / ".join(
-            {"main": "main", "all_pieces": "every piece", "bridged": "gaps joined"}.get(k, k)
-            for k in ns.coverage_pct
-        )
+        order = " / ".join(_READINGS.get(k, (k, k))[1] for k in ns.coverage_pct)
         named = ", ".join(
             f"{a.name} " + " / ".join(f"{v:.0f}" for v in a.coverage_pct.values()) + " %"
             for a in differing

@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -65,27 +66,23 @@ def _read_layer(folder: Path, name: str) -> pd.DataFrame | None:
     return pd.DataFrame(frame.drop(columns="geometry"))
 
 
-def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Assumptions (flattened ``summary.json``) and inputs tables."""
-    data = json.loads((folder / schema.SUMMARY_JSON).read_text(encoding="utf-8"))
-    inputs = data.pop("inputs", {}) or {}
-    sensitivity = data.get("network_sensitivity")
-    for block in (sensitivity, data.get("access")):
-        if isinstance(block, dict):  # their tables have their own sheets
-            block.pop("by_district", None)
-            block.pop("by_subdistrict", None)
+def _summary_rows(data: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assumptions (flattened ``summary.json``) and inputs tables; ``data`` is not modified."""
+    inputs = data.get("inputs") or {}
     rows: list[tuple[str, str]] = []
 
     def flat(prefix: str, value: object) -> None:
         if isinstance(value, dict):
             for k, v in value.items():
+                if prefix in _OWN_SHEETS and k in ("by_district", "by_subdistrict"):
+                    continue  # these tables have their own sheets
                 flat(f"{prefix}.{k}" if prefix else str(k), v)
         elif isinstance(value, list):
             rows.append((prefix, ", ".join(map(str, value))))
         else:
             rows.append((prefix, "" if value is None else str(value)))
 
-    flat("", data)
+    flat("", {k: v for k, v in data.items() if k != "inputs"})
     facts = pd.DataFrame(rows, columns=["item", "value"])
     files = pd.DataFrame(
         [(k, v.get("path", ""), v.get("sha256") or "") for k, v in inputs.items()],
@@ -94,15 +91,15 @@ def _summary_rows(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return facts, files
 
 
-def _summary_tables(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+#: ``summary.json`` blocks whose per-area tables get a sheet of their own.
+_OWN_SHEETS = ("network_sensitivity", "access")
+
+
+def _summary_tables(data: dict[str, Any]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The per-area tables of ``summary.json``: network sensitivity and accessibility.
 
-    Each is ``None`` when the run did not measure it (or wrote no ``summary.json``).
+    Each is ``None`` when the run did not measure it.
     """
-    path = folder / schema.SUMMARY_JSON
-    if not path.is_file():
-        return None, None
-    data = json.loads(path.read_text(encoding="utf-8"))
     network = NetworkSensitivity.from_json(data.get("network_sensitivity"))
     access = AccessSummary.from_json(data.get("access"))
     return (
@@ -164,7 +161,9 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
         ),
     ]
     sheets: list[Sheet] = [(n, f, d) for n, f, d in wanted if f is not None]
-    network, access = _summary_tables(folder)
+    path = folder / schema.SUMMARY_JSON
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    network, access = _summary_tables(data) if data is not None else (None, None)
     if network is not None:
         sheets.append(
             (
@@ -182,8 +181,8 @@ def workbook_sheets(folder: str | Path) -> list[Sheet]:
                 "Training capacity within reach 培训供给可达性 (two-step floating catchment)",
             )
         )
-    if (folder / schema.SUMMARY_JSON).is_file():
-        facts, files = _summary_rows(folder)
+    if data is not None:
+        facts, files = _summary_rows(data)
         sheets += [
             ("口径 assumptions", facts, "Settings and figures of the run 口径与假设"),
             ("输入 inputs", files, "Input files and their hashes 输入数据"),
