@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from skillcircle._errors import InputError
+from skillcircle.inputs.areas import sums_by_area
 
 __all__ = [
     "DEFAULT_PARTICIPATION",
@@ -386,33 +387,27 @@ class AccessSummary:
 
 
 def _areas(
-    codes: pd.Series,
-    names: pd.Series,
+    units: pd.DataFrame,
     group: FloatArray,
     covered: npt.NDArray[np.bool_],
     access: FloatArray,
+    *,
+    code: str,
+    name: str,
 ) -> tuple[AreaAccess, ...]:
-    frame = pd.DataFrame(
-        {
-            "code": codes.fillna("").astype(str).to_numpy(),
-            "name": names.fillna("").astype(str).to_numpy(),
-            "group": group,
-            "covered": np.where(covered, group, 0.0),
-            "weighted": access * group,
-        }
-    )
-    sums = frame.groupby(["code", "name"], sort=True)[["group", "covered", "weighted"]].sum()
+    values = {"group": group, "covered": np.where(covered, group, 0.0), "weighted": access * group}
+    sums = sums_by_area(units, values, code=code, name=name)
     return tuple(
         AreaAccess(
-            code=str(code),
-            name=str(name),
+            code=str(area_code),
+            name=str(area_name),
             group_population=round(float(row["group"]), 3),
             group_covered_population=round(float(row["covered"]), 3),
             per_1000=round(1000.0 * float(row["weighted"]) / float(row["group"]), 4)
             if row["group"] > 0
             else 0.0,
         )
-        for (code, name), row in sums.iterrows()
+        for (area_code, area_name), row in sums.iterrows()
     )
 
 
@@ -459,7 +454,7 @@ def access_summary(
     total = float(group.sum())
     over = access.oversubscribed(participation_rate)
     tables = [
-        _areas(units[c], units[n], group, covered, access.unit_access) for c, n in area_columns
+        _areas(units, group, covered, access.unit_access, code=c, name=n) for c, n in area_columns
     ]
     return AccessSummary(
         method=access.method,

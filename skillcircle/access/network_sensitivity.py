@@ -33,6 +33,7 @@ import pandas as pd
 from skillcircle._errors import InputError
 from skillcircle.access.routing import nearest
 from skillcircle.access.snapping import snap_geoseries
+from skillcircle.inputs.areas import sums_by_area
 from skillcircle.network.model import Network
 from skillcircle.network.quality import VIRTUAL_LINK, bridge_gaps
 from skillcircle.settings import Settings
@@ -256,30 +257,23 @@ def _by_area(
     name: str,
 ) -> tuple[AreaSensitivity, ...]:
     """One :class:`AreaSensitivity` per value of the ``code`` column, sorted by code."""
-    frame = pd.DataFrame(
-        {
-            "code": units[code].fillna("").astype(str).to_numpy(),
-            "name": units[name].fillna("").astype(str).to_numpy(),
-            "population": units["population"].to_numpy(dtype=np.float64),
-        }
-    )
-    for key, flags in covered.items():
-        frame[key] = np.where(flags, frame["population"], 0.0)
-    sums = frame.groupby(["code", "name"], sort=True)[["population", *covered]].sum()
-    areas = []
-    for (area_code, area_name), row in sums.iterrows():
-        pop = float(row["population"])
-        areas.append(
-            AreaSensitivity(
-                code=str(area_code),
-                name=str(area_name),
-                population=round(pop, 3),
-                coverage_pct={
-                    k: round(100.0 * float(row[k]) / pop, 4) if pop > 0 else 0.0 for k in covered
-                },
-            )
+    pop = units["population"].to_numpy(dtype=np.float64)
+    values = {"population": pop, **{k: np.where(f, pop, 0.0) for k, f in covered.items()}}
+    sums = sums_by_area(units, values, code=code, name=name)
+    return tuple(
+        AreaSensitivity(
+            code=str(area_code),
+            name=str(area_name),
+            population=round(float(row["population"]), 3),
+            coverage_pct={
+                k: round(100.0 * float(row[k]) / float(row["population"]), 4)
+                if row["population"] > 0
+                else 0.0
+                for k in covered
+            },
         )
-    return tuple(areas)
+        for (area_code, area_name), row in sums.iterrows()
+    )
 
 
 def network_sensitivity(

@@ -33,6 +33,7 @@ district's polygon and the neighbouring district's 街道.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
     "district_index",
     "subdistrict_districts",
     "subdistrict_index",
+    "sums_by_area",
 ]
 
 logger = logging.getLogger(__name__)
@@ -311,3 +313,41 @@ def assign_areas(
         if column not in out.columns:
             out[column] = ""
     return out
+
+
+def sums_by_area(
+    units: pd.DataFrame, values: Mapping[str, npt.ArrayLike], *, code: str, name: str
+) -> pd.DataFrame:
+    """Per-unit values summed per area, one row per (code, name), sorted.
+
+    Units without an area are grouped under an empty code and name, so the rows add up to
+    the whole.
+
+    Parameters
+    ----------
+    units
+        Demand units with the ``code`` and ``name`` columns.
+    values
+        Column name → one value per unit.
+    code, name
+        The area's code and name columns (e.g. ``district_code``, ``district_name``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(code, name)``, one column per key of ``values``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"c": ["1", "2", "1"], "n": ["A", "B", "A"]})
+    >>> sums_by_area(u, {"pop": [1.0, 2.0, 3.0]}, code="c", name="n")["pop"].tolist()
+    [4.0, 2.0]
+    """
+    frame = pd.DataFrame(
+        {
+            "code": units[code].fillna("").astype(str).to_numpy(),
+            "name": units[name].fillna("").astype(str).to_numpy(),
+            **{k: np.asarray(v, dtype=np.float64) for k, v in values.items()},
+        }
+    )
+    return frame.groupby(["code", "name"], sort=True)[list(values)].sum()
