@@ -429,6 +429,7 @@ _SUGGEST_DEFAULTS: dict[str, Any] = {
     "only_near_gaps": False,
     "exact": False,
     "time_limit": 60.0,
+    "objective": "coverage",
 }
 
 
@@ -458,6 +459,10 @@ def _suggest_options(spec: Any, flags: dict[str, Any]) -> dict[str, Any]:
                 raise InputError(
                     f"expected a number, a list or a table, got {value!r}", path=path, field=where
                 )
+        if key == "objective" and not isinstance(value, str):
+            raise InputError(
+                f"expected coverage or capacitated, got {value!r}", path=path, field=where
+            )
         if key == "candidate_coords" and not isinstance(value, str):
             raise InputError(
                 f"expected wgs84, gcj02 or bd09, got {value!r}", path=path, field=where
@@ -629,6 +634,22 @@ def suggest_cmd(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="MILP seconds [60].")
     ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="coverage (residents within the walk, default) or capacitated (trainings "
+            "served, each station limited to its capacity 容量).",
+        ),
+    ] = None,
+    capacity_per_site: Annotated[
+        float | None,
+        typer.Option(
+            "--capacity-per-site",
+            help="Trainings a year of each new site (--objective capacitated) "
+            "[--default-capacity].",
+        ),
+    ] = None,
     dask: DaskOpt = None,
     parts_by: PartsByOpt = None,
     basemap: BasemapOpt = "osm",
@@ -661,6 +682,8 @@ def suggest_cmd(
     )
     min_stations_per_district = opts["min_stations_per_district"]
     min_stations_per_subdistrict = opts["min_stations_per_subdistrict"]
+    objective = str(opts["objective"]).strip().lower()
+    capacity_per_site = opts["capacity_per_site"]
     candidates = candidates or spec.candidates
     phases = opts["phases"]
     phase_spec = _from_study_file(spec, opts, "phases", _parse_phases)
@@ -679,7 +702,15 @@ def suggest_cmd(
         time_limit_s=time_limit,
         min_stations_per_district=min_stations_per_district,
         min_stations_per_subdistrict=min_stations_per_subdistrict,
+        objective=objective,
+        capacity_per_site=capacity_per_site,
     )
+    if objective == "capacitated" and capacity_per_site is None and spec.default_capacity is None:
+        raise InputError(
+            "objective capacitated needs the new sites' capacity: give capacity_per_site "
+            "(or default_capacity)",
+            param="capacity_per_site",
+        )
     inputs = [*spec.input_paths(), *([candidates] if candidates else [])]
     _check_outputs(out, basemap, inputs=inputs, overwrite=overwrite)
     check_input_files(spec)  # every input path, before the progress display and any work
@@ -707,6 +738,8 @@ def suggest_cmd(
             progress=step,
             min_stations_per_district=min_stations_per_district,
             min_stations_per_subdistrict=min_stations_per_subdistrict,
+            objective=objective,
+            capacity_per_site=capacity_per_site,
         )
         with step(f"Writing {out}"):
             publish(result, out, plan=plan, basemap=basemap, overwrite=overwrite)
@@ -756,11 +789,15 @@ def _print_plan(plan: Any) -> None:
         table.add_column(headers[col])
     table.add_column("新增覆盖\nadded", justify="right")
     table.add_column("累计覆盖率\ncumulative %", justify="right")
+    served = "added_served_demand" in sites.columns
+    if served:
+        table.add_column("新增服务\nserved +", justify="right")
     for _, row in sites.iterrows():
         table.add_row(
             *(_cell(row[c]) for c in columns),
             f"{row['added_population']:,.0f}",
             f"{row['cumulative_coverage_pct']:.2f}",
+            *([f"{row['added_served_demand']:,.0f}"] if served else []),
         )
     console.print(table)
     console.print(_with_flags(plan_words(plan.summary), set()))

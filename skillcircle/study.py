@@ -92,6 +92,8 @@ SUGGEST_KEYS = (
     "phases",
     "exact",
     "time_limit",
+    "objective",
+    "capacity_per_site",
 )
 
 

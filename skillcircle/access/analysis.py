@@ -619,9 +619,20 @@ def _participation(codes: list[str], group: DemandGroup, shares: np.ndarray) -> 
     return float(profile.trainings_target) / len(profile.phases) / city
 
 
-def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
-    """The accessibility block, or ``None`` when no station has a capacity and none is given."""
-    study = inputs.study
+def station_capacities(
+    inputs: Inputs, head: Coverage
+) -> tuple[np.ndarray, tuple[int, int, int]] | None:
+    """Trainings a year of every station, or ``None`` when none has one and no default is set.
+
+    A ledger row's ``capacity`` (容量) counts when it is a number ≥ 0; other rows take
+    ``study.default_capacity``, or 0 without one.
+
+    Returns
+    -------
+    tuple or None
+        Per station the capacity, and the counts (rows with a capacity, rows that took the
+        default, rows with none).
+    """
     st = head.stations
     raw = (
         pd.to_numeric(st["capacity"], errors="coerce")
@@ -629,18 +640,47 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         else pd.Series(np.nan, index=st.index)
     )
     given = (raw.notna() & (raw >= 0)).to_numpy()
-    default = study.default_capacity
+    default = inputs.study.default_capacity
     if not given.any() and default is None:
         return None
     missing = int((~given).sum())
     capacity = np.where(given, raw.to_numpy(dtype=np.float64), default or 0.0)
     counts = (int(given.sum()), missing if default is not None else 0, 0 if default else missing)
+    return capacity, counts
+
+
+def group_demand(inputs: Inputs, head: Coverage) -> tuple[np.ndarray, DemandGroup, float]:
+    """Residents of the study's demand group in every unit, the group, and the participation.
+
+    Returns
+    -------
+    tuple
+        Per unit the group's residents (population × the group's share in its district), the
+        :class:`~skillcircle.inputs.groups.DemandGroup`, and the trainings per resident of the
+        group a year that count as demand (``study.participation_rate``, else the one the
+        city programme's target implies, see :func:`_participation`).
+    """
+    study = inputs.study
     units = head.units
     codes = units[DISTRICT_KEYS[0]].fillna("").astype(str)
     study_codes = sorted(set(codes) - {""})
     group = demand_group(study.group, district_codes=study_codes)
     shares = group.weights(codes)
-    demand = units["population"].to_numpy(dtype=np.float64) * shares
+    residents = units["population"].to_numpy(dtype=np.float64) * shares
+    rate = study.participation_rate or _participation(study_codes, group, shares)
+    return residents, group, float(rate)
+
+
+def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
+    """The accessibility block, or ``None`` when no station has a capacity and none is given."""
+    study = inputs.study
+    found_capacity = station_capacities(inputs, head)
+    if found_capacity is None:
+        return None
+    capacity, counts = found_capacity
+    st = head.stations
+    units = head.units
+    demand, group, rate = group_demand(inputs, head)
     pairs = reach_pairs(
         inputs.network, head.stations_snapped, inputs.units_snapped, limit=head.walk_distance_m
     )
@@ -653,7 +693,6 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         limit_m=head.walk_distance_m,
         method=study.access_method,
     )
-    rate = study.participation_rate or _participation(study_codes, group, shares)
     names = st["name"].astype(str).tolist() if "name" in st.columns else [str(i) for i in st.index]
     return access_summary(
         found,
@@ -666,7 +705,7 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         group_label=group.label,
         group_source=group.source,
         capacity_counts=counts,
-        default_capacity=default,
+        default_capacity=study.default_capacity,
         area_columns=_area_columns(inputs),
     )
 

@@ -40,6 +40,11 @@ def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
     return None if _get(data, key) is None else _number(data, key)
 
 
+def _maybe_number(data: Mapping[str, Any], key: str) -> float | None:
+    """A number that older summaries may lack (``None`` when absent or null)."""
+    return None if data.get(key) is None else _number(data, key)
+
+
 def _whole(data: Mapping[str, Any], key: str) -> int:
     value = _get(data, key)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -161,12 +166,26 @@ class PlanFigures:
         ceiling); ``None`` without a target.
     cut_short
         Why the plan has fewer sites than asked (the quota or spacing rule), else ``None``.
+    objective
+        ``"coverage"`` (residents within the walk) or ``"capacitated"`` (demand served when
+        each station trains at most its capacity). With ``"capacitated"``,
+        ``optimality_gap_pct`` and ``bound_method`` certify the served demand, and
+        ``upper_bound_covered_population`` is ``None`` (no bound on residents is proved).
+    served_demand, base_served_demand, upper_bound_served_demand, total_demand
+        Capacitated plans only (else ``None``): trainings a year the stations serve with the
+        plan and without it (the maximum flow within the walk), no plan with as many sites
+        serves more than the bound, and the trainings wanted by all residents of the group.
+    capacity_per_site
+        Trainings a year of each new site (capacitated plans only).
+    capacity_binds
+        Whether some station's capacity is below the demand within its walk (when not, the
+        capacitated plan is the coverage plan weighted by demand).
     """
 
     greedy_covered_population: float
     covered_population_after: float
     coverage_pct_after: float
-    upper_bound_covered_population: float
+    upper_bound_covered_population: float | None
     optimality_gap_pct: float
     bound_method: str
     swaps: int
@@ -182,6 +201,13 @@ class PlanFigures:
     max_reachable_coverage_pct: float | None = None
     sites_lower_bound: int | None = None
     cut_short: str | None = None
+    objective: str = "coverage"
+    served_demand: float | None = None
+    base_served_demand: float | None = None
+    upper_bound_served_demand: float | None = None
+    total_demand: float | None = None
+    capacity_per_site: float | None = None
+    capacity_binds: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict, in ``summary.json``'s key order."""
@@ -205,6 +231,13 @@ class PlanFigures:
             "max_reachable_coverage_pct": self.max_reachable_coverage_pct,
             "sites_lower_bound": self.sites_lower_bound,
             "cut_short": self.cut_short,
+            "objective": self.objective,
+            "served_demand": self.served_demand,
+            "base_served_demand": self.base_served_demand,
+            "upper_bound_served_demand": self.upper_bound_served_demand,
+            "total_demand": self.total_demand,
+            "capacity_per_site": self.capacity_per_site,
+            "capacity_binds": self.capacity_binds,
         }
 
     @classmethod
@@ -237,7 +270,7 @@ class PlanFigures:
             greedy_covered_population=_number(data, "greedy_covered_population"),
             covered_population_after=_number(data, "covered_population_after"),
             coverage_pct_after=_number(data, "coverage_pct_after"),
-            upper_bound_covered_population=_number(data, "upper_bound_covered_population"),
+            upper_bound_covered_population=_optional_number(data, "upper_bound_covered_population"),
             optimality_gap_pct=_number(data, "optimality_gap_pct"),
             bound_method=_string(data, "bound_method"),
             swaps=_whole(data, "swaps"),
@@ -253,6 +286,13 @@ class PlanFigures:
             max_reachable_coverage_pct=data.get("max_reachable_coverage_pct"),
             sites_lower_bound=data.get("sites_lower_bound"),
             cut_short=data.get("cut_short"),
+            objective=str(data.get("objective", "coverage")),
+            served_demand=_maybe_number(data, "served_demand"),
+            base_served_demand=_maybe_number(data, "base_served_demand"),
+            upper_bound_served_demand=_maybe_number(data, "upper_bound_served_demand"),
+            total_demand=_maybe_number(data, "total_demand"),
+            capacity_per_site=_maybe_number(data, "capacity_per_site"),
+            capacity_binds=data.get("capacity_binds"),
         )
 
 

@@ -31,6 +31,8 @@ HEADERS: dict[str, str] = {
     "added_population": "新增覆盖 added residents",
     "cumulative_covered_population": "累计覆盖 cumulative covered",
     "cumulative_coverage_pct": "累计覆盖率 % cumulative coverage",
+    "added_served_demand": "新增服务人次/年 added trainings served a year",
+    "cumulative_served_demand": "累计服务人次/年 cumulative trainings served a year",
     "zone_id": "空白区 zone",
     "units": "网格数 cells",
     "area_km2": "面积 km² area",

@@ -266,6 +266,8 @@ def plan_words(s: Summary) -> str:
     gain += _target_words(p)
     if p.cut_short:
         gain += f"Plan cut short / 站点数不足: {p.cut_short}. "
+    if p.objective == "capacitated":
+        return gain + _served_words(p)
     if p.plan_method == "milp-optimal":
         return gain + (
             "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "
@@ -283,6 +285,42 @@ def plan_words(s: Summary) -> str:
         f"cover more than {p.upper_bound_covered_population:,.0f} residents "
         f"({p.bound_method} bound), so this plan is within {p.optimality_gap_pct:.2f} % of the "
         f"best possible. The plan comes from {source}."
+    )
+
+
+def _served_words(p: PlanFigures) -> str:
+    """The capacitated plan's sentences: trainings served, the bound, how the plan was made."""
+    served = p.served_demand or 0.0
+    base = p.base_served_demand or 0.0
+    total = p.total_demand or 0.0
+    share = f" of the {total:,.0f} wanted" if total > 0 else ""
+    per_site = f"{p.capacity_per_site:,.0f}" if p.capacity_per_site else "?"
+    text = (
+        f"Sites were chosen by demand served / 按服务人次选址: each station trains at most its "
+        f"capacity (new sites {per_site} a year) and serves residents only within the walk. "
+        f"The stations serve {base:,.0f} trainings a year today and {served:,.0f} with the "
+        f"plan{share} (+{served - base:,.0f}). "
+    )
+    if not p.capacity_binds:
+        return text + (
+            "No station's capacity is below the demand within its walk, so this is the coverage "
+            f"plan weighted by demand, within {p.optimality_gap_pct:.2f} % of the best possible "
+            f"({p.bound_method} bound)."
+        )
+    if p.bound_method == "milp-optimal":
+        return text + (
+            "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "
+            "was solved, so no plan with the same number of sites and rules serves more."
+        )
+    bound = p.upper_bound_served_demand
+    made = {
+        "milp": "the exact model's best plan within its time limit, better than the greedy",
+        "greedy+swap": "the lazy greedy on demand served, improved by swapping sites",
+    }.get(p.plan_method, "the lazy greedy on demand served")
+    return text + (
+        f"No plan with the same number of sites and the same rules can serve more than "
+        f"{bound or 0.0:,.0f} trainings a year ({p.bound_method} bound), so this plan is within "
+        f"{p.optimality_gap_pct:.2f} % of the best possible. The plan comes from {made}."
     )
 
 

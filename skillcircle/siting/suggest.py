@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 
 from skillcircle._errors import InputError, InputFileNotFoundError
 from skillcircle.access.analysis import Analysis, Progress, log_step
@@ -34,12 +35,15 @@ from skillcircle.inputs.files import split_layer
 from skillcircle.inputs.stations import read_stations
 from skillcircle.network.model import Network
 from skillcircle.profiles import profile_for
+from skillcircle.siting.capacitated import CapacitatedProblem, CapacitatedSolution
 from skillcircle.siting.phases import PhaseStatus, phase_plan
 from skillcircle.siting.problem import CoverageProblem, SitingSolution
 from skillcircle.siting.totals import area_quotas
 
 __all__ = [
+    "OBJECTIVES",
     "PLAN_COLUMNS",
+    "PLAN_EXTRA_COLUMNS",
     "PhaseStatus",
     "Plan",
     "check_plan_options",
@@ -85,6 +89,9 @@ class Plan:
         ``summary.json`` holds.
     phases
         Per phase, its target and how many sites the plan gives it (empty without phases).
+    capacitated
+        With ``objective="capacitated"``: the served-demand solution and its certificate
+        (``solution`` then counts the residents within the walk of the same picks).
     """
 
     suggestions: gpd.GeoDataFrame
@@ -93,6 +100,7 @@ class Plan:
     candidates_rejected: pd.DataFrame
     summary: Summary
     phases: tuple[PhaseStatus, ...] = ()
+    capacitated: CapacitatedSolution | None = None
 
 
 def programme_phases(analysis: Analysis) -> tuple[tuple[int, int], ...] | None:
@@ -196,6 +204,16 @@ def generate_candidates(
     )
 
 
+#: Columns a plan adds after :data:`PLAN_COLUMNS` when it has them: the sites' names (a user's
+#: candidate file), and with the capacitated objective the trainings a year each site adds to
+#: the demand served and the running total (existing stations included).
+PLAN_EXTRA_COLUMNS = ("name", "added_served_demand", "cumulative_served_demand")
+
+#: What a plan maximises: residents within the walk (``"coverage"``, the maximal covering
+#: problem) or demand served when each station trains at most its capacity (``"capacitated"``,
+#: :mod:`skillcircle.siting.capacitated`).
+OBJECTIVES = ("coverage", "capacitated")
+
 #: Largest grid spacing of generated candidates: 5 km (a walking circle is ~1 km across, so
 #: candidates farther apart leave most of the ground unreachable by any of them).
 MAX_CANDIDATE_SPACING_M = 5000.0
@@ -215,6 +233,8 @@ def check_plan_options(
     time_limit_s: float = 60.0,
     min_stations_per_district: int | None = None,
     min_stations_per_subdistrict: int | None = None,
+    objective: str = "coverage",
+    capacity_per_site: float | None = None,
 ) -> None:
     """Refuse impossible siting options before any input is read.
 
@@ -228,7 +248,7 @@ def check_plan_options(
     ----------
     add, target_stations, target_coverage_pct, candidates, candidate_spacing_m,
     min_per_district, max_per_district, min_spacing_m, phases, time_limit_s,
-    min_stations_per_district, min_stations_per_subdistrict
+    min_stations_per_district, min_stations_per_subdistrict, objective, capacity_per_site
         As in :func:`suggest`.
 
     Raises
@@ -242,6 +262,25 @@ def check_plan_options(
     if add is not None and target_stations is not None:
         raise InputError(
             "give either add or target_stations, not both", param=("add", "target_stations")
+        )
+    if objective not in OBJECTIVES:
+        raise InputError(
+            f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}",
+            param="objective",
+        )
+    if capacity_per_site is not None and not (
+        _is_real(capacity_per_site) and 0 < capacity_per_site < math.inf
+    ):
+        raise InputError(
+            f"capacity_per_site must be a positive number of trainings a year, "
+            f"got {capacity_per_site}",
+            param="capacity_per_site",
+        )
+    if objective == "capacitated" and target_coverage_pct is not None:
+        raise InputError(
+            "target_coverage_pct works with the coverage objective only: give the number of "
+            "sites (add or target_stations) for the capacitated objective",
+            param=("target_coverage_pct", "objective"),
         )
     if add is not None and (not _is_int(add) or add <= 0):
         raise InputError(f"add must be a positive number of sites, got {add}", param="add")
@@ -457,6 +496,8 @@ def suggest(
     progress: Progress | None = None,
     min_stations_per_district: int | None = None,
     min_stations_per_subdistrict: int | None = None,
+    objective: str = "coverage",
+    capacity_per_site: float | None = None,
 ) -> Plan:
     """Suggest new station sites that add the most covered residents.
 
@@ -499,6 +540,17 @@ def suggest(
         Every district / 街道 with residents ends with at least this many stations,
         existing ones counted ("每个街道至少一个站点"): a minimum of new sites per area of
         ``max(0, N − existing)`` (:mod:`skillcircle.siting.totals`).
+    objective
+        ``"coverage"`` (default): the most residents within the walk. ``"capacitated"``: the
+        most trainings a year *served* when each station trains at most its capacity (the
+        ledger's 容量, else the study's ``default_capacity``) and each new site
+        ``capacity_per_site``, residents being served only within the walk; demand is the
+        study's group × its participation rate, as in the accessibility figures
+        (:mod:`skillcircle.siting.capacitated`). Quotas, spacing and phases apply as for
+        coverage; ``target_coverage_pct`` does not.
+    capacity_per_site
+        Trainings a year of each new site (capacitated objective; default: the study's
+        ``default_capacity``).
 
     Returns
     -------
@@ -517,6 +569,8 @@ def suggest(
         time_limit_s=time_limit_s,
         min_stations_per_district=min_stations_per_district,
         min_stations_per_subdistrict=min_stations_per_subdistrict,
+        objective=objective,
+        capacity_per_site=capacity_per_site,
     )
     step = progress or log_step
     inputs = analysis.inputs
@@ -566,18 +620,36 @@ def suggest(
             candidate_group=quotas.groups,
             candidate_xy=shapely.get_coordinates(cand.to_crs(net.crs).geometry.to_numpy()),
         )
-    with step("Choosing sites (greedy + swaps + bound)"):
-        solution = problem.solve(
-            add=k,
-            target_coverage_pct=target_coverage_pct,
-            min_per_group=quotas.min_per_group,
-            max_per_group=quotas.max_per_group,
-            min_spacing_m=min_spacing_m,
-            bound="milp" if exact else "auto",
-            time_limit_s=time_limit_s,
-            rule_names={"max_per_group": "max_per_district"},
-        )
-    suggestions, phase_status = _suggestion_frame(solution, cand, existing=existing, phases=phases)
+    capacitated, per_site = None, None
+    if objective == "capacitated":
+        with step("Choosing sites by served demand (greedy + bound)"):
+            capacitated, per_site = _solve_capacitated(
+                analysis,
+                problem,
+                capacity_per_site=capacity_per_site,
+                add=int(k or 0),
+                min_per_group=quotas.min_per_group,
+                max_per_group=quotas.max_per_group,
+                min_spacing_m=min_spacing_m,
+                exact=exact,
+                time_limit_s=time_limit_s,
+            )
+            solution = _coverage_of(problem, capacitated)
+    else:
+        with step("Choosing sites (greedy + swaps + bound)"):
+            solution = problem.solve(
+                add=k,
+                target_coverage_pct=target_coverage_pct,
+                min_per_group=quotas.min_per_group,
+                max_per_group=quotas.max_per_group,
+                min_spacing_m=min_spacing_m,
+                bound="milp" if exact else "auto",
+                time_limit_s=time_limit_s,
+                rule_names={"max_per_group": "max_per_district"},
+            )
+    suggestions, phase_status = _suggestion_frame(
+        solution, cand, existing=existing, phases=phases, capacitated=capacitated
+    )
     cand_out = cand.to_crs("EPSG:4326")
     cand_out["candidate"] = np.arange(len(cand))
     cand_out["selected"] = np.isin(cand_out["candidate"], solution.selected)
@@ -587,9 +659,14 @@ def suggest(
         coverage_pct_after=round(100.0 * solution.covered_population / solution.total_population, 4)
         if solution.total_population > 0
         else 0.0,
-        upper_bound_covered_population=round(solution.upper_bound_covered_population, 3),
-        optimality_gap_pct=round(solution.optimality_gap_pct, 4),
-        bound_method=solution.bound_method,
+        upper_bound_covered_population=None
+        if capacitated is not None
+        else round(solution.upper_bound_covered_population, 3),
+        optimality_gap_pct=round(
+            solution.optimality_gap_pct if capacitated is None else capacitated.optimality_gap_pct,
+            4,
+        ),
+        bound_method=solution.bound_method if capacitated is None else capacitated.bound_method,
         swaps=solution.swaps,
         added_sites=len(solution.selected),
         candidates=len(cand),
@@ -597,7 +674,7 @@ def suggest(
         reduced_units=solution.reduction.n_units_after,
         reduction=_reduction_dict(solution),
         phases=tuple((int(y), int(t)) for y, t in phases) if phases else None,
-        plan_method=solution.plan_method,
+        plan_method=solution.plan_method if capacitated is None else capacitated.plan_method,
         target_coverage_pct=solution.target_coverage_pct,
         target_reached=solution.target_reached,
         max_reachable_coverage_pct=None
@@ -607,6 +684,7 @@ def suggest(
         else 0.0,
         sites_lower_bound=solution.sites_lower_bound,
         cut_short=solution.cut_short,
+        **_served_figures(capacitated, per_site),
     )
     return Plan(
         suggestions=suggestions,
@@ -615,7 +693,122 @@ def suggest(
         candidates_rejected=cand_rejected,
         summary=dataclasses.replace(analysis.summary, plan=figures),
         phases=phase_status,
+        capacitated=capacitated,
     )
+
+
+def _solve_capacitated(
+    analysis: Analysis,
+    problem: CoverageProblem,
+    *,
+    capacity_per_site: float | None,
+    add: int,
+    min_per_group: Any,
+    max_per_group: Any,
+    min_spacing_m: float | None,
+    exact: bool,
+    time_limit_s: float,
+) -> tuple[CapacitatedSolution, float]:
+    """The capacitated plan and the new sites' capacity.
+
+    The existing stations' capacities and the group's demand are those of the accessibility
+    figures (:func:`~skillcircle.access.analysis.station_capacities`,
+    :func:`~skillcircle.access.analysis.group_demand`).
+    """
+    from skillcircle.access.analysis import group_demand, station_capacities
+
+    inputs, head = analysis.inputs, analysis.headline
+    found = station_capacities(inputs, head)
+    if found is None:
+        raise InputError(
+            "objective capacitated needs the stations' capacities: a ledger column 容量 / "
+            "capacity or default_capacity",
+            param=("objective", "default_capacity"),
+        )
+    capacity, _ = found
+    per_site = capacity_per_site or inputs.study.default_capacity
+    if per_site is None:
+        raise InputError(
+            "objective capacitated needs the new sites' capacity: give capacity_per_site "
+            "(or default_capacity)",
+            param="capacity_per_site",
+        )
+    residents, _, rate = group_demand(inputs, head)
+    demand = residents * rate
+    st_pairs = reach_pairs(
+        inputs.network, head.stations_snapped, inputs.units_snapped, limit=head.walk_distance_m
+    )
+    cov = sparse.coo_array(problem.coverage)
+    cap_problem = CapacitatedProblem.from_pairs(
+        cov.row,
+        cov.col,
+        st_pairs.origin,
+        st_pairs.target,
+        n_candidates=problem.n_candidates,
+        n_units=problem.n_units,
+        n_existing=len(head.stations),
+        demand=demand,
+        existing_capacity=capacity,
+        candidate_capacity=float(per_site),
+        candidate_group=problem.candidate_group,
+        candidate_xy=problem.candidate_xy,
+    )
+    return cap_problem.solve(
+        add=add,
+        min_per_group=min_per_group,
+        max_per_group=max_per_group,
+        min_spacing_m=min_spacing_m,
+        bound="milp" if exact else "auto",
+        time_limit_s=time_limit_s,
+        rule_names={"max_per_group": "max_per_district"},
+    ), float(per_site)
+
+
+def _coverage_of(problem: CoverageProblem, plan: CapacitatedSolution) -> SitingSolution:
+    """Residents within the walk of a capacitated plan's picks, in its order (no bound)."""
+    covered = problem.covered0.copy()
+    w = problem.weights
+    added = np.zeros(plan.n_selected, dtype=np.float64)
+    for r, j in enumerate(plan.selected):
+        units = problem.coverage.indices[
+            problem.coverage.indptr[j] : problem.coverage.indptr[j + 1]
+        ]
+        new = units[~covered[units]]
+        added[r] = float(w[new].sum())
+        covered[new] = True
+    _, info = problem.reduced()
+    base = float(w[problem.covered0].sum())
+    return SitingSolution(
+        selected=plan.selected,
+        added_population=added,
+        base_covered_population=base,
+        total_population=float(w.sum()),
+        covered_population=base + float(added.sum()),
+        greedy_covered_population=base + float(added.sum()),
+        swaps=0,
+        upper_bound_covered_population=math.nan,
+        bound_method="none",
+        optimality_gap_pct=math.nan,
+        reduction=info,
+        selected_group=plan.selected_group,
+        plan_method=f"capacitated: {plan.plan_method}",
+        cut_short=plan.cut_short,
+    )
+
+
+def _served_figures(plan: CapacitatedSolution | None, per_site: float | None) -> dict[str, Any]:
+    """The served-demand keys of :class:`PlanFigures` (empty for the coverage objective)."""
+    if plan is None:
+        return {}
+    return {
+        "objective": "capacitated",
+        "served_demand": round(plan.served_demand, 3),
+        "base_served_demand": round(plan.base_served_demand, 3),
+        "upper_bound_served_demand": round(plan.upper_bound_served_demand, 3),
+        "total_demand": round(plan.total_demand, 3),
+        "capacity_per_site": per_site,
+        "capacity_binds": plan.capacity_binds,
+    }
 
 
 def _reduction_dict(solution: SitingSolution) -> dict[str, Any]:
@@ -712,6 +905,7 @@ def _suggestion_frame(
     *,
     existing: int,
     phases: tuple[tuple[int, int], ...] | None,
+    capacitated: CapacitatedSolution | None = None,
 ) -> tuple[gpd.GeoDataFrame, tuple[PhaseStatus, ...]]:
     cum = solution.cumulative()
     picked = cand.iloc[solution.selected].to_crs("EPSG:4326").reset_index(drop=True)
@@ -742,7 +936,12 @@ def _suggestion_frame(
         )
         after = f"after {phases[-1][0]}"
         frame["phase"] = [after if pd.isna(p) else str(p) for p in labelled["phase"]]
-    extra = [c for c in ("name",) if c in frame.columns]
+    if capacitated is not None:  # trainings a year each pick adds, and the running total
+        frame["added_served_demand"] = np.round(capacitated.added_served, 3)
+        frame["cumulative_served_demand"] = np.round(
+            capacitated.base_served_demand + np.cumsum(capacitated.added_served), 3
+        )
+    extra = [c for c in PLAN_EXTRA_COLUMNS if c in frame.columns]
     out = gpd.GeoDataFrame(
         frame[[*PLAN_COLUMNS, *extra]],
         geometry=shapely.points(frame["lon"], frame["lat"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -78,3 +79,67 @@ def test_a_plan_cut_short_names_the_flag(data_root: Path, tmp_path: Path):
     assert summary["cut_short"].endswith(
         "(max_per_district) rules out every other site that would add coverage"
     )
+
+
+# ------------------------------------------------------------------ capacitated objective
+def test_capacitated_plan_fills_every_new_site(data_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [
+        *_demo_args(data_root, out),
+        "--objective",
+        "capacitated",
+        "--add",
+        "5",
+        "--capacity-per-site",
+        "950",
+    ]
+    args += ["--group", "working_age"]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["objective"] == "capacitated"
+    assert s["capacity_binds"] is True
+    assert s["capacity_per_site"] == 950
+    # the stations' own capacities (ledger column 容量) bound what they serve today
+    with open(get_path("yuexiu_stations"), encoding="utf-8-sig") as f:
+        ledger_capacity = sum(float(r["容量"]) for r in csv.DictReader(f))
+    assert 0 < s["base_served_demand"] <= ledger_capacity
+    # demand = working-age residents x participation rate, far above what 26 sites offer
+    assert s["total_demand"] > s["base_served_demand"] + 5 * 950
+    # each new site adds at most its 950 a year: base + 5 x 950 is an upper bound by hand,
+    # and here every new site is filled, so the plan is optimal and the certificate says so
+    assert s["served_demand"] == pytest.approx(s["base_served_demand"] + 5 * 950, abs=1e-6)
+    assert s["upper_bound_served_demand"] == pytest.approx(s["served_demand"], abs=1e-6)
+    assert s["optimality_gap_pct"] == pytest.approx(0.0, abs=1e-9)
+    # covered_population keeps meaning residents within the walk of the plan's stations
+    assert s["covered_population_after"] > s["covered_population"]
+    with open(out / "suggestions.csv", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5
+    assert [float(r["added_served_demand"]) for r in rows] == [950.0] * 5
+    assert float(rows[-1]["cumulative_served_demand"]) == pytest.approx(s["served_demand"])
+    assert float(rows[-1]["cumulative_covered_population"]) == pytest.approx(
+        s["covered_population_after"]
+    )
+    words = " ".join(result.stdout.split())
+    assert "Sites were chosen by demand served / 按服务人次选址" in words
+    assert "within 0.00 % of the best possible" in words
+
+
+def test_capacitated_refuses_a_coverage_target(data_root: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    args = [
+        *_demo_args(data_root, out),
+        "--objective",
+        "capacitated",
+        "--target-coverage",
+        "80",
+        "--capacity-per-site",
+        "950",
+    ]
+    assert main(args) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1
+    assert "--target-coverage" in err[0]
+    assert "capacitated" in err[0]
+    assert not out.exists()
