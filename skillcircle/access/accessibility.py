@@ -33,6 +33,9 @@ from skillcircle._errors import InputError
 from skillcircle.inputs.areas import sums_by_area
 
 __all__ = [
+    "ACCESS_AREA_COLUMNS",
+    "ACCESS_STATION_COLUMNS",
+    "ACCESS_UNIT_COLUMNS",
     "DEFAULT_PARTICIPATION",
     "E2SFCA_WEIGHTS",
     "METHODS",
@@ -128,6 +131,35 @@ class Accessibility:
         """Per station, whether more trainings are wanted within its reach than it offers."""
         return self.wanted(participation_rate) > self.capacity
 
+    def unit_frame(self, group: npt.ArrayLike, *, index: pd.Index | None = None) -> pd.DataFrame:
+        """Per unit: :data:`ACCESS_UNIT_COLUMNS` (the group's residents, access per 1 000)."""
+        return pd.DataFrame(
+            {
+                "group_population": np.asarray(group, dtype=np.float64),
+                "access_per_1000": self.per_1000,
+            },
+            index=index,
+        )
+
+    def station_frame(self, participation_rate: float) -> pd.DataFrame:
+        """Per station: :data:`ACCESS_STATION_COLUMNS`.
+
+        ``supply_ratio`` is the capacity over the trainings wanted within the station's reach
+        (below 1: over-subscribed; NaN when nobody is within reach).
+        """
+        wanted = self.wanted(participation_rate)
+        ratio = np.divide(
+            self.capacity, wanted, out=np.full(wanted.shape, np.nan), where=wanted > 0
+        )
+        return pd.DataFrame(
+            {
+                "capacity_used": self.capacity,
+                "trainings_wanted": wanted,
+                "supply_ratio": ratio,
+                "oversubscribed": self.oversubscribed(participation_rate),
+            }
+        )
+
 
 def floating_catchment(
     station: npt.ArrayLike,
@@ -191,6 +223,13 @@ def floating_catchment(
         capacity=cap,
     )
 
+
+#: Columns :meth:`Accessibility.unit_frame` gives each demand unit (``units.parquet``).
+ACCESS_UNIT_COLUMNS = ("group_population", "access_per_1000")
+#: Columns :meth:`Accessibility.station_frame` adds to the station table (``stations.csv``).
+ACCESS_STATION_COLUMNS = ("capacity_used", "trainings_wanted", "supply_ratio", "oversubscribed")
+#: Columns the 区 and 街道 layers gain from the accessibility block.
+ACCESS_AREA_COLUMNS = ("group_population", "group_covered_population", "access_per_1000")
 
 #: Trainings per resident of the group per year when no city profile gives a target: two per
 #: hundred residents, about what one million person-trainings over three years mean for a

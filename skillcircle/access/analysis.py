@@ -174,7 +174,11 @@ class Analysis:
         The headline figures (what ``summary.json`` holds: :meth:`Summary.to_json`).
     stations_table
         One row per station with its flags (``stations.csv``:
-        :func:`~skillcircle.access.stationtable.station_table`).
+        :func:`~skillcircle.access.stationtable.station_table`), then, when stations have a
+        capacity, :data:`~skillcircle.access.accessibility.ACCESS_STATION_COLUMNS`.
+    unit_access
+        Per demand unit (index of the headline units), when stations have a capacity:
+        :data:`~skillcircle.access.accessibility.ACCESS_UNIT_COLUMNS`; else ``None``.
     """
 
     inputs: Inputs
@@ -188,6 +192,7 @@ class Analysis:
     gaps: gpd.GeoDataFrame
     summary: Summary
     stations_table: pd.DataFrame | None = None
+    unit_access: pd.DataFrame | None = None
 
     @property
     def headline(self) -> Coverage:
@@ -566,10 +571,14 @@ def analyse(
                 headline_covered=head.units["covered"].to_numpy(),
                 area_columns=_area_columns(inputs),
             )
-    access = None
+    access = unit_access = None
+    table = station_table(head, cut_off=inputs.station_cut_off)
     if len(stations):
         with step("Training capacity within reach"):
-            access = _access(inputs, head)
+            found_access = _access(inputs, head)
+        if found_access is not None:
+            access, unit_access, station_access = found_access
+            table = pd.concat([table, station_access.set_axis(table.index)], axis=1)
     summary = dataclasses.replace(
         _summary(inputs, head, by_district, gaps if with_gaps else None),
         network_sensitivity=sensitivity_net,
@@ -589,7 +598,8 @@ def analyse(
         service_area=area,
         gaps=gaps,
         summary=summary,
-        stations_table=station_table(head, cut_off=inputs.station_cut_off),
+        stations_table=table,
+        unit_access=unit_access,
     )
 
 
@@ -645,7 +655,11 @@ def station_capacities(
         return None
     missing = int((~given).sum())
     capacity = np.where(given, raw.to_numpy(dtype=np.float64), default or 0.0)
-    counts = (int(given.sum()), missing if default is not None else 0, 0 if default else missing)
+    counts = (
+        int(given.sum()),
+        missing if default is not None else 0,
+        0 if default is not None else missing,
+    )
     return capacity, counts
 
 
@@ -671,8 +685,18 @@ def group_demand(inputs: Inputs, head: Coverage) -> tuple[np.ndarray, DemandGrou
     return residents, group, float(rate)
 
 
-def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
-    """The accessibility block, or ``None`` when no station has a capacity and none is given."""
+def _access(
+    inputs: Inputs, head: Coverage
+) -> tuple[AccessSummary, pd.DataFrame, pd.DataFrame] | None:
+    """The accessibility block, its per-unit and per-station columns; ``None`` without capacity.
+
+    Returns
+    -------
+    tuple or None
+        The :class:`AccessSummary`; per unit (index of ``head.units``) the columns
+        :data:`~skillcircle.access.accessibility.ACCESS_UNIT_COLUMNS`; per station (in
+        station order) :data:`~skillcircle.access.accessibility.ACCESS_STATION_COLUMNS`.
+    """
     study = inputs.study
     found_capacity = station_capacities(inputs, head)
     if found_capacity is None:
@@ -694,7 +718,7 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         method=study.access_method,
     )
     names = st["name"].astype(str).tolist() if "name" in st.columns else [str(i) for i in st.index]
-    return access_summary(
+    summary = access_summary(
         found,
         units,
         group=demand,
@@ -708,6 +732,7 @@ def _access(inputs: Inputs, head: Coverage) -> AccessSummary | None:
         default_capacity=study.default_capacity,
         area_columns=_area_columns(inputs),
     )
+    return summary, found.unit_frame(demand, index=units.index), found.station_frame(rate)
 
 
 def _coverage_on_dask(

@@ -130,6 +130,8 @@ def _is_object_of_geoms(gdf: gpd.GeoDataFrame, column: str) -> bool:
 
 def _units_frame(analysis: Analysis) -> gpd.GeoDataFrame:
     units = analysis.headline.units
+    if analysis.unit_access is not None:
+        units = units.join(analysis.unit_access.drop(columns=units.columns, errors="ignore"))
     keep = [c for c in schema.UNITS_COLUMNS if c in units.columns and c != "geometry"]
     return units[[*keep, units.geometry.name]]
 
@@ -182,7 +184,7 @@ def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
     if inputs.districts is not None:
         table = analysis.by_district.drop(columns="district_name")
         merged = to_lonlat(inputs.districts).merge(table, on="district_code", how="left")
-        layers[schema.DISTRICTS_GEOJSON] = merged
+        layers[schema.DISTRICTS_GEOJSON] = _with_access(merged, analysis, level="district")
     if inputs.subdistricts is not None and analysis.by_subdistrict is not None:
         rows = analysis.by_subdistrict
         sums = (
@@ -195,8 +197,33 @@ def area_layers(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
         )
         sub = to_lonlat(inputs.subdistricts)
         sub = sub.loc[sub["subdistrict_code"].fillna("").astype(str).isin(sums["subdistrict_code"])]
-        layers[schema.SUBDISTRICTS_GEOJSON] = sub.merge(sums, on="subdistrict_code", how="left")
+        merged = sub.merge(sums, on="subdistrict_code", how="left")
+        layers[schema.SUBDISTRICTS_GEOJSON] = _with_access(merged, analysis, level="subdistrict")
     return layers
+
+
+def _with_access(layer: gpd.GeoDataFrame, analysis: Analysis, *, level: str) -> gpd.GeoDataFrame:
+    """``layer`` with :data:`~skillcircle.outputs.schema.AREA_ACCESS_COLUMNS` when known."""
+    access = analysis.summary.access
+    if access is None:
+        return layer
+    areas = access.by_district if level == "district" else access.by_subdistrict
+    if not areas:
+        return layer
+    values = pd.DataFrame(
+        {
+            f"{level}_code": [a.code for a in areas],
+            "group_population": [a.group_population for a in areas],
+            "group_covered_population": [a.group_covered_population for a in areas],
+            "access_per_1000": [a.per_1000 for a in areas],
+        }
+    ).drop_duplicates(f"{level}_code")
+    keep = layer.drop(columns=list(schema.AREA_ACCESS_COLUMNS), errors="ignore")
+    key = keep[f"{level}_code"].fillna("").astype(str)
+    out = keep.assign(**{f"_{level}_key": key}).merge(
+        values.rename(columns={f"{level}_code": f"_{level}_key"}), on=f"_{level}_key", how="left"
+    )
+    return out.drop(columns=f"_{level}_key")
 
 
 def write_report(

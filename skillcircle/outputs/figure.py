@@ -19,6 +19,7 @@ from matplotlib.font_manager import FontProperties, findSystemFonts
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from skillcircle._escaping import plain_text
 from skillcircle.outputs import schema
 
 __all__ = ["map_figure_png"]
@@ -168,7 +169,8 @@ def map_figure_png(folder: str | Path, *, title: str = "", width_in: float = 7.0
             handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), prop=prop, frameon=False
         )
     if title:
-        fig.suptitle(title, fontproperties=font, fontsize=11)
+        # the title names the study's areas (data): no control character reaches the font
+        fig.suptitle(plain_text(title), fontproperties=font, fontsize=11)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", pad_inches=0.05)
     return buf.getvalue()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from skillcircle._errors import InputError
+from skillcircle.access.accessibility import ACCESS_AREA_COLUMNS, ACCESS_UNIT_COLUMNS
 from skillcircle.access.analysis import DISTRICT_KEYS, SUBDISTRICT_KEYS
 from skillcircle.access.coverage import COVERAGE_UNIT_COLUMNS, TABLE_COLUMNS
 from skillcircle.access.gapzones import ZONE_COLUMNS
@@ -39,6 +40,7 @@ from skillcircle.network.quality import NetworkQuality
 from skillcircle.siting.suggest import PLAN_COLUMNS
 
 __all__ = [
+    "AREA_ACCESS_COLUMNS",
     "CANDIDATES_GEOJSON",
     "CANDIDATES_REJECTED_CSV",
     "DATA_FILES",
@@ -158,7 +160,7 @@ STATIONS_CSV_COLUMNS = STATION_TABLE_COLUMNS
 #: Columns coverage adds to each station (``stations.geojson`` also keeps the ledger's).
 STATION_COVERAGE_COLUMNS = ("snap_distance_m", "on_network", "reach_population", "next_station_m")
 #: ``units.parquet`` (besides ``geometry``; columns a unit lacks are left out).
-UNITS_COLUMNS = tuple(dict.fromkeys((*UNIT_COLUMNS, *COVERAGE_UNIT_COLUMNS)))
+UNITS_COLUMNS = tuple(dict.fromkeys((*UNIT_COLUMNS, *COVERAGE_UNIT_COLUMNS, *ACCESS_UNIT_COLUMNS)))
 #: ``gaps.geojson`` (besides ``geometry``): the zones with their centres in longitude/latitude.
 GAP_LAYER_COLUMNS = (
     *(c for c in ZONE_COLUMNS if c not in ("centre_x", "centre_y")),
@@ -173,6 +175,9 @@ SUBDISTRICT_LAYER_COLUMNS = (
     "stations",
     "coverage_pct",
 )
+#: ... then, when stations have a capacity, these (``subdistricts.geojson`` and
+#: ``districts.geojson``): the group's residents, those within the walk, access per 1 000.
+AREA_ACCESS_COLUMNS = ACCESS_AREA_COLUMNS
 
 
 def sensitivity_columns(keys: Sequence[str], speeds_kmh: Iterable[float]) -> tuple[str, ...]:

@@ -148,3 +148,45 @@ def test_yuexiu_access_is_conserved_and_counts_the_group(yuexiu_demo: Any, data_
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "培训供给可达性 Training capacity within reach (2SFCA, residents 常住人口)" in report
     assert "超额 Over-subscribed (18)" in report
+
+
+@pytest.mark.data
+def test_yuexiu_access_columns_in_every_output(yuexiu_demo: Any) -> None:
+    """units.parquet, stations.csv and subdistricts.geojson carry the accessibility figures."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from skillcircle.access.coverage import compute_coverage
+
+    a = yuexiu_demo.analysis
+    folder = Path(yuexiu_demo.files["summary.json"]).parent
+    acc = a.summary.access
+    units = gpd.read_parquet(folder / "units.parquet")
+    # per unit: the group (here all residents) and its access; the 街道 mean is the
+    # group-weighted mean of the units' access
+    assert np.allclose(units["group_population"], units["population"])
+    sub = gpd.read_file(folder / "subdistricts.geojson")
+    for code, rows in units.groupby("subdistrict_code"):
+        mean = float(np.average(rows["access_per_1000"], weights=rows["group_population"]))
+        row = sub.loc[sub["subdistrict_code"] == code]
+        if len(row):
+            assert float(row["access_per_1000"].iloc[0]) == pytest.approx(mean, abs=1e-4), code
+    assert sub.loc[sub["subdistrict_name"] == "矿泉街道", "access_per_1000"].iloc[0] == 0.0
+    # per station: capacity from the ledger; trainings wanted = rate x residents within its
+    # walk, recounted here with the coverage engine on that station alone
+    table = pd.read_csv(folder / "stations.csv")
+    st = a.headline.stations
+    assert np.allclose(table["capacity_used"], st["capacity"].to_numpy(float))
+    assert sorted(table.loc[table["oversubscribed"], "name"]) == sorted(acc.oversubscribed)
+    on = np.flatnonzero(st["on_network"].to_numpy(bool))
+    for j in (on[0], on[len(on) // 2], on[-1]):
+        alone = compute_coverage(
+            a.inputs.network, st.iloc[[j]], a.headline.units, settings=a.inputs.settings
+        )
+        within = alone.units["covered"].to_numpy()
+        wanted = acc.participation_rate * float(units.loc[within, "group_population"].sum())
+        assert table["trainings_wanted"].iloc[j] == pytest.approx(wanted, rel=1e-6)
+        if wanted > 0:
+            ratio = table["capacity_used"].iloc[j] / wanted
+            assert table["supply_ratio"].iloc[j] == pytest.approx(ratio, rel=1e-6)
+            assert bool(table["oversubscribed"].iloc[j]) == (ratio < 1)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from skillcircle.access.accessibility import ACCESS_STATION_COLUMNS
 from skillcircle.access.stationtable import (
     STATION_TABLE_COLUMNS,
     flagged_lines,
@@ -110,7 +111,8 @@ def test_demo_station_table(yuexiu_demo):
     assert off == set(st.loc[~st["on_network"], "name"])
     assert len(off) == 2
     assert t["name"].tolist() == table["name"].tolist()
-    assert tuple(t.columns) == STATION_TABLE_COLUMNS
+    # the demo ledger gives every station a capacity (容量): the accessibility columns follow
+    assert tuple(t.columns) == (*STATION_TABLE_COLUMNS, *ACCESS_STATION_COLUMNS)
     # the table's reach is coverage's; its straight-line figure never falls below it
     assert np.allclose(t["reach_population"], st["reach_population"].round(1))
     assert (t["straight_line_population"] >= t["reach_population"] - 1).all()

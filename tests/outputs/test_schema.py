@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from skillcircle._errors import InputError
+from skillcircle.access.accessibility import ACCESS_UNIT_COLUMNS
 from skillcircle.access.analysis import analyse
 from skillcircle.outputs import schema
 from skillcircle.outputs.publish import publish
@@ -115,6 +116,13 @@ def test_summary_json_keys_are_the_old_ones(make_summary):
         "max_reachable_coverage_pct",
         "sites_lower_bound",
         "cut_short",
+        "objective",
+        "served_demand",
+        "base_served_demand",
+        "upper_bound_served_demand",
+        "total_demand",
+        "capacity_per_site",
+        "capacity_binds",
         "note",
         "engine",
         "scheduler",
@@ -249,10 +257,17 @@ def test_with_total_sums_counts_and_recomputes_shares():
 def test_units_and_gap_layer_columns_follow_the_contract(hand_areas, tmp_path):
     import geopandas as gpd
 
-    a = analyse(**hand_areas, with_isochrones=False)
+    # stations with a capacity (here the default for every row): every column of the contract
+    a = analyse(**hand_areas, with_isochrones=False, default_capacity=100)
     files = publish(a, tmp_path / "out")
     units = gpd.read_parquet(files[schema.UNITS_PARQUET])
     assert [c for c in units.columns if c != "geometry"] == list(schema.UNITS_COLUMNS)
+    # without any capacity the accessibility columns are left out, the rest in order
+    bare = publish(analyse(**hand_areas, with_isochrones=False), tmp_path / "bare")
+    bare_units = gpd.read_parquet(bare[schema.UNITS_PARQUET])
+    assert [c for c in bare_units.columns if c != "geometry"] == [
+        c for c in schema.UNITS_COLUMNS if c not in ACCESS_UNIT_COLUMNS
+    ]
     gaps = gpd.read_file(files[schema.GAPS_GEOJSON])
     assert set(gaps.columns) - {"geometry"} <= set(schema.GAP_LAYER_COLUMNS)
     stations = gpd.read_file(files[schema.STATIONS_GEOJSON])

@@ -31,6 +31,7 @@ from skillcircle.outputs.webmap import (
     map_titles,
     write_map,
 )
+from skillcircle.outputs.webmap.layers import _access_ceiling, _legend_html
 
 CRS = "EPSG:4547"
 XSS = "<img src=x onerror=alert(1)>"
@@ -454,7 +455,9 @@ def test_scales_are_sequential_and_in_the_legend() -> None:
 
 def test_layer_control_lists_every_given_layer() -> None:
     poly = gpd.GeoDataFrame(
-        {"coverage_pct": [10.0]}, geometry=[box(113.3, 23.1, 113.31, 23.11)], crs="EPSG:4326"
+        {"coverage_pct": [10.0], "access_per_1000": [2.0]},
+        geometry=[box(113.3, 23.1, 113.31, 23.11)],
+        crs="EPSG:4326",
     )
     m = build_map(
         stations=points([TOWER]),
@@ -474,7 +477,7 @@ def test_layer_control_lists_every_given_layer() -> None:
 
 def _every_layer(**kw: Any) -> folium.Map:
     poly = gpd.GeoDataFrame(
-        {"coverage_pct": [10.0], "station": [0], "name": ["a"]},
+        {"coverage_pct": [10.0], "station": [0], "name": ["a"], "access_per_1000": [1.0]},
         geometry=[box(113.3, 23.1, 113.31, 23.11)],
         crs="EPSG:4326",
     )
@@ -743,3 +746,70 @@ def test_map_with_data_opens_on_its_data() -> None:
     (lat, lon), _ = _map_view(html_of(build_map(stations=two, centre=(0.0, 0.0))))
     assert (lat, lon) == pytest.approx((50.2, 10.1))
     assert "fitBounds" in html_of(build_map(stations=two))
+
+
+# ------------------------------------------------------------------------------------------
+# accessibility layer (issue 13): 街道 by trainings per 1 000, stations sized by supply ratio
+
+
+def test_access_layer_colours_sizes_and_legend() -> None:
+    areas = gpd.GeoDataFrame(
+        {
+            "subdistrict_code": ["001", "002"],
+            "subdistrict_name": ["甲街道", "乙街道"],
+            "coverage_pct": [40.0, 60.0],
+            "access_per_1000": [0.5, 3.0],
+            "group_population": [1000.0, 2000.0],
+            "group_covered_population": [400.0, 1200.0],
+        },
+        geometry=[box(113.30, 23.10, 113.31, 23.11), box(113.31, 23.10, 113.32, 23.11)],
+        crs="EPSG:4326",
+    )
+    stations = points(
+        [(113.301, 23.101), (113.311, 23.101), (113.315, 23.105)],
+        name=["over", "spare", "nobody"],
+        capacity_used=[100.0, 500.0, 50.0],
+        trainings_wanted=[200.0, 200.0, 0.0],
+        supply_ratio=[0.5, 2.5, np.nan],
+        oversubscribed=[True, False, False],
+    )
+    m = build_map(stations=stations, subdistricts=areas)
+    group = _groups(m)[LAYER_NAMES["access"]]
+    assert group.show is False  # off at load: the map opens on coverage
+    html = html_of(m)
+    # the access layer's markers come before the station markers
+    access_rows = next(r for r in marker_rows(html) if r and "sc-access-station" in r[0]["cls"])
+    by_name = {r["name"]: r for r in access_rows}
+    # diameter 8 px at ratio 0, 30 px at ratio 2 or more, linear between
+    assert "width:13.5px" in by_name["over"]["html"]  # 8 + 22 * 0.5 / 2
+    assert "width:30.0px" in by_name["spare"]["html"]  # ratio 2.5, capped at 2
+    assert "width:8.0px" in by_name["nobody"]["html"]
+    assert by_name["over"]["cls"] == "sc-access-station sc-oversubscribed"
+    assert "#d7301f" in by_name["over"]["html"]
+    assert "#1a9850" in by_name["spare"]["html"]
+    assert "#969696" in by_name["nobody"]["html"]
+    assert "Supply ratio (capacity / wanted): 0.50" in by_name["over"]["tip"]
+    assert "Wanted within 15 min: 200" in by_name["over"]["tip"]
+    # 街道 filled on a 0-5 scale (3.0 rounded up to 5): the darker one has more access
+    polys = geojson_layers(html)
+    access_polys = polys[-1]["features"]
+    tips = [f["properties"]["tip"] for f in access_polys]
+    assert "per 1 000 residents within reach: 3.0" in tips[1]
+    fills = [f["properties"]["style"]["fillColor"] for f in access_polys]
+    assert fills[0] != fills[1]
+    assert _access_ceiling(areas["access_per_1000"]) == 5.0
+    assert _access_ceiling([0.5, 12.0, None]) == 20.0
+    assert _access_ceiling([0.0]) == 1.0
+    legend = _legend_html(
+        coverage=False, station_types=set(), phases={}, layers=set(), minutes="15", access_max=5.0
+    )
+    assert "<h4>可达性 Trainings a year per 1 000 residents within reach</h4>" in legend
+    assert "<span>0</span><span>2.5</span><span>5</span>" in legend
+
+
+def test_no_access_layer_without_capacity() -> None:
+    poly = gpd.GeoDataFrame(
+        {"coverage_pct": [10.0]}, geometry=[box(113.3, 23.1, 113.31, 23.11)], crs="EPSG:4326"
+    )
+    m = build_map(stations=points([TOWER]), subdistricts=poly)
+    assert LAYER_NAMES["access"] not in _groups(m)

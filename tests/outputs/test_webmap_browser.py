@@ -678,3 +678,35 @@ def test_labels_never_collide(
         assert len(shown_by_zoom[zoom0]) >= len(names) - 3, shown_by_zoom
     gaps = [b for b in driver.execute_script(VISIBLE_LABELS) if "sc-gap-label" in b[0]]
     assert all(b[1].startswith("#") for b in gaps)
+
+
+@pytest.mark.data
+def test_access_layer_in_the_demo_map(chromium_small: Any, yuexiu_demo: Any) -> None:
+    """Ticking 可达性 shows every station sized by its supply ratio, over-subscribed in red."""
+    summary = yuexiu_demo.analysis.summary
+    table = yuexiu_demo.analysis.stations_table
+    chromium_small.get(yuexiu_demo.files["map.html"].resolve().as_uri())
+    time.sleep(2.0)
+    assert not chromium_small.find_elements(By.CSS_SELECTOR, ".sc-access-station")  # off at load
+    for label in chromium_small.find_elements(
+        By.CSS_SELECTOR, ".leaflet-control-layers-overlays label"
+    ):
+        if label.text.strip() == LAYER_NAMES["access"]:
+            label.find_element(By.TAG_NAME, "input").click()
+    time.sleep(1.0)
+    dots = chromium_small.execute_script(
+        "return Array.from(document.querySelectorAll('.sc-access-station')).map(function (e) {"
+        " var d = e.firstElementChild.getBoundingClientRect();"
+        " return [e.getAttribute('data-sc-name'), e.classList.contains('sc-oversubscribed'),"
+        " d.width]; });"
+    )
+    assert len(dots) == len(table) == 21
+    over = sorted(name for name, is_over, _ in dots if is_over)
+    assert over == sorted(summary.access.oversubscribed)
+    assert over == sorted(table.loc[table["oversubscribed"], "name"])
+    # diameter 8 px + 22 px x min(ratio, 2) / 2, plus its 1 px border, as drawn
+    ratio = dict(zip(table["name"], table["supply_ratio"], strict=True))
+    for name, _, width in dots:
+        r = ratio[name]
+        expected = 8.0 if np.isnan(r) else 8.0 + 22.0 * min(r, 2.0) / 2.0
+        assert width == pytest.approx(round(expected, 1) + 2.0, abs=0.3), name

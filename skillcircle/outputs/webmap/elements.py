@@ -45,6 +45,7 @@ _CSS = """
 .sc-ramp-labels{display:flex;justify-content:space-between;width:202px;font-size:11px}
 .sc-box h4{margin:6px 0 2px;font-size:12px}
 .sc-box h4:first-child{margin-top:0}
+.sc-legend{max-height:calc(100vh - 400px);min-height:120px;overflow-y:auto}
 """
 
 

@@ -83,6 +83,7 @@ def layer_names(minutes: float = _DEFAULT_MINUTES) -> dict[str, str]:
         "isochrones": f"{label}-min walk area per station",
         "uncovered": "Uncovered residents",
         "gaps": "Coverage gaps",
+        "access": "可达性 Trainings within reach (per 1 000)",
         "stations": "Stations (技能加油站)",
         "suggestions": "Suggested sites",
     }
@@ -128,6 +129,14 @@ _COVERAGE_COLOURS = ("#450559", "#3b528b", "#21918c", "#5ec962", "#fde725")
 #: Uncovered residents, few → many: the light-to-dark part of magma (colour-blind safe,
 #: sequential), distinct from the coverage scale.
 _UNCOVERED_COLOURS = ("#fcfdbf", "#fe9f6d", "#de4968", "#8c2981", "#3b0f70")
+#: Trainings a year per 1 000 residents within reach, none → most: YlGnBu (colour-blind
+#: safe, sequential), distinct from the coverage and uncovered scales.
+_ACCESS_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+#: Station symbols of the access layer: over-subscribed (wanted > capacity) and not.
+_OVER_COLOUR, _UNDER_COLOUR = "#d7301f", "#1a9850"
+#: Diameter (px) of an access station symbol: from the smallest (ratio 0) to the largest
+#: (supply ratio 2 or more: twice what is wanted within its walk).
+_ACCESS_DOT_PX = (8.0, 30.0)
 _NO_DATA_COLOUR = "#bdbdbd"
 _DECIMALS = 6  # 1e-6 degree ≈ 0.1 m
 
@@ -437,6 +446,111 @@ def _add_stations(
     return types
 
 
+def _access_ceiling(values: Iterable[Any]) -> float:
+    """Top of the access colour scale: the largest area value rounded up to 1, 2 or 5 × 10^n."""
+    top = max((v for v in (_number(x) for x in values) if v is not None), default=0.0)
+    if top <= 0:
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(top))
+    return next(m * step for m in (1, 2, 5, 10) if m * step >= top)
+
+
+def _ratio_text(value: Any) -> str | None:
+    x = _number(value)
+    return None if x is None else f"{x:.2f}"
+
+
+def _add_access(
+    group: folium.FeatureGroup,
+    areas: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    display: _Display,
+    *,
+    code_col: str,
+    name_col: str,
+    minutes: str,
+) -> float:
+    """Areas filled by ``access_per_1000`` and stations sized by their supply ratio.
+
+    Returns the top of the colour scale (for the legend). Stations without a
+    ``supply_ratio`` (nobody within reach) are drawn at the smallest size in grey.
+    """
+    vmax = _access_ceiling(areas["access_per_1000"])
+    ramp = branca.colormap.LinearColormap(list(_ACCESS_COLOURS), vmin=0.0, vmax=vmax)
+    props = []
+    for rec in _records(areas):
+        per = _number(rec.get("access_per_1000"))
+        fill = _NO_DATA_COLOUR if per is None else ramp(min(max(per, 0.0), vmax))
+        name, code = _text(rec.get(name_col)), _text(rec.get(code_col))
+        title = f"{name} ({code})" if name and code else (name or code)
+        props.append(
+            {
+                "style": {
+                    "fillColor": fill[:7],
+                    "fillOpacity": 0.65,
+                    "color": "#444444",
+                    "weight": 1,
+                },
+                "tip": _card(
+                    title,
+                    [
+                        (
+                            "可达性 Trainings a year per 1 000 residents within reach",
+                            None if per is None else f"{per:.1f}",
+                        ),
+                        ("Residents of the group", _count(rec.get("group_population"))),
+                        (
+                            f"... within {minutes} min",
+                            _count(rec.get("group_covered_population")),
+                        ),
+                    ],
+                ),
+            }
+        )
+    _GeoJsonLayer(_feature_collection(display.polygons(areas), props)).add_to(group)
+    if "supply_ratio" not in stations.columns or not len(stations):
+        return vmax
+    lat, lon = display.points(stations)
+    small, large = _ACCESS_DOT_PX
+    rows = []
+    for i, rec in enumerate(_records(stations)):
+        ratio = _number(rec.get("supply_ratio"))
+        over = bool(rec.get("oversubscribed")) if not _missing(rec.get("oversubscribed")) else False
+        size = small if ratio is None else small + (large - small) * min(ratio, 2.0) / 2.0
+        colour = "#969696" if ratio is None else _OVER_COLOUR if over else _UNDER_COLOUR
+        title = _text(rec.get("name")) or f"Station {i + 1}"
+        status = (
+            "超额 over-subscribed"
+            if over
+            else ("nobody within reach" if ratio is None else "有余量 within capacity")
+        )
+        tip = _card(
+            title,
+            [
+                ("Capacity (trainings a year)", _count(rec.get("capacity_used"))),
+                (f"Wanted within {minutes} min", _count(rec.get("trainings_wanted"))),
+                ("Supply ratio (capacity / wanted)", _ratio_text(ratio)),
+                ("Status", status),
+            ],
+        )
+        d = round(size, 1)
+        rows.append(
+            {
+                "lat": float(lat[i]),
+                "lon": float(lon[i]),
+                "cls": "sc-access-station" + (" sc-oversubscribed" if over else ""),
+                "html": f'<div style="width:{d}px;height:{d}px;margin:-{d / 2}px 0 0 -{d / 2}px;'
+                f"border-radius:50%;background:{colour};opacity:0.8;"
+                'border:1px solid #252525"></div>',
+                "tip": tip,
+                "popup": None,
+                "name": None if _missing(rec.get("name")) else str(rec.get("name")),
+            }
+        )
+    _MarkerLayer(rows, icon_size=None).add_to(group)
+    return vmax
+
+
 def _add_isochrones(
     group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, display: _Display, *, minutes: str
 ) -> None:
@@ -639,6 +753,7 @@ def _legend_html(
     phases: dict[str, str],
     layers: set[str],
     minutes: str,
+    access_max: float | None = None,
 ) -> str:
     """The legend box (our own labels; phase labels escaped)."""
     parts: list[str] = []
@@ -655,6 +770,18 @@ def _legend_html(
             "<h4>未覆盖居民 Uncovered residents</h4>",
             f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
             '<div class="sc-ramp-labels"><span>少 few</span><span>多 many</span></div>',
+        ]
+    if access_max is not None:
+        stops = ", ".join(_ACCESS_COLOURS)
+        parts += [
+            "<h4>可达性 Trainings a year per 1 000 residents within reach</h4>",
+            f'<div class="sc-ramp" style="background:linear-gradient(to right, {stops})"></div>',
+            f'<div class="sc-ramp-labels"><span>0</span><span>{access_max / 2:g}</span>'
+            f"<span>{access_max:g}</span></div>",
+            f'<span class="sw dot" style="background:{_OVER_COLOUR}"></span>'
+            "超额 over-subscribed station (size: capacity / wanted)<br>",
+            f'<span class="sw dot" style="background:{_UNDER_COLOUR}"></span>'
+            "有余量 station within capacity<br>",
         ]
     if station_types:
         parts.append("<h4>Stations</h4>")

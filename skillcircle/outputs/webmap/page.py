@@ -29,6 +29,7 @@ from skillcircle.outputs.webmap.elements import (
 )
 from skillcircle.outputs.webmap.layers import (
     _DEFAULT_MINUTES,
+    _add_access,
     _add_choropleth,
     _add_gaps,
     _add_isochrones,
@@ -257,6 +258,26 @@ def build_map(
         add_walk_time(
             m, walk_grid, display, name="步行时间 Walk time to nearest station", speed_kmh=speed_kmh
         )
+    access_max = None
+    access_areas = next(
+        (
+            (layer, key)
+            for layer, key in (("subdistricts", "subdistrict"), ("districts", "district"))
+            if layer in layers and "access_per_1000" in layers[layer].columns
+        ),
+        None,
+    )
+    if access_areas is not None:
+        layer, key = access_areas
+        access_max = _add_access(
+            group("access", show=False),
+            layers[layer],
+            layers["stations"],
+            display,
+            code_col=f"{key}_code",
+            name_col=f"{key}_name",
+            minutes=mins,
+        )
     station_types = _add_stations(group("stations"), layers["stations"], display, minutes=mins)
     phases: dict[str, str] = {}
     if "suggestions" in layers:
@@ -277,6 +298,7 @@ def build_map(
         phases=phases,
         layers=set(layers),
         minutes=mins,
+        access_max=access_max,
     )
     if legend:
         _BoxControl(legend, position="bottomright", css_class="sc-box sc-legend").add_to(m)
