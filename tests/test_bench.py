@@ -51,6 +51,9 @@ def test_every_section_is_on_the_page(page: str) -> None:
         "## Walking network: snapping and bounded routing",
         "## Siting (maximal covering, quick sizes)",
         "### Equal size: skillcircle vs spopt MCLP (CBC) vs HiGHS MILP",
+        "### Capacitated siting (served demand under station capacities): timings",
+        "### Capacitated siting: served demand and certificate",
+        "### Capacitated equal size: skillcircle vs HiGHS MILP vs spopt-style PuLP + CBC",
     ):
         assert heading in page
     assert "skillcircle commit" in page

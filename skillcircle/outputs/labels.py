@@ -59,6 +59,11 @@ HEADERS: dict[str, str] = {
     "group_covered_population": "人群覆盖 group covered",
     "group_coverage_pct": "人群覆盖率 % group coverage",
     "trainings_per_1000": "每千人年培训供给 trainings a year per 1 000",
+    "access_per_1000": "每千人年培训供给 trainings a year per 1 000",
+    "capacity_used": "年培训容量 capacity a year",
+    "trainings_wanted": "步行范围内需求 trainings wanted within the walk",
+    "supply_ratio": "供需比 supply / demand",
+    "oversubscribed": "超额 over-subscribed",
 }
 
 

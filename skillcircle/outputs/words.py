@@ -312,6 +312,12 @@ def _served_words(p: PlanFigures) -> str:
             "This plan is optimal (proven) / 最优方案（已证明）: the exact model (HiGHS MILP) "
             "was solved, so no plan with the same number of sites and rules serves more."
         )
+    if p.bound_method == "capacity":
+        return text + (
+            "This plan is optimal (proven) / 最优方案（已证明）: every new site is filled to its "
+            "capacity (or all the demand within reach is served), so no plan with as many "
+            "sites can serve more."
+        )
     bound = p.upper_bound_served_demand
     made = {
         "milp": "the exact model's best plan within its time limit, better than the greedy",

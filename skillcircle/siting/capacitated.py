@@ -22,10 +22,13 @@ coverage" gives no bound. Here:
   uncapacitated solver. The served demand is monotone submodular in the set of stations, so
   stale gains are valid upper bounds and the greedy keeps ``1 - 1/e`` of the optimum
   without side constraints.
-* **Certificate**: the submodular bound (served demand plus the ``K`` largest exact marginal
-  gains, computed lazily), and when the model is small enough the LP relaxation or the exact
-  MILP (HiGHS), whose proven optimum replaces the greedy plan when it is better. The smallest
-  bound is reported with ``optimality_gap_pct``.
+* **Certificate**: the capacity bound (served today plus the ``K`` largest candidate
+  capacities: a plan whose every pick is filled is optimal, and then no swap or relaxation
+  is run), the submodular bound (served demand plus the ``K`` largest exact marginal gains,
+  computed lazily), the Lagrangian relaxation of the units' demand rows (one fractional
+  knapsack per station, subgradient steps until within 0.1 % of the plan), and when the
+  model is small enough the exact MILP (HiGHS), whose proven optimum replaces the greedy
+  plan when it is better. The smallest bound is reported with ``optimality_gap_pct``.
 * **When capacity never binds** (every station's capacity is at least the demand within its
   walk), the problem *is* the uncapacitated maximal covering problem weighted by demand, and
   it is solved by :meth:`~skillcircle.siting.problem.CoverageProblem.solve` (greedy, swaps and
@@ -99,7 +102,9 @@ class CapacitatedSolution:
         No plan with as many new sites and the same rules serves more (``nan`` with
         ``bound="none"``).
     bound_method
-        ``"milp-optimal"``, ``"milp"``, ``"lp"``, ``"submodular"``, ``"trivial"``, ``"none"``,
+        ``"milp-optimal"``, ``"milp"``, ``"lp"``, ``"lagrangian"``, ``"submodular"``,
+        ``"capacity"`` (served today plus the ``K`` largest candidate capacities, or all the
+        demand within reach: reached when every pick is filled), ``"trivial"``, ``"none"``,
         or the uncapacitated solver's method when capacity never binds.
     optimality_gap_pct
         ``(upper_bound - served) / upper_bound * 100``.
@@ -109,6 +114,8 @@ class CapacitatedSolution:
     capacity_binds
         Whether some station's capacity is below the demand within its walk (when not, the
         plan is the uncapacitated one).
+    swaps
+        Number of 1-swaps that improved the greedy plan.
     reduction
         Model sizes before and after merging units with the same stations.
     selected_group
@@ -130,6 +137,7 @@ class CapacitatedSolution:
     plan_method: str
     capacity_binds: bool
     reduction: Mapping[str, int]
+    swaps: int = 0
     selected_group: npt.NDArray[np.object_] | None = None
     cut_short: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -351,8 +359,10 @@ class CapacitatedProblem:
         bound
             ``"auto"`` (the exact MILP when the merged model has at most ``exact_max_size``
             reach pairs, else the Lagrangian relaxation; the submodular bound always),
-            ``"milp"``, ``"lp"`` (LP relaxation, HiGHS), ``"lagrangian"``, ``"submodular"``
-            or ``"none"``. The smallest valid bound is reported.
+            ``"milp"`` (the exact MILP, solved even when the capacity bound already proves
+            the plan optimal), ``"lp"`` (LP relaxation, HiGHS), ``"lagrangian"``,
+            ``"submodular"`` or ``"none"``. The capacity bound is always tried first; the
+            smallest valid bound is reported.
         time_limit_s
             Time limit of the swap pass and of each HiGHS solve, seconds.
         exact_max_size
@@ -408,9 +418,14 @@ class CapacitatedProblem:
         sel, gains = greedy.run(int(add))
         timings["greedy"] = time.perf_counter() - t0
         logger.info("capacitated greedy: %d picks serve %.1f more trainings", sel.size, gains.sum())
+        # every new site adds at most its capacity, and no plan serves more than is wanted
+        # within reach: a bound that proves many plans optimal at once (each pick filled)
+        top_caps = np.sort(self.candidate_capacity)[::-1][: int(add)]
+        capacity_ub = min(base + float(top_caps.sum()), float(model.demand.sum()))
+        filled = base + float(gains.sum()) >= capacity_ub - state.tol * 1e3
         t0 = time.perf_counter()
         swaps = 0
-        if swap and sel.size:
+        if swap and sel.size and not filled:
             sel, swaps = greedy.local_search(sel, deadline=time.perf_counter() + time_limit_s)
             if swaps:
                 sel, gains = self._order(model, sel)
@@ -429,7 +444,10 @@ class CapacitatedProblem:
             ub, method = math.nan, "none"
         elif add == 0 or total == 0:
             ub, method = served, "trivial"
+        elif bound != "milp" and served >= capacity_ub - state.tol * 1e3:
+            ub, method = served, "capacity"
         else:
+            bounds.append((capacity_ub, "capacity"))
             bounds.append((greedy.submodular_bound(int(add)), "submodular"))
             nnz = int(model.reach.nnz)
             use = bound
@@ -489,6 +507,7 @@ class CapacitatedProblem:
             plan_method=plan_method,
             capacity_binds=True,
             reduction=model.sizes,
+            swaps=int(swaps),
             selected_group=None if self.candidate_group is None else self.candidate_group[sel],
             cut_short=cut,
             timings=timings,
@@ -545,6 +564,7 @@ class CapacitatedProblem:
             optimality_gap_pct=sol.optimality_gap_pct,
             plan_method=f"uncapacitated: {sol.plan_method}",
             capacity_binds=False,
+            swaps=int(sol.swaps),
             reduction={
                 "units_before": red.n_units_before,
                 "units_after": red.n_units_after,
@@ -794,6 +814,7 @@ def _lagrangian_bound(
     *,
     time_limit_s: float,
     iterations: int = 400,
+    gap_target: float = 1e-3,
 ) -> float:
     """Upper bound from relaxing the units' demand rows (projected subgradient).
 
@@ -803,6 +824,8 @@ def _lagrangian_bound(
     chosen (quotas and spacing dropped, which only raises the bound). Every iterate is a
     valid upper bound; the start is the minimum cut of the plan's maximum flow (``lam = 1``
     on units the source cannot reach in the residual graph), which is already a bound.
+    The iterations stop when the bound is within ``gap_target`` (relative) of ``lower``,
+    when the step has shrunk to nothing, or at the time limit.
     """
     d = model.demand
     cap = model.capacity
@@ -829,7 +852,11 @@ def _lagrangian_bound(
             stall += 1
             if stall >= 10:
                 theta, stall = theta / 2.0, 0
-        if best - lower <= 1e-6 * max(best, 1.0) or time.perf_counter() > deadline:
+        if (
+            best - lower <= gap_target * max(best, 1.0)
+            or theta < 1e-4
+            or time.perf_counter() > deadline
+        ):
             break
         usage = np.zeros(d.size, dtype=np.float64)
         rows = np.r_[np.arange(n_e, dtype=np.int64), n_e + top.astype(np.int64)]

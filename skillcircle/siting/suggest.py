@@ -92,6 +92,10 @@ class Plan:
     capacitated
         With ``objective="capacitated"``: the served-demand solution and its certificate
         (``solution`` then counts the residents within the walk of the same picks).
+    capacitated_problem
+        With ``objective="capacitated"``: the problem solved (its candidates are those of
+        ``candidates``), e.g. to recount the trainings another plan would serve with
+        :meth:`~skillcircle.siting.capacitated.CapacitatedProblem.served`.
     """
 
     suggestions: gpd.GeoDataFrame
@@ -101,6 +105,7 @@ class Plan:
     summary: Summary
     phases: tuple[PhaseStatus, ...] = ()
     capacitated: CapacitatedSolution | None = None
+    capacitated_problem: CapacitatedProblem | None = None
 
 
 def programme_phases(analysis: Analysis) -> tuple[tuple[int, int], ...] | None:
@@ -620,13 +625,14 @@ def suggest(
             candidate_group=quotas.groups,
             candidate_xy=shapely.get_coordinates(cand.to_crs(net.crs).geometry.to_numpy()),
         )
-    capacitated, per_site = None, None
+    capacitated, per_site, cap_problem = None, None, None
     if objective == "capacitated":
         with step("Choosing sites by served demand (greedy + bound)"):
-            capacitated, per_site = _solve_capacitated(
-                analysis,
-                problem,
-                capacity_per_site=capacity_per_site,
+            cap_problem, per_site = _capacitated_problem(
+                analysis, problem, capacity_per_site=capacity_per_site
+            )
+            capacitated = _solve_capacitated(
+                cap_problem,
                 add=int(k or 0),
                 min_per_group=quotas.min_per_group,
                 max_per_group=quotas.max_per_group,
@@ -667,7 +673,7 @@ def suggest(
             4,
         ),
         bound_method=solution.bound_method if capacitated is None else capacitated.bound_method,
-        swaps=solution.swaps,
+        swaps=solution.swaps if capacitated is None else capacitated.swaps,
         added_sites=len(solution.selected),
         candidates=len(cand),
         candidates_rejected=len(cand_rejected),
@@ -694,22 +700,14 @@ def suggest(
         summary=dataclasses.replace(analysis.summary, plan=figures),
         phases=phase_status,
         capacitated=capacitated,
+        capacitated_problem=cap_problem,
     )
 
 
-def _solve_capacitated(
-    analysis: Analysis,
-    problem: CoverageProblem,
-    *,
-    capacity_per_site: float | None,
-    add: int,
-    min_per_group: Any,
-    max_per_group: Any,
-    min_spacing_m: float | None,
-    exact: bool,
-    time_limit_s: float,
-) -> tuple[CapacitatedSolution, float]:
-    """The capacitated plan and the new sites' capacity.
+def _capacitated_problem(
+    analysis: Analysis, problem: CoverageProblem, *, capacity_per_site: float | None
+) -> tuple[CapacitatedProblem, float]:
+    """The capacitated problem of the study's candidates, and the new sites' capacity.
 
     The existing stations' capacities and the group's demand are those of the accessibility
     figures (:func:`~skillcircle.access.analysis.station_capacities`,
@@ -734,7 +732,6 @@ def _solve_capacitated(
             param="capacity_per_site",
         )
     residents, _, rate = group_demand(inputs, head)
-    demand = residents * rate
     st_pairs = reach_pairs(
         inputs.network, head.stations_snapped, inputs.units_snapped, limit=head.walk_distance_m
     )
@@ -747,12 +744,26 @@ def _solve_capacitated(
         n_candidates=problem.n_candidates,
         n_units=problem.n_units,
         n_existing=len(head.stations),
-        demand=demand,
+        demand=residents * rate,
         existing_capacity=capacity,
         candidate_capacity=float(per_site),
         candidate_group=problem.candidate_group,
         candidate_xy=problem.candidate_xy,
     )
+    return cap_problem, float(per_site)
+
+
+def _solve_capacitated(
+    cap_problem: CapacitatedProblem,
+    *,
+    add: int,
+    min_per_group: Any,
+    max_per_group: Any,
+    min_spacing_m: float | None,
+    exact: bool,
+    time_limit_s: float,
+) -> CapacitatedSolution:
+    """The capacitated plan with its certificate (the exact MILP with ``exact``)."""
     return cap_problem.solve(
         add=add,
         min_per_group=min_per_group,
@@ -761,7 +772,7 @@ def _solve_capacitated(
         bound="milp" if exact else "auto",
         time_limit_s=time_limit_s,
         rule_names={"max_per_group": "max_per_district"},
-    ), float(per_site)
+    )
 
 
 def _coverage_of(problem: CoverageProblem, plan: CapacitatedSolution) -> SitingSolution:

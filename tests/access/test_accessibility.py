@@ -129,7 +129,7 @@ def test_yuexiu_access_is_conserved_and_counts_the_group(yuexiu_demo: Any, data_
     )
     by_sub = {a.name: a for a in acc.by_subdistrict or ()}
     assert by_sub["矿泉街道"].per_1000 == 0.0  # nobody there reaches a station
-    assert len(acc.oversubscribed) == 18  # seat counts (60-80) against a year's demand
+    assert len(acc.oversubscribed) == 18  # seat counts (40-200) against a year's demand
     # the 街道 figures add up to the district's
     assert sum(a.group_population for a in by_sub.values()) == pytest.approx(
         acc.group_population, abs=0.1

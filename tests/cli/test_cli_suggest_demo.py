@@ -123,7 +123,8 @@ def test_capacitated_plan_fills_every_new_site(data_root: Path, tmp_path: Path) 
     )
     words = " ".join(result.stdout.split())
     assert "Sites were chosen by demand served / 按服务人次选址" in words
-    assert "within 0.00 % of the best possible" in words
+    assert "This plan is optimal (proven) / 最优方案（已证明）: every new site is filled" in words
+    assert s["bound_method"] == "capacity"
 
 
 def test_capacitated_refuses_a_coverage_target(data_root: Path, tmp_path: Path, capsys) -> None:
