@@ -178,9 +178,9 @@ def access_lines(s: Summary) -> list[str]:
     -------
     lines
         Empty when no station has a capacity; else the group's coverage and its trainings
-        per 1 000 residents within reach (with the method), how many stations took the
-        default capacity or have none, and the over-subscribed stations by name. Names are
-        data: escape them for the medium.
+        per 1 000 residents within reach (with the method), the 街道 with the least and the
+        most of it, how many stations took the default capacity or have none, and the
+        over-subscribed stations by name. Names are data: escape them for the medium.
     """
     a = s.access
     if a is None:
@@ -201,6 +201,16 @@ def access_lines(s: Summary) -> list[str]:
         lines.append(
             f"{a.stations_without_capacity} station(s) give no capacity (容量) in the ledger and "
             "count 0: give a default capacity to count them."
+        )
+    areas = [x for x in a.by_subdistrict or () if x.group_population > 0]
+    if len(areas) >= 2:
+        ranked = sorted(areas, key=lambda x: (x.per_1000, x.name))
+        low = ", ".join(f"{x.name} {x.per_1000:.1f}" for x in ranked[:3])
+        high = ranked[-1]
+        lines.append(
+            f"街道可达性 By sub-district, trainings a year per 1 000 residents within reach: "
+            f"lowest {low}; highest {high.name} {high.per_1000:.1f} "
+            f"(all {len(areas)}: workbook sheet 可达性, map layer 可达性)."
         )
     if a.oversubscribed:
         lines.append(

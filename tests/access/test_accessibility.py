@@ -190,3 +190,22 @@ def test_yuexiu_access_columns_in_every_output(yuexiu_demo: Any) -> None:
             ratio = table["capacity_used"].iloc[j] / wanted
             assert table["supply_ratio"].iloc[j] == pytest.approx(ratio, rel=1e-6)
             assert bool(table["oversubscribed"].iloc[j]) == (ratio < 1)
+
+
+@pytest.mark.data
+def test_yuexiu_report_names_the_least_served_subdistricts(yuexiu_demo: Any) -> None:
+    acc = yuexiu_demo.analysis.summary.access
+    ranked = sorted(
+        (a for a in acc.by_subdistrict if a.group_population > 0),
+        key=lambda a: (a.per_1000, a.name),
+    )
+    assert ranked[0].name == "矿泉街道"  # no station within reach of anyone there
+    low = ", ".join(f"{a.name} {a.per_1000:.1f}" for a in ranked[:3])
+    line = (
+        "街道可达性 By sub-district, trainings a year per 1 000 residents within reach: "
+        f"lowest {low}; highest {ranked[-1].name} {ranked[-1].per_1000:.1f} "
+        "(all 18: workbook sheet 可达性, map layer 可达性)."
+    )
+    folder = Path(yuexiu_demo.files["summary.json"]).parent
+    assert line in (folder / "report.md").read_text(encoding="utf-8")
+    assert line in (folder / "report.html").read_text(encoding="utf-8")

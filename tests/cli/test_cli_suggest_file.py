@@ -50,6 +50,8 @@ min_stations_per_subdistrict = 1
 phases = { 2026 = 5, 2027 = 8 }
 exact = true
 time_limit = 12
+objective = "capacitated"
+capacity_per_site = 950
 """
 
 
@@ -68,6 +70,8 @@ def test_every_plan_option_comes_from_the_file(plan_options, tmp_path):
     assert kw["phases"] == ((2026, 5), (2027, 8))
     assert kw["exact"] is True
     assert kw["time_limit_s"] == 12
+    assert kw["objective"] == "capacitated"
+    assert kw["capacity_per_site"] == 950
     assert not (tmp_path / "o").exists()
 
 
