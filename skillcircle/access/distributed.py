@@ -16,11 +16,11 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from skillcircle._errors import InputError
-from skillcircle.access.partition import Part, PartResult, Runner, measure_part
+from skillcircle.access.partition import Part, Runner, measure_part
 
 __all__ = ["check_dask", "connect", "dask_runner", "scheduler_name"]
 
@@ -130,8 +130,10 @@ def scheduler_name(client: Any) -> str:
     return str(client.scheduler.address)
 
 
-def dask_runner(client: Any, *, step: Any = None) -> Runner:
-    """Measure parts as tasks on a client's cluster, one task per part.
+def dask_runner(
+    client: Any, *, step: Any = None, task: Callable[[Part], Any] = measure_part
+) -> Runner:
+    """Run ``task`` over parts on a client's cluster, one task per part.
 
     Parameters
     ----------
@@ -140,6 +142,9 @@ def dask_runner(client: Any, *, step: Any = None) -> Runner:
     step
         Progress hook (:data:`~skillcircle.access.analysis.Progress`): one step per part,
         closed when the part's task finishes.
+    task
+        What a part runs: :func:`~skillcircle.access.partition.measure_part` (coverage) or
+        :func:`~skillcircle.access.partition.part_pairs` (siting's cover sets).
 
     Returns
     -------
@@ -148,13 +153,15 @@ def dask_runner(client: Any, *, step: Any = None) -> Runner:
     """
     distributed = _import_distributed()
 
-    def run(parts: list[Part]) -> list[PartResult]:
+    name = getattr(task, "__name__", "task").replace("_", "-")
+
+    def run(parts: list[Part]) -> list[Any]:
         scattered = client.scatter(parts)
         futures = client.map(
-            measure_part, scattered, key=[f"skillcircle-part-{p.key}" for p in parts], pure=False
+            task, scattered, key=[f"skillcircle-{name}-{p.key}" for p in parts], pure=False
         )
         order = {f.key: i for i, f in enumerate(futures)}
-        results: list[PartResult | None] = [None] * len(parts)
+        results: list[Any] = [None] * len(parts)
         for done, (future, result) in enumerate(
             distributed.as_completed(futures, with_results=True), start=1
         ):

@@ -19,6 +19,12 @@ snapped to in the whole network, renumbered into the clip), and
 for coverage. :func:`split` builds the parts, :func:`measure_part` runs one (a task on a
 cluster: :mod:`skillcircle.access.distributed`), :func:`merge` puts the results back in the
 order of the single run.
+
+Siting uses the same parts with the candidate sites in the place of the stations:
+:func:`part_pairs` lists, in one part, every (candidate, core unit) pair within the walk, and
+:func:`partitioned_reach_pairs` gathers them: the single run's
+:func:`~skillcircle.access.routing.reach_pairs` exactly (each unit is in one core, so each
+pair comes once), for the siting solver to solve globally.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +42,7 @@ import shapely
 
 from skillcircle._errors import InputError
 from skillcircle.access.coverage import FAR_FACTOR, Coverage, check_stations, compute_coverage
+from skillcircle.access.routing import ReachPairs, reach_pairs
 from skillcircle.access.snapping import Snapped
 from skillcircle.network.model import Network
 from skillcircle.settings import Settings
@@ -42,13 +50,16 @@ from skillcircle.settings import Settings
 __all__ = [
     "PARTS_BY",
     "Part",
+    "PartPairs",
     "PartResult",
     "check_parts_by",
     "halo_m",
     "measure_part",
     "merge",
     "part_keys",
+    "part_pairs",
     "partitioned_coverage",
+    "partitioned_reach_pairs",
     "split",
 ]
 
@@ -462,8 +473,9 @@ def merge(
     return out
 
 
-#: Runs :func:`measure_part` over parts: the local loop by default, a Dask client's map.
-Runner = Callable[[list[Part]], list[PartResult]]
+#: Runs :func:`measure_part` (or :func:`part_pairs`) over parts: the local loop by default,
+#: a Dask client's map.
+Runner = Callable[[list[Part]], list[Any]]
 
 
 def partitioned_coverage(
@@ -524,3 +536,114 @@ def partitioned_coverage(
         speeds_kmh=speeds_kmh,
     )
     return coverage, len(parts)
+
+
+@dataclass(frozen=True)
+class PartPairs:
+    """The (source, unit) pairs within the walk of one part's core units, study-numbered.
+
+    Attributes
+    ----------
+    key
+        The part.
+    origin, target, distance_m
+        Source row, unit row (both in the whole study) and walking distance of each pair.
+    """
+
+    key: str
+    origin: IntArray
+    target: IntArray
+    distance_m: npt.NDArray[np.float64]
+
+
+def part_pairs(part: Part) -> PartPairs:
+    """Every (source, core unit) pair of a part within its walk (a task of its own).
+
+    ``part.stations`` are the sources (candidate sites): those within reach of a core unit.
+
+    Parameters
+    ----------
+    part
+        A part from :func:`split` with the sources as its stations.
+
+    Returns
+    -------
+    PartPairs
+    """
+    if not part.stations_snapped.on_network.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return PartPairs(part.key, empty, empty.copy(), np.zeros(0, dtype=np.float64))
+    pairs = reach_pairs(
+        part.network,
+        part.stations_snapped,
+        part.units_snapped,
+        limit=part.settings.walk_distance_m,
+    )
+    return PartPairs(
+        key=part.key,
+        origin=part.station_ids[pairs.origin],
+        target=part.unit_ids[pairs.target],
+        distance_m=pairs.distance_m,
+    )
+
+
+def partitioned_reach_pairs(
+    network: Network,
+    sources: gpd.GeoDataFrame,
+    sources_snapped: Snapped,
+    units: gpd.GeoDataFrame,
+    units_snapped: Snapped,
+    *,
+    settings: Settings,
+    parts_by: str = "district",
+    run: Runner | None = None,
+) -> tuple[ReachPairs, int]:
+    """:func:`~skillcircle.access.routing.reach_pairs` within the walk, part by part.
+
+    Parameters
+    ----------
+    network
+        The whole walking network.
+    sources, sources_snapped
+        The origins (candidate sites) and their snapped points in ``network``.
+    units, units_snapped
+        The demand units (with the columns ``parts_by`` needs) and their snapped points.
+    settings
+        Walk distance and ``max_snap_m``.
+    parts_by
+        How to split (:func:`check_parts_by`).
+    run
+        Runs :func:`part_pairs` over the parts (default: one after the other here).
+
+    Returns
+    -------
+    pairs : ReachPairs
+        The same pairs, distances and order as ``reach_pairs(network, sources_snapped,
+        units_snapped, limit=settings.walk_distance_m)``.
+    parts : int
+        How many parts were measured.
+    """
+    parts = split(
+        network,
+        units,
+        units_snapped,
+        sources,
+        sources_snapped,
+        settings=settings,
+        parts_by=parts_by,
+    )
+    results: list[PartPairs] = run(parts) if run is not None else [part_pairs(p) for p in parts]
+    origin = np.concatenate([r.origin for r in results] or [np.zeros(0, dtype=np.int64)])
+    target = np.concatenate([r.target for r in results] or [np.zeros(0, dtype=np.int64)])
+    dist = np.concatenate([r.distance_m for r in results] or [np.zeros(0)])
+    order = np.lexsort((target, origin))
+    return (
+        ReachPairs(
+            origin=origin[order].astype(np.int64),
+            target=target[order].astype(np.int64),
+            distance_m=dist[order].astype(np.float64),
+            n_origins=len(sources),
+            n_targets=len(units),
+        ),
+        len(parts),
+    )

@@ -21,13 +21,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-
-import numpy as np
-import numpy.typing as npt
-import shapely
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree

@@ -9,6 +9,7 @@ The optimisation itself lives in :mod:`skillcircle.siting.problem`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -503,6 +504,7 @@ def suggest(
     min_stations_per_subdistrict: int | None = None,
     objective: str = "coverage",
     capacity_per_site: float | None = None,
+    client: Any = None,
 ) -> Plan:
     """Suggest new station sites that add the most covered residents.
 
@@ -556,6 +558,10 @@ def suggest(
     capacity_per_site
         Trainings a year of each new site (capacitated objective; default: the study's
         ``default_capacity``).
+    client
+        A ``dask.distributed`` client: the candidates' cover sets are computed part by part
+        on its cluster (the study's ``parts_by``), gathered and solved here, the same pairs
+        and plan as without it. Without one, the study's ``dask`` cluster is used when set.
 
     Returns
     -------
@@ -613,7 +619,10 @@ def suggest(
         )
         cand_snap = snap_geoseries(net, cand, max_snap_m=settings.max_snap_m)
     with step(f"Coverage sets of {len(cand):,} candidates"):
-        pairs = reach_pairs(net, cand_snap, inputs.units_snapped, limit=head.walk_distance_m)
+        if client is not None or inputs.study.dask is not None:
+            pairs = _pairs_on_dask(analysis, cand, cand_snap, client=client, step=step)
+        else:
+            pairs = reach_pairs(net, cand_snap, inputs.units_snapped, limit=head.walk_distance_m)
         units = head.units
         problem = CoverageProblem.from_pairs(
             pairs.origin,
@@ -702,6 +711,32 @@ def suggest(
         capacitated=capacitated,
         capacitated_problem=cap_problem,
     )
+
+
+def _pairs_on_dask(
+    analysis: Analysis, cand: gpd.GeoDataFrame, cand_snap: Any, *, client: Any, step: Progress
+) -> Any:
+    """The candidates' cover pairs, part by part on a Dask cluster (the study's split)."""
+    from skillcircle.access.distributed import connect, dask_runner
+    from skillcircle.access.partition import part_pairs, partitioned_reach_pairs
+
+    inputs, head = analysis.inputs, analysis.headline
+    study = inputs.study
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(connect(str(study.dask)))
+        pairs, n_parts = partitioned_reach_pairs(
+            inputs.network,
+            cand.to_crs(inputs.network.crs),
+            cand_snap,
+            head.units,
+            inputs.units_snapped,
+            settings=inputs.settings.replace(speed_kmh=head.speed_kmh),
+            parts_by=study.parts_by,
+            run=dask_runner(client, step=step, task=part_pairs),
+        )
+    logger.info("cover sets of %d candidates from %d parts on Dask", len(cand), n_parts)
+    return pairs
 
 
 def _capacitated_problem(

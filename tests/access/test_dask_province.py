@@ -41,9 +41,7 @@ def province():
     stations = gpd.GeoDataFrame(
         {"name": [f"S{i}" for i in range(len(xy))]}, geometry=shapely.points(xy), crs=net.crs
     )
-    stations = stations.sjoin(p.cities, how="left", predicate="within").drop(
-        columns="index_right"
-    )
+    stations = stations.sjoin(p.cities, how="left", predicate="within").drop(columns="index_right")
     return p, units.reset_index(drop=True), stations.reset_index(drop=True)
 
 

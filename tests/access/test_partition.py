@@ -170,3 +170,28 @@ def test_no_station_in_reach_of_a_part(street, units, small):
     # only R4 is within the 1 200 m far range of T (430 m); R5 is 1 700 m away
     assert u["nearest_station"].tolist() == [-1, -1, -1, 0, -1]
     np.testing.assert_allclose(u["distance_m"], [np.nan] * 3 + [430.0, np.nan], atol=1e-9)
+
+
+@pytest.mark.parametrize("parts_by", ["district", "grid:0.3"])
+def test_partitioned_reach_pairs_equal_the_single_run(street, stations, units, small, parts_by):
+    """Siting's cover pairs, part by part: the single run's pairs, distances and order."""
+    from skillcircle.access.partition import partitioned_reach_pairs
+    from skillcircle.access.routing import reach_pairs
+
+    u_snap, s_snap = _snaps(street, stations, units, small)
+    pairs, n = partitioned_reach_pairs(
+        street, stations, s_snap, units, u_snap, settings=small, parts_by=parts_by
+    )
+    single = reach_pairs(street, s_snap, u_snap, limit=small.walk_distance_m)
+    assert n == {"district": 2, "grid:0.3": 4}[parts_by]
+    # by hand (walk 400 m): S reaches R1 (360), R2 (300), R5 (100); T reaches R4 (130)
+    assert list(zip(pairs.origin.tolist(), pairs.target.tolist(), strict=True)) == [
+        (0, 0),
+        (0, 1),
+        (0, 4),
+        (1, 3),
+    ]
+    np.testing.assert_allclose(pairs.distance_m, [360.0, 300.0, 100.0, 130.0], atol=1e-9)
+    np.testing.assert_array_equal(pairs.origin, single.origin)
+    np.testing.assert_array_equal(pairs.target, single.target)
+    np.testing.assert_allclose(pairs.distance_m, single.distance_m, atol=1e-9)
