@@ -58,10 +58,11 @@ from typing import Literal
 import numba
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange
+from numba import njit
 from scipy import sparse
 
 from skillcircle._errors import InputError
+from skillcircle._parallel import block_bounds, n_threads, run_blocks
 from skillcircle._validate import positive
 from skillcircle.access.snapping import Snapped, check_network
 from skillcircle.network.model import Network
@@ -370,6 +371,34 @@ def _offer(best, tlist, n_t, t, cost):  # type: ignore[no-untyped-def]
     return n_t
 
 
+@njit(cache=True)
+def _heapsort(a, n):  # type: ignore[no-untyped-def]
+    """Sort ``a[:n]`` (integers) in place.
+
+    A few lines that compile quickly, where ``ndarray.sort`` pulls in numba's generic
+    quicksort (seconds of compilation on a first run).
+    """
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift(a, 0, end)
+
+
+@njit(cache=True, inline="always")
+def _sift(a, root, end):  # type: ignore[no-untyped-def]
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
 # ---------------------------------------------------------------------------- kernels
 @njit(cache=True)
 def _multi_source(indptr, indices, weight, seed_node, seed_dist, seed_label, limit, n):  # type: ignore[no-untyped-def]
@@ -387,7 +416,6 @@ def _multi_source(indptr, indices, weight, seed_node, seed_dist, seed_label, lim
     return dist, label
 
 
-@njit(cache=True, parallel=True)
 def _nearest_kernel(  # type: ignore[no-untyped-def]
     dist, label, edge_u, edge_v, edge_len,
     t_edge, t_off, t_cost, t_on,
@@ -397,7 +425,25 @@ def _nearest_kernel(  # type: ignore[no-untyped-def]
     n = t_edge.shape[0]
     out_d = np.full(n, np.inf)
     out_o = np.full(n, -1, dtype=np.int64)
-    for i in prange(n):
+    bounds = block_bounds(n, min(n_threads(), max(1, n // 10_000)))
+    run_blocks(
+        len(bounds),
+        lambda b: _nearest_block(
+            bounds[b][0], bounds[b][1], dist, label, edge_u, edge_v, edge_len,
+            t_edge, t_off, t_cost, t_on, o_indptr, o_ids, o_off, o_cost, limit, out_d, out_o,
+        ),
+    )  # fmt: skip
+    return out_d, out_o
+
+
+@njit(cache=True, nogil=True)
+def _nearest_block(  # type: ignore[no-untyped-def]
+    lo, hi, dist, label, edge_u, edge_v, edge_len,
+    t_edge, t_off, t_cost, t_on,
+    o_indptr, o_ids, o_off, o_cost, limit, out_d, out_o,
+):  # fmt: skip
+    """:func:`_nearest_kernel` for targets ``lo`` to ``hi`` (one thread's block)."""
+    for i in range(lo, hi):
         if not t_on[i]:
             continue
         e = t_edge[i]
@@ -416,10 +462,8 @@ def _nearest_kernel(  # type: ignore[no-untyped-def]
         if best <= limit:
             out_d[i] = best
             out_o[i] = who
-    return out_d, out_o
 
 
-@njit(cache=True, parallel=True)
 def _balls_kernel(  # type: ignore[no-untyped-def]
     indptr, indices, weight, jobs, seed_u, seed_v, cost_u, cost_v, limit,
     dist2, label2, pos2, hkey2, hnode2, touched2,
@@ -431,42 +475,55 @@ def _balls_kernel(  # type: ignore[no-untyped-def]
     it stops early when the next origin does not fit and records that origin's size in
     ``need[b]``. ``done[b]`` counts the origins it finished, ``per_job`` their sizes.
     """
+    run_blocks(
+        out_node.shape[0],
+        lambda b: _balls_block(
+            b, indptr, indices, weight, jobs, seed_u, seed_v, cost_u, cost_v, limit,
+            dist2[b], label2[b], pos2[b], hkey2[b], hnode2[b], touched2[b],
+            out_node, out_dist, count, done, need, per_job,
+        ),
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _balls_block(  # type: ignore[no-untyped-def]
+    b, indptr, indices, weight, jobs, seed_u, seed_v, cost_u, cost_v, limit,
+    dist, label, pos, hkey, hnode, touched,
+    out_node, out_dist, count, done, need, per_job,
+):  # fmt: skip
+    """Block ``b`` of :func:`_balls_kernel` (its own buffers ``dist`` … ``touched``)."""
     n_blocks = out_node.shape[0]
     cap = out_node.shape[1]
     n_jobs = jobs.shape[0]
-    seeds = np.empty((n_blocks, 2), dtype=np.int64)
-    seed_d = np.empty((n_blocks, 2), dtype=np.float64)
+    seeds = np.empty(2, dtype=np.int64)
+    seed_d = np.empty(2, dtype=np.float64)
     zero = np.zeros(2, dtype=np.int64)
-    for b in prange(n_blocks):
-        lo = b * n_jobs // n_blocks
-        hi = (b + 1) * n_jobs // n_blocks
-        dist, label, pos = dist2[b], label2[b], pos2[b]
-        touched = touched2[b]
-        for j in range(lo, hi):
-            o = jobs[j]
-            seeds[b, 0] = seed_u[o]
-            seeds[b, 1] = seed_v[o]
-            seed_d[b, 0] = cost_u[o]
-            seed_d[b, 1] = cost_v[o]
-            k = _dijkstra(
-                indptr, indices, weight, seeds[b], seed_d[b], zero, limit,
-                dist, label, pos, hkey2[b], hnode2[b], touched,
-            )  # fmt: skip
-            if count[b] + k > cap:
-                need[b] = k
-                _reset(dist, label, touched, k)
-                break
-            start = count[b]
-            for m in range(k):
-                out_node[b, start + m] = touched[m]
-                out_dist[b, start + m] = dist[touched[m]]
-            count[b] = start + k
-            per_job[j] = k
-            done[b] += 1
+    lo = b * n_jobs // n_blocks
+    hi = (b + 1) * n_jobs // n_blocks
+    for j in range(lo, hi):
+        o = jobs[j]
+        seeds[0] = seed_u[o]
+        seeds[1] = seed_v[o]
+        seed_d[0] = cost_u[o]
+        seed_d[1] = cost_v[o]
+        k = _dijkstra(
+            indptr, indices, weight, seeds, seed_d, zero, limit,
+            dist, label, pos, hkey, hnode, touched,
+        )  # fmt: skip
+        if count[b] + k > cap:
+            need[b] = k
             _reset(dist, label, touched, k)
+            break
+        start = count[b]
+        for m in range(k):
+            out_node[b, start + m] = touched[m]
+            out_dist[b, start + m] = dist[touched[m]]
+        count[b] = start + k
+        per_job[j] = k
+        done[b] += 1
+        _reset(dist, label, touched, k)
 
 
-@njit(cache=True, parallel=True)
 def _reach_kernel(  # type: ignore[no-untyped-def]
     indptr, indices, weight, csr_edge, edge_u, edge_v, edge_len,
     jobs, o_edge, o_off, o_cost, limit,
@@ -479,64 +536,81 @@ def _reach_kernel(  # type: ignore[no-untyped-def]
     Same block/overflow protocol as :func:`_balls_kernel`; each origin's targets are written
     sorted, each once with its smallest distance.
     """
+    run_blocks(
+        out_target.shape[0],
+        lambda b: _reach_block(
+            b, indptr, indices, weight, csr_edge, edge_u, edge_v, edge_len,
+            jobs, o_edge, o_off, o_cost, limit, t_indptr, t_ids, t_off, t_cost,
+            dist2[b], label2[b], pos2[b], hkey2[b], hnode2[b], touched2[b], best2[b], tlist2[b],
+            out_target, out_dist, count, done, need, per_job,
+        ),
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _reach_block(  # type: ignore[no-untyped-def]
+    b, indptr, indices, weight, csr_edge, edge_u, edge_v, edge_len,
+    jobs, o_edge, o_off, o_cost, limit,
+    t_indptr, t_ids, t_off, t_cost,
+    dist, label, pos, hkey, hnode, touched, best, tlist,
+    out_target, out_dist, count, done, need, per_job,
+):  # fmt: skip
+    """Block ``b`` of :func:`_reach_kernel` (its own buffers ``dist`` … ``tlist``)."""
     n_blocks = out_target.shape[0]
     cap = out_target.shape[1]
     n_jobs = jobs.shape[0]
-    seeds = np.empty((n_blocks, 2), dtype=np.int64)
-    seed_d = np.empty((n_blocks, 2), dtype=np.float64)
+    seeds = np.empty(2, dtype=np.int64)
+    seed_d = np.empty(2, dtype=np.float64)
     zero = np.zeros(2, dtype=np.int64)
-    for b in prange(n_blocks):
-        lo = b * n_jobs // n_blocks
-        hi = (b + 1) * n_jobs // n_blocks
-        dist, label, pos = dist2[b], label2[b], pos2[b]
-        touched, best, tlist = touched2[b], best2[b], tlist2[b]
-        for j in range(lo, hi):
-            o = jobs[j]
-            e0 = o_edge[o]
-            c0 = o_cost[o]
-            seeds[b, 0] = edge_u[e0]
-            seeds[b, 1] = edge_v[e0]
-            seed_d[b, 0] = c0 + o_off[o]
-            seed_d[b, 1] = c0 + (edge_len[e0] - o_off[o])
-            k = _dijkstra(
-                indptr, indices, weight, seeds[b], seed_d[b], zero, limit,
-                dist, label, pos, hkey2[b], hnode2[b], touched,
-            )  # fmt: skip
-            n_t = 0
-            for m in range(k):
-                a = touched[m]
-                d = dist[a]
-                for kk in range(indptr[a], indptr[a + 1]):
-                    e = csr_edge[kk]
-                    for s in range(t_indptr[e], t_indptr[e + 1]):
-                        if edge_u[e] == a:
-                            c = (d + t_off[s]) + t_cost[s]
-                            if c <= limit:
-                                n_t = _offer(best, tlist, n_t, t_ids[s], c)
-                        if edge_v[e] == a:
-                            c = (d + (edge_len[e] - t_off[s])) + t_cost[s]
-                            if c <= limit:
-                                n_t = _offer(best, tlist, n_t, t_ids[s], c)
-            for s in range(t_indptr[e0], t_indptr[e0 + 1]):
-                c = (c0 + abs(o_off[o] - t_off[s])) + t_cost[s]
-                if c <= limit:
-                    n_t = _offer(best, tlist, n_t, t_ids[s], c)
-            _reset(dist, label, touched, k)
-            if count[b] + n_t > cap:
-                need[b] = n_t
-                for m in range(n_t):
-                    best[tlist[m]] = np.inf
-                break
-            tlist[:n_t].sort()
-            start = count[b]
+    lo = b * n_jobs // n_blocks
+    hi = (b + 1) * n_jobs // n_blocks
+    for j in range(lo, hi):
+        o = jobs[j]
+        e0 = o_edge[o]
+        c0 = o_cost[o]
+        seeds[0] = edge_u[e0]
+        seeds[1] = edge_v[e0]
+        seed_d[0] = c0 + o_off[o]
+        seed_d[1] = c0 + (edge_len[e0] - o_off[o])
+        k = _dijkstra(
+            indptr, indices, weight, seeds, seed_d, zero, limit,
+            dist, label, pos, hkey, hnode, touched,
+        )  # fmt: skip
+        n_t = 0
+        for m in range(k):
+            a = touched[m]
+            d = dist[a]
+            for kk in range(indptr[a], indptr[a + 1]):
+                e = csr_edge[kk]
+                for s in range(t_indptr[e], t_indptr[e + 1]):
+                    if edge_u[e] == a:
+                        c = (d + t_off[s]) + t_cost[s]
+                        if c <= limit:
+                            n_t = _offer(best, tlist, n_t, t_ids[s], c)
+                    if edge_v[e] == a:
+                        c = (d + (edge_len[e] - t_off[s])) + t_cost[s]
+                        if c <= limit:
+                            n_t = _offer(best, tlist, n_t, t_ids[s], c)
+        for s in range(t_indptr[e0], t_indptr[e0 + 1]):
+            c = (c0 + abs(o_off[o] - t_off[s])) + t_cost[s]
+            if c <= limit:
+                n_t = _offer(best, tlist, n_t, t_ids[s], c)
+        _reset(dist, label, touched, k)
+        if count[b] + n_t > cap:
+            need[b] = n_t
             for m in range(n_t):
-                t = tlist[m]
-                out_target[b, start + m] = t
-                out_dist[b, start + m] = best[t]
-                best[t] = np.inf
-            count[b] = start + n_t
-            per_job[j] = n_t
-            done[b] += 1
+                best[tlist[m]] = np.inf
+            break
+        _heapsort(tlist, n_t)
+        start = count[b]
+        for m in range(n_t):
+            t = tlist[m]
+            out_target[b, start + m] = t
+            out_dist[b, start + m] = best[t]
+            best[t] = np.inf
+        count[b] = start + n_t
+        per_job[j] = n_t
+        done[b] += 1
 
 
 @njit(cache=True)

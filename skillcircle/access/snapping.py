@@ -29,9 +29,10 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-from numba import njit, prange
+from numba import njit
 
 from skillcircle._errors import InputError
+from skillcircle._parallel import block_bounds, n_threads, run_blocks
 from skillcircle._validate import positive
 from skillcircle.network.model import Network
 
@@ -267,18 +268,36 @@ def _register_segments(ax, ay, bx, by, x0, y0, cell, nx, ny):  # type: ignore[no
     return indptr, segs
 
 
-@njit(cache=True, parallel=True)
 def _grid_nearest(  # type: ignore[no-untyped-def]
     px, py, order, ax, ay, bx, by, seg_edge, seg_start, x0, y0, cell, nx, ny, indptr, segs, kmax,
     out_edge, out_dist, out_along, out_x, out_y, found,
 ):  # fmt: skip
     """Nearest segment of each point by ring search; ``found`` False where not certain.
 
-    Points are visited in ``order`` (sorted by grid cell, for memory locality).
+    Points are visited in ``order`` (sorted by grid cell, for memory locality), in one
+    contiguous block of ``order`` per thread.
 
     Ties (equal distance) go to the lowest edge row, then the smallest offset along it.
     """
-    for r in prange(order.shape[0]):
+    n = order.shape[0]
+    bounds = block_bounds(n, min(n_threads(), max(1, n // 2_000)))
+    run_blocks(
+        len(bounds),
+        lambda b: _grid_nearest_block(
+            bounds[b][0], bounds[b][1], px, py, order, ax, ay, bx, by, seg_edge, seg_start,
+            x0, y0, cell, nx, ny, indptr, segs, kmax,
+            out_edge, out_dist, out_along, out_x, out_y, found,
+        ),
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _grid_nearest_block(  # type: ignore[no-untyped-def]
+    lo, hi, px, py, order, ax, ay, bx, by, seg_edge, seg_start, x0, y0, cell, nx, ny, indptr,
+    segs, kmax, out_edge, out_dist, out_along, out_x, out_y, found,
+):  # fmt: skip
+    """:func:`_grid_nearest` for ``order[lo:hi]`` (one thread's block)."""
+    for r in range(lo, hi):
         p = order[r]
         x, y = px[p], py[p]
         fi, fj = np.floor((x - x0) / cell), np.floor((y - y0) / cell)
