@@ -229,7 +229,12 @@ ACCESS_UNIT_COLUMNS = ("group_population", "access_per_1000")
 #: Columns :meth:`Accessibility.station_frame` adds to the station table (``stations.csv``).
 ACCESS_STATION_COLUMNS = ("capacity_used", "trainings_wanted", "supply_ratio", "oversubscribed")
 #: Columns the 区 and 街道 layers gain from the accessibility block.
-ACCESS_AREA_COLUMNS = ("group_population", "group_covered_population", "access_per_1000")
+ACCESS_AREA_COLUMNS = (
+    "group_population",
+    "group_covered_population",
+    "access_per_1000",
+    "group_label",
+)
 
 #: Trainings per resident of the group per year when no city profile gives a target: two per
 #: hundred residents, about what one million person-trainings over three years mean for a

@@ -216,6 +216,7 @@ def _with_access(layer: gpd.GeoDataFrame, analysis: Analysis, *, level: str) -> 
             "group_population": [a.group_population for a in areas],
             "group_covered_population": [a.group_covered_population for a in areas],
             "access_per_1000": [a.per_1000 for a in areas],
+            "group_label": access.group_label,
         }
     ).drop_duplicates(f"{level}_code")
     keep = layer.drop(columns=list(schema.AREA_ACCESS_COLUMNS), errors="ignore")

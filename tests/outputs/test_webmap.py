@@ -761,6 +761,7 @@ def test_access_layer_colours_sizes_and_legend() -> None:
             "access_per_1000": [0.5, 3.0],
             "group_population": [1000.0, 2000.0],
             "group_covered_population": [400.0, 1200.0],
+            "group_label": ["working-age residents <15-59>"] * 2,
         },
         geometry=[box(113.30, 23.10, 113.31, 23.11), box(113.31, 23.10, 113.32, 23.11)],
         crs="EPSG:4326",
@@ -795,6 +796,9 @@ def test_access_layer_colours_sizes_and_legend() -> None:
     access_polys = polys[-1]["features"]
     tips = [f["properties"]["tip"] for f in access_polys]
     assert "per 1 000 residents within reach: 3.0" in tips[1]
+    assert "Residents counted: working-age residents &lt;15-59&gt;" in tips[1]  # data: escaped
+    assert "Of them, in the area: 2,000" in tips[1]
+    assert "... within 15 min of a station: 1,200" in tips[1]
     fills = [f["properties"]["style"]["fillColor"] for f in access_polys]
     assert fills[0] != fills[1]
     assert _access_ceiling(areas["access_per_1000"]) == 5.0

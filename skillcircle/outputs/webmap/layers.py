@@ -498,9 +498,10 @@ def _add_access(
                             "可达性 Trainings a year per 1 000 residents within reach",
                             None if per is None else f"{per:.1f}",
                         ),
-                        ("Residents of the group", _count(rec.get("group_population"))),
+                        ("Residents counted", _text(rec.get("group_label"))),
+                        ("Of them, in the area", _count(rec.get("group_population"))),
                         (
-                            f"... within {minutes} min",
+                            f"... within {minutes} min of a station",
                             _count(rec.get("group_covered_population")),
                         ),
                     ],
