@@ -21,7 +21,9 @@ coverage" gives no bound. Here:
   incremental augmenting-path maximum flow, with the quotas and the spacing rule of the
   uncapacitated solver. The served demand is monotone submodular in the set of stations, so
   stale gains are valid upper bounds and the greedy keeps ``1 - 1/e`` of the optimum
-  without side constraints.
+  without side constraints. When the plan leaves a site unfilled, a second greedy pass
+  breaks ties between equal gains the other way (the site with the least demand left in its
+  walk first), each pass is improved by 1-swaps, and the better plan is kept.
 * **Certificate**: the capacity bound (served today plus the ``K`` largest candidate
   capacities: a plan whose every pick is filled is optimal, and then no swap or relaxation
   is run), the submodular bound (served demand plus the ``K`` largest exact marginal gains,
@@ -424,15 +426,33 @@ class CapacitatedProblem:
         capacity_ub = min(base + float(top_caps.sum()), float(model.demand.sum()))
         filled = base + float(gains.sum()) >= capacity_ub - state.tol * 1e3
         t0 = time.perf_counter()
+        deadline = time.perf_counter() + time_limit_s
+
+        def improve(g: _Greedy, sel: IntArray, gains: FloatArray) -> tuple[Any, ...]:
+            n_swaps = 0
+            st = g.state
+            if swap and sel.size:
+                sel, n_swaps = g.local_search(sel, deadline=deadline)
+                if n_swaps:
+                    sel, gains = self._order(model, sel)
+                    st = self._state(model)
+                    for j in sel:
+                        st.open(n_e + int(j))
+                    g.restart(st, sel)
+            return g, st, sel, gains, n_swaps
+
         swaps = 0
-        if swap and sel.size and not filled:
-            sel, swaps = greedy.local_search(sel, deadline=time.perf_counter() + time_limit_s)
-            if swaps:
-                sel, gains = self._order(model, sel)
-                state = self._state(model)
-                for j in sel:
-                    state.open(n_e + int(j))
-                greedy.restart(state, sel)
+        if not filled:
+            greedy, state, sel, gains, swaps = improve(greedy, sel, gains)
+            # a second pass breaking ties the other way (see _Greedy._tie_key); the better
+            # plan is kept. Both are greedy plans: the bound below holds for either.
+            other = _Greedy(
+                self._state(model), model, n_e, gid, gmin, gmax, nb_ptr, nb_idx, tie=1.0
+            )
+            o_sel, o_gains = other.run(int(add))
+            other, o_state, o_sel, o_gains, o_swaps = improve(other, o_sel, o_gains)
+            if float(o_gains.sum()) > float(gains.sum()) + state.tol * 1e3:
+                greedy, state, sel, gains, swaps = other, o_state, o_sel, o_gains, o_swaps
         timings["swap"] = time.perf_counter() - t0
         served = base + float(gains.sum())
 
@@ -605,8 +625,11 @@ class _Greedy:
         gmax: IntArray,
         nb_ptr: IntArray,
         nb_idx: IntArray,
+        *,
+        tie: float = 0.0,
     ) -> None:
         self.state, self.n_e = state, n_existing
+        self.tie = float(tie)
         self.gid, self.gmin, self.gmax = gid, gmin, gmax
         self.nb_ptr, self.nb_idx = nb_ptr, nb_idx
         reach = model.reach
@@ -688,12 +711,24 @@ class _Greedy:
         self.fresh[j] = self.round
         return g
 
+    def _tie_key(self, j: int) -> float:
+        """Second key among equal gains (the lowest index comes third).
+
+        With ``tie`` 1 the site whose walk has the least demand left unserved goes first (it
+        fills up where nobody else would), keeping the crowded places for later picks.
+        """
+        if not self.tie:
+            return 0.0
+        r = self.model.reach
+        s = self.n_e + j
+        return self.tie * float(self.state.resid[r.indices[r.indptr[s] : r.indptr[s + 1]]].sum())
+
     def run(self, k: int) -> tuple[IntArray, FloatArray]:
         n_c = self.ub.size
         tol = self.state.tol * 1e3
         count = np.zeros(self.gmin.size, dtype=np.int64)
         banned = np.zeros(n_c, dtype=bool)
-        heap = [(-float(self.ub[j]), j) for j in range(n_c)]
+        heap = [(-float(self.ub[j]), 0.0, j) for j in range(n_c)]
         heapq.heapify(heap)
         gains: list[float] = []
         while len(self.selected) < k:
@@ -701,7 +736,7 @@ class _Greedy:
             restrict = int(unmet.sum()) >= k - len(self.selected)
             best = None
             while heap:
-                neg, j = heapq.heappop(heap)
+                neg, _, j = heapq.heappop(heap)
                 if banned[j]:
                     continue
                 g_id = self.gid[j]
@@ -714,10 +749,11 @@ class _Greedy:
                 if self.fresh[j] == self.round:
                     best = (j, -neg)
                     break
-                heapq.heappush(heap, (-self._gain(j), j))
+                gain = self._gain(j)
+                heapq.heappush(heap, (-gain, self._tie_key(j), j))
             if best is None or best[1] <= tol:
                 if best is not None:
-                    heapq.heappush(heap, (-best[1], best[0]))
+                    heapq.heappush(heap, (-best[1], 0.0, best[0]))
                 if unmet.sum() == 0:
                     break  # nothing left to serve
                 # the rest adds nothing: meet the minimums with the first sites of unmet groups
