@@ -54,6 +54,10 @@ def test_every_section_is_on_the_page(page: str) -> None:
         "### Capacitated siting (served demand under station capacities): timings",
         "### Capacitated siting: served demand and certificate",
         "### Capacitated equal size: skillcircle vs HiGHS MILP vs spopt-style PuLP + CBC",
+        "## Head-to-head with pandana and cityseer (quick sizes)",
+        "### Summary: end to end per network and peer",
+        "### First run after a fresh install (numba compilation)",
+        "### Coverage run in a fresh process: 20,000-node city, 20,000 units",
     ):
         assert heading in page
     assert "skillcircle commit" in page
