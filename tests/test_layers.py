@@ -15,6 +15,7 @@ RANKS = {
     "_errors": 0,
     "_validate": 0,
     "_escaping": 0,
+    "_parallel": 0,  # thread blocks for the numba kernels, used by network and access
     "profiles": 0,
     "settings": 1,
     "inputs": 2,
