@@ -1221,6 +1221,30 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise _Interrupted
 
 
+def _use_kernel_cache() -> None:
+    """Keep numba's compiled kernels in the cache folder, one sub-folder per skillcircle version.
+
+    Called once when the program starts (before numba is imported): ``NUMBA_CACHE_DIR``
+    becomes ``<cache folder>/numba/<version>`` unless the user set it, so an upgrade never
+    meets kernels of another release and a read-only install still caches. In Python (a
+    notebook, a library caller) numba's own default, ``__pycache__`` beside the package, is
+    left alone.
+    """
+    import os
+
+    if "NUMBA_CACHE_DIR" in os.environ or "numba" in sys.modules:
+        return
+    from skillcircle.settings import default_cache_dir
+
+    folder = default_cache_dir() / "numba" / __version__
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # not writable: numba falls back to its default
+        return
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+
+
 def entry() -> None:
     """Console-script entry point."""
+    _use_kernel_cache()
     sys.exit(main())

@@ -195,15 +195,15 @@ def _reach_intervals(
 def _cut(
     net: Network, edge: IntArray, start: FloatArray, end: FloatArray
 ) -> npt.NDArray[np.object_]:
-    """Sub-lines ``[start, end]`` (network metres) of ``edge_geometry[edge]``, vectorised."""
+    """Sub-lines ``[start, end]`` (network metres) of the shapes of ``edge``, vectorised."""
     out = np.empty(edge.shape[0], dtype=object)
     length = net.edge_length[edge]
     whole = (start <= 0.0) & (end >= length)
-    out[whole] = net.edge_geometry[edge[whole]]
+    out[whole] = net.edge_lines(edge[whole])
     part = np.flatnonzero(~whole)
     if part.size == 0:
         return out
-    geoms = net.edge_geometry[edge[part]]
+    geoms = net.edge_lines(edge[part])
     glen = shapely.length(geoms)
     scale = np.divide(glen, length[part], out=np.zeros_like(glen), where=length[part] > 0)
     a = start[part] * scale
@@ -764,9 +764,8 @@ def _segments(net: Network, edge: IntArray, start: FloatArray, end: FloatArray) 
         z = np.zeros(0)
         return _Segments(z, z, z, z, np.zeros(0, dtype=np.int64))
     lines, piece_line = np.unique(edge, return_inverse=True)
-    coords, idx = shapely.get_coordinates(net.edge_geometry[lines], return_index=True)
-    ptr = np.zeros(lines.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(idx, minlength=lines.shape[0]), out=ptr[1:])
+    shapes = net.edge_shapes(lines)
+    coords, ptr = shapes["edge_coords"], shapes["edge_offsets"]
     x0, y0, x1, y1, piece = _segments_kernel(
         ptr,
         np.ascontiguousarray(coords[:, 0]),

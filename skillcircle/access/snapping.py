@@ -183,7 +183,7 @@ def _segment_index(net: Network) -> _SegmentIndex:
     cached = _INDEX_CACHE.get(net)
     if cached is not None:
         return cached
-    coords, owner = shapely.get_coordinates(net.edge_geometry, return_index=True)
+    coords, owner = net.edge_coords, net.edge_vertex_owner()
     same = owner[1:] == owner[:-1]
     a, b = coords[:-1][same], coords[1:][same]
     seg_edge = owner[:-1][same].astype(np.int64)
@@ -215,7 +215,7 @@ def _segment_index(net: Network) -> _SegmentIndex:
         by=by,
         seg_edge=seg_edge,
         seg_start=seg_start,
-        edge_geom_length=shapely.length(net.edge_geometry).astype(np.float64),
+        edge_geom_length=net.shape_lengths(),
         x0=x0,
         y0=y0,
         cell=cell,

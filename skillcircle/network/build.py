@@ -460,9 +460,8 @@ def _drop_invalid_edges(net: Network, source: Path, *, non_finite: int = 0) -> N
     ``meta["invalid_features"]`` and one warning names the file. ``non_finite`` edges were
     already removed with their NaN / infinite nodes (counted, not dropped, here).
     """
-    geoms = net.edge_geometry
     with np.errstate(invalid="ignore", over="ignore"):
-        coords, edge_of = shapely.get_coordinates(geoms, return_index=True)
+        coords, edge_of = net.edge_coords, net.edge_vertex_owner()
         finite = np.ones(net.n_edges, dtype=bool)
         np.logical_and.at(finite, edge_of, np.isfinite(coords).all(axis=1))
         for ends in (net.edge_u, net.edge_v):
@@ -538,7 +537,8 @@ def _standard_attrs(net: Network) -> Network:
         net.edge_u,
         net.edge_v,
         crs=net.crs,
-        edge_geometry=net.edge_geometry,
+        edge_coords=net.edge_coords,
+        edge_offsets=net.edge_offsets,
         edge_length=net.edge_length,
         edge_attrs={"highway": highway, "name": name, "osm_id": osm_id},
         node_id=net.node_id,

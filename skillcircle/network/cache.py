@@ -38,10 +38,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Version of the ``.npz`` layout; files of another version are rebuilt.
-FORMAT_VERSION = 1
+#: Version of the ``.npz`` layout written; files of a version not in :data:`_CORES` are rebuilt.
+#: Version 2 stores edge shapes as flat coordinates (``edge_coords`` + ``edge_offsets``);
+#: version 1 (skillcircle 0.2) stored them as WKB and is still read.
+FORMAT_VERSION = 2
 
-_CORE = ("x", "y", "edge_u", "edge_v", "edge_length", "node_id", "geom_wkb", "geom_offsets")
+_NODES_EDGES = ("x", "y", "edge_u", "edge_v", "edge_length", "node_id")
+#: The arrays every file of each readable version holds.
+_CORES = {
+    1: (*_NODES_EDGES, "geom_wkb", "geom_offsets"),
+    2: (*_NODES_EDGES, "edge_coords", "edge_offsets"),
+}
 _ATTR_PREFIX = "attr__"
 
 
@@ -79,10 +86,6 @@ def save_network(net: Network, path: str | os.PathLike[str], *, key: str | None 
     pathlib.Path
         The target path.
     """
-    wkb = shapely.to_wkb(net.edge_geometry)
-    sizes = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
-    offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
     node_id = net.node_id if net.node_id is not None else np.arange(net.n_nodes, dtype=np.int64)
     arrays: dict[str, npt.NDArray[Any]] = {
         "x": net.x,
@@ -91,8 +94,8 @@ def save_network(net: Network, path: str | os.PathLike[str], *, key: str | None 
         "edge_v": net.edge_v,
         "edge_length": net.edge_length,
         "node_id": node_id,
-        "geom_wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
-        "geom_offsets": offsets,
+        "edge_coords": net.edge_coords,
+        "edge_offsets": net.edge_offsets,
     }
     for name, values in net.edge_attrs.items():
         arrays[_ATTR_PREFIX + name] = _plain(np.asarray(values))
@@ -143,7 +146,10 @@ def is_network_file(path: str | os.PathLike[str]) -> bool:
             names = set(archive.namelist())
     except (OSError, zipfile.BadZipFile):
         return False
-    return all(f"{name}.npy" in names for name in (*_CORE, "header", "checksum"))
+    return any(
+        all(f"{name}.npy" in names for name in (*core, "header", "checksum"))
+        for core in _CORES.values()
+    )
 
 
 def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None = None) -> Network:
@@ -185,7 +191,8 @@ def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None 
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         text = " ".join(str(exc).split())
         raise CacheError(f"{path}: not a readable network file ({text})") from exc
-    missing = [n for n in (*_CORE, "header", "checksum") if n not in arrays]
+    core = _CORES[2] if "edge_coords" in arrays else _CORES[1]
+    missing = [n for n in (*core, "header", "checksum") if n not in arrays]
     if missing:
         raise CacheError(f"{path}: not a network file (missing {', '.join(missing)})")
     stored = arrays.pop("checksum").tobytes().decode("ascii", errors="replace")
@@ -195,23 +202,27 @@ def load_network_file(path: str | os.PathLike[str], *, expected_key: str | None 
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CacheError(f"{path}: unreadable header ({exc})") from exc
-    if header.get("format_version") != FORMAT_VERSION:
-        raise CacheError(
-            f"{path}: format version {header.get('format_version')!r}, expected {FORMAT_VERSION}"
-        )
+    version = header.get("format_version")
+    if version not in _CORES or not all(n in arrays for n in _CORES.get(version, ())):
+        readable = " or ".join(str(v) for v in _CORES)
+        raise CacheError(f"{path}: format version {version!r}, expected {readable}")
     if expected_key is not None and header.get("key") != expected_key:
         raise CacheError(f"{path}: built from another input or options (stale cache)")
     try:  # a consistent checksum does not make a hand-made file complete
-        blob = arrays["geom_wkb"].tobytes()
-        off = arrays["geom_offsets"]
-        geoms = shapely.from_wkb([blob[off[i] : off[i + 1]] for i in range(off.size - 1)])
+        if version == 1:
+            blob = arrays["geom_wkb"].tobytes()
+            off = arrays["geom_offsets"]
+            geoms = shapely.from_wkb([blob[off[i] : off[i + 1]] for i in range(off.size - 1)])
+            shapes: dict[str, Any] = {"edge_geometry": np.asarray(geoms, dtype=object)}
+        else:
+            shapes = {"edge_coords": arrays["edge_coords"], "edge_offsets": arrays["edge_offsets"]}
         return Network.from_edges(
             arrays["x"],
             arrays["y"],
             arrays["edge_u"],
             arrays["edge_v"],
             crs=header["crs"],
-            edge_geometry=np.asarray(geoms, dtype=object),
+            **shapes,
             edge_length=arrays["edge_length"],
             edge_attrs={name: arrays[_ATTR_PREFIX + name] for name in header["attrs"]},
             node_id=arrays["node_id"],

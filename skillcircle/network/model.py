@@ -2,9 +2,12 @@
 
 A :class:`Network` is an undirected graph stored as flat NumPy arrays: node coordinates in a
 projected CRS (metres), one row per undirected edge (``edge_u``, ``edge_v``, ``edge_length``,
-``edge_geometry`` drawn from ``u`` to ``v``), and a CSR adjacency in which every edge appears
+edge shapes as one flat coordinate array ``edge_coords`` cut by ``edge_offsets``, each drawn
+from ``u`` to ``v``), and a CSR adjacency in which every edge appears
 twice (``u → v`` and ``v → u``) with ``csr_edge`` giving the edge row of each entry. That
-layout is what the routing kernels in :mod:`skillcircle.access.routing` walk.
+layout is what the routing kernels in :mod:`skillcircle.access.routing` walk. Shapely
+LineStrings (``edge_geometry``) are built only when a step asks for them: a million edges as
+Python objects cost about half a gigabyte, as coordinates about 60 MB.
 
 :meth:`Network.from_networkx` and :meth:`Network.to_networkx` convert to and from networkx
 (osmnx) graphs; networkx and pandas are imported only when those are called.
@@ -53,12 +56,14 @@ class Network:
     x, y
         Node coordinates, metres, shape ``(n_nodes,)``.
     edge_u, edge_v
-        End nodes of each undirected edge, shape ``(n_edges,)``. ``edge_geometry[i]`` runs from
-        ``edge_u[i]`` to ``edge_v[i]``.
+        End nodes of each undirected edge, shape ``(n_edges,)``. The shape of edge ``i`` runs
+        from ``edge_u[i]`` to ``edge_v[i]``.
     edge_length
-        Edge length in metres (the geometric length of ``edge_geometry``).
-    edge_geometry
-        Shapely LineStrings, one per edge.
+        Edge length in metres (the geometric length of the edge's shape).
+    edge_coords, edge_offsets
+        Edge shapes: the vertices of edge ``i`` are
+        ``edge_coords[edge_offsets[i]:edge_offsets[i + 1]]`` (shape ``(n_coords, 2)``; at least
+        two per edge). :attr:`edge_geometry` and :meth:`edge_lines` give them as LineStrings.
     crs
         The projected CRS of every coordinate (e.g. ``"EPSG:32650"``).
     indptr, indices, csr_length, csr_edge
@@ -78,7 +83,8 @@ class Network:
     edge_u: IntArray
     edge_v: IntArray
     edge_length: FloatArray
-    edge_geometry: npt.NDArray[np.object_]
+    edge_coords: FloatArray
+    edge_offsets: IntArray
     crs: str
     indptr: IntArray
     indices: IntArray
@@ -99,6 +105,8 @@ class Network:
         *,
         crs: str,
         edge_geometry: npt.ArrayLike | None = None,
+        edge_coords: npt.ArrayLike | None = None,
+        edge_offsets: npt.ArrayLike | None = None,
         edge_length: npt.ArrayLike | None = None,
         edge_attrs: Mapping[str, npt.ArrayLike] | None = None,
         node_id: npt.ArrayLike | None = None,
@@ -115,9 +123,13 @@ class Network:
         crs
             Projected CRS of the coordinates.
         edge_geometry
-            LineStrings from ``u`` to ``v``; straight segments when omitted.
+            LineStrings from ``u`` to ``v``; straight segments when omitted (and no
+            ``edge_coords``). Only their vertices are kept.
+        edge_coords, edge_offsets
+            The same shapes as flat arrays (see the class attributes), instead of
+            ``edge_geometry``: what another network's fields give without building objects.
         edge_length
-            Edge lengths in metres; the geometric length of ``edge_geometry`` when omitted.
+            Edge lengths in metres; the geometric length of each shape when omitted.
         edge_attrs
             Extra per-edge columns.
         node_id
@@ -146,18 +158,16 @@ class Network:
             raise NetworkError("the walking network is empty (no nodes or no edges)")
         if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= n:
             raise NetworkError("an edge refers to a node that does not exist")
-        if edge_geometry is None:
-            coords = np.stack(
-                [np.column_stack([xs[u], ys[u]]), np.column_stack([xs[v], ys[v]])], axis=1
-            )
-            geom = shapely.linestrings(coords)
-        else:
-            geom = np.asarray(edge_geometry, dtype=object)
+        coords, offsets, geom_length = _edge_shapes(
+            xs, ys, u, v, edge_geometry, edge_coords, edge_offsets, need_length=edge_length is None
+        )
         length = (
-            shapely.length(geom).astype(np.float64)
+            geom_length
             if edge_length is None
             else np.ascontiguousarray(edge_length, dtype=np.float64)
         )
+        if length.shape != u.shape:
+            raise NetworkError("edge lengths must have one value per edge")
         if not np.all(np.isfinite(length)) or np.any(length < 0):
             raise NetworkError("edge lengths must be finite and non-negative")
         attrs = {k: np.asarray(val) for k, val in (edge_attrs or {}).items()}
@@ -176,7 +186,8 @@ class Network:
             edge_u=u,
             edge_v=v,
             edge_length=length,
-            edge_geometry=geom,
+            edge_coords=coords,
+            edge_offsets=offsets,
             crs=crs,
             indptr=indptr,
             indices=indices,
@@ -339,6 +350,69 @@ class Network:
         return float(self.edge_length.sum())
 
     @functools.cached_property
+    def edge_geometry(self) -> npt.NDArray[np.object_]:
+        """Shapely LineStrings, one per edge from ``u`` to ``v`` (built on first use, then kept).
+
+        Steps that need only some edges should use :meth:`edge_lines`, which does not build
+        the others.
+        """
+        return self.edge_lines(None)
+
+    def edge_lines(self, edges: npt.ArrayLike | None) -> npt.NDArray[np.object_]:
+        """LineStrings of the given edge rows (every edge when ``None``), in that order.
+
+        Taken from :attr:`edge_geometry` when it was already built, else made from the
+        coordinates of those edges only.
+        """
+        built = self.__dict__.get("edge_geometry")
+        if edges is None:
+            if built is not None:
+                return built
+            coords, offsets = self.edge_coords, self.edge_offsets
+        else:
+            idx = np.asarray(edges, dtype=np.int64)
+            if built is not None:
+                return built[idx]
+            picked = self.edge_shapes(idx)
+            coords, offsets = picked["edge_coords"], picked["edge_offsets"]
+        out = np.empty(offsets.size - 1, dtype=object)
+        if out.size:
+            owner = np.repeat(np.arange(out.size, dtype=np.int64), np.diff(offsets))
+            out[:] = shapely.linestrings(coords, indices=owner)
+        return out
+
+    def edge_shapes(self, edges: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+        """The shapes of some edge rows as ``{"edge_coords": …, "edge_offsets": …}``.
+
+        Ready to pass to :meth:`from_edges` for a network of those edges, in that order.
+        """
+        idx = np.asarray(edges, dtype=np.int64)
+        start = self.edge_offsets[idx]
+        count = self.edge_offsets[idx + 1] - start
+        offsets = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(count, out=offsets[1:])
+        take = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(start - offsets[:-1], count)
+        return {"edge_coords": self.edge_coords[take], "edge_offsets": offsets}
+
+    def edge_vertex_owner(self) -> IntArray:
+        """Edge row of every row of :attr:`edge_coords` (what ``return_index`` gives in shapely)."""
+        return np.repeat(np.arange(self.n_edges, dtype=np.int64), np.diff(self.edge_offsets))
+
+    def shape_lengths(self) -> FloatArray:
+        """Geometric length of each edge's shape in metres (``edge_length`` may differ).
+
+        Summed segment by segment from :attr:`edge_coords`, as shapely's ``length``, to within
+        rounding.
+        """
+        return _polyline_length(self.edge_coords, self.edge_offsets)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (e.g. to Dask workers) without the LineStrings: they are rebuilt on demand."""
+        state = dict(self.__dict__)
+        state.pop("edge_geometry", None)
+        return state
+
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Identity of the network's topology: ``"<nodes>n-<edges>e-<hash>"``.
 
@@ -390,7 +464,7 @@ class Network:
             new_index[self.edge_u[ekeep]],
             new_index[self.edge_v[ekeep]],
             crs=self.crs,
-            edge_geometry=self.edge_geometry[ekeep],
+            **self.edge_shapes(np.flatnonzero(ekeep)),
             edge_length=self.edge_length[ekeep],
             edge_attrs={k: v[ekeep] for k, v in self.edge_attrs.items()},
             node_id=None if self.node_id is None else self.node_id[keep],
@@ -417,7 +491,7 @@ class Network:
             new[self.edge_u[keep]],
             new[self.edge_v[keep]],
             crs=self.crs,
-            edge_geometry=self.edge_geometry[keep],
+            **self.edge_shapes(np.flatnonzero(keep)),
             edge_length=self.edge_length[keep],
             edge_attrs={k: v[keep] for k, v in self.edge_attrs.items()},
             node_id=None if self.node_id is None else self.node_id[used],
@@ -546,3 +620,70 @@ def _build_csr(
         np.ascontiguousarray(w[order]),
         np.ascontiguousarray(eid[order]),
     )
+
+
+def _edge_shapes(
+    x: FloatArray,
+    y: FloatArray,
+    u: IntArray,
+    v: IntArray,
+    geometry: npt.ArrayLike | None,
+    coords: npt.ArrayLike | None,
+    offsets: npt.ArrayLike | None,
+    *,
+    need_length: bool,
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Edge shapes as ``(coords, offsets, geometric length)`` from any of the three inputs.
+
+    The length is computed (as shapely does: the sum of each segment's ``sqrt(dx² + dy²)``)
+    only when ``need_length``; otherwise an empty array.
+    """
+    n = u.size
+    if geometry is not None and (coords is not None or offsets is not None):
+        raise NetworkError("give edge_geometry or edge_coords + edge_offsets, not both")
+    if geometry is not None:
+        geom = np.asarray(geometry, dtype=object)
+        if geom.shape != (n,):
+            raise NetworkError("edge_geometry must have one LineString per edge")
+        kinds = shapely.get_type_id(geom)
+        if np.any((kinds != 1) & (kinds != 2)):  # LineString or LinearRing
+            bad = int(np.flatnonzero((kinds != 1) & (kinds != 2))[0])
+            raise NetworkError(f"edge geometry {bad} is not a LineString")
+        xy, owner = shapely.get_coordinates(geom, return_index=True)
+        count = np.bincount(owner, minlength=n)
+        length = shapely.length(geom).astype(np.float64) if need_length else np.zeros(0)
+    elif coords is not None or offsets is not None:
+        if coords is None or offsets is None:
+            raise NetworkError("edge_coords and edge_offsets go together")
+        xy = np.asarray(coords, dtype=np.float64)
+        off = np.ascontiguousarray(offsets, dtype=np.int64)
+        if xy.ndim != 2 or xy.shape[1] != 2 or off.shape != (n + 1,):
+            raise NetworkError("edge_coords must be (n, 2) and edge_offsets one longer than edges")
+        if off[0] != 0 or off[-1] != xy.shape[0]:
+            raise NetworkError("edge_offsets must start at 0 and end at len(edge_coords)")
+        count = np.diff(off)
+        length = np.zeros(0)
+        if need_length:
+            length = _polyline_length(xy, off)
+    else:
+        xy = np.empty((2 * n, 2))
+        xy[0::2, 0], xy[0::2, 1] = x[u], y[u]
+        xy[1::2, 0], xy[1::2, 1] = x[v], y[v]
+        count = np.full(n, 2, dtype=np.int64)
+        length = _polyline_length(xy, np.arange(0, 2 * n + 1, 2, dtype=np.int64))
+    if np.any(count < 2):
+        bad = int(np.flatnonzero(count < 2)[0])
+        raise NetworkError(f"edge {bad} has fewer than two vertices (an empty geometry)")
+    out = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(count, out=out[1:])
+    return np.ascontiguousarray(xy, dtype=np.float64), out, length
+
+
+def _polyline_length(xy: FloatArray, offsets: IntArray) -> FloatArray:
+    """Length of each polyline ``xy[offsets[i]:offsets[i+1]]``, summed segment by segment."""
+    d = np.diff(xy, axis=0)
+    seg = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+    if offsets.size < 2:
+        return np.zeros(0)
+    seg[offsets[1:-1] - 1] = 0.0  # the step from one line's last vertex to the next line's first
+    return np.add.reduceat(seg, offsets[:-1]).astype(np.float64)

@@ -137,7 +137,8 @@ def grid_city(
         u,
         v,
         crs=crs,
-        edge_attrs={"highway": np.where(arterial, "primary", "residential")},
+        # two shared str objects, 8 bytes an edge (a fixed-width <U11 array takes 44)
+        edge_attrs={"highway": np.array(["residential", "primary"], dtype=object)[arterial * 1]},
         meta={
             "source": "skillcircle.network.synthetic.grid_city",
             "n_nodes_approx": int(n_nodes_approx),
@@ -187,7 +188,7 @@ def random_points(
     rng = np.random.default_rng(seed)
     edges = rng.choice(net.n_edges, size=n, p=net.edge_length / total)
     frac = rng.random(n)
-    on_street = shapely.line_interpolate_point(net.edge_geometry[edges], frac, normalized=True)
+    on_street = shapely.line_interpolate_point(net.edge_lines(edges), frac, normalized=True)
     xy = shapely.get_coordinates(on_street)
     radius = spread_m * np.sqrt(rng.random(n))
     angle = rng.uniform(0.0, 2.0 * np.pi, n)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_other_format_version_is_refused(
     monkeypatch.setattr(nc, "FORMAT_VERSION", 0)
     path = nc.save_network(net, tmp_path / "net.npz")
     monkeypatch.undo()
-    with pytest.raises(CacheError, match="format version 0, expected 1"):
+    with pytest.raises(CacheError, match="format version 0, expected 1 or 2"):
         nc.load_network_file(path)
 
 
@@ -195,3 +196,24 @@ def test_load_network_reads_a_built_file(settings: Settings, tmp_path: Path) -> 
     again = load_network(path, settings=settings)
     _assert_same(built, again)
     assert again.meta["raw"]["n_components"] == 2  # provenance of the original build kept
+
+
+def test_a_version_1_file_with_wkb_shapes_still_reads(net: Network, tmp_path: Path) -> None:
+    # the layout skillcircle 0.2 wrote: shapes as WKB blobs cut by byte offsets
+    path = nc.save_network(net, tmp_path / "new.npz")
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files if k not in {"edge_coords", "edge_offsets"}}
+    wkb = shapely.to_wkb(net.edge_geometry).tolist()
+    arrays["geom_wkb"] = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+    arrays["geom_offsets"] = np.cumsum([0] + [len(b) for b in wkb]).astype(np.int64)
+    header = json.loads(arrays["header"].tobytes().decode("utf-8")) | {"format_version": 1}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    del arrays["checksum"]
+    arrays["checksum"] = np.frombuffer(nc._checksum(arrays).encode("ascii"), dtype=np.uint8)
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    assert nc.is_network_file(old)
+    back = nc.load_network_file(old)
+    _assert_same(net, back)
+    assert back.edge_offsets.tolist() == net.edge_offsets.tolist()
+    assert np.array_equal(back.edge_coords, net.edge_coords)

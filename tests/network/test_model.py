@@ -63,3 +63,47 @@ def test_bad_edges_are_refused():
 
 def test_largest_component_mask(two_pieces):
     assert two_pieces.largest_component_mask().tolist() == [True, True, True, False, False]
+
+
+def test_shapes_are_flat_coordinates_and_lines_on_demand(two_pieces):
+    net = two_pieces
+    assert net.edge_offsets.tolist() == [0, 2, 4, 6, 9]
+    assert net.edge_coords[6:9].tolist() == [[0, 0], [50, 40], [100, 0]]
+    assert "edge_geometry" not in net.__dict__  # nothing built yet
+    some = net.edge_lines([3, 1])  # only these two are made
+    assert [g.wkt for g in some] == ["LINESTRING (0 0, 50 40, 100 0)", "LINESTRING (100 0, 100 50)"]
+    assert "edge_geometry" not in net.__dict__
+    every = net.edge_geometry
+    assert every[2].equals(shapely.LineString([(1000, 0), (1500, 0)]))
+    assert net.edge_lines([2])[0] is every[2]  # taken from the built ones now
+    np.testing.assert_allclose(net.shape_lengths(), [100, 50, 500, 2 * np.hypot(50, 40)])
+
+
+def test_edge_shapes_feed_a_subnetwork(two_pieces):
+    picked = two_pieces.edge_shapes([3, 0])
+    assert picked["edge_offsets"].tolist() == [0, 3, 5]
+    sub = Network.from_edges([0, 100], [0, 0], [0, 0], [1, 1], crs="EPSG:4547", **picked)
+    np.testing.assert_allclose(sub.edge_length, [2 * np.hypot(50, 40), 100.0])
+    assert sub.edge_geometry[0].wkt == "LINESTRING (0 0, 50 40, 100 0)"
+
+
+def test_pickle_leaves_the_lines_behind(two_pieces):
+    import pickle
+
+    two_pieces.edge_geometry  # noqa: B018 - build them
+    back = pickle.loads(pickle.dumps(two_pieces))
+    assert "edge_geometry" not in back.__dict__
+    assert [g.wkt for g in back.edge_geometry] == [g.wkt for g in two_pieces.edge_geometry]
+
+
+def test_shapes_that_are_not_lines_are_refused():
+    with pytest.raises(NetworkError, match="edge geometry 1 is not a LineString"):
+        Network.from_edges(
+            [0, 1, 2], [0, 0, 0], [0, 1], [1, 2], crs="EPSG:4547",
+            edge_geometry=[shapely.LineString([(0, 0), (1, 0)]), shapely.Point(1, 0)],
+        )  # fmt: skip
+    with pytest.raises(NetworkError, match="edge_offsets must start at 0"):
+        Network.from_edges(
+            [0, 1], [0, 0], [0], [1], crs="EPSG:4547",
+            edge_coords=[[0, 0], [1, 0]], edge_offsets=[0, 3],
+        )  # fmt: skip
