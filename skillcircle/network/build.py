@@ -678,13 +678,22 @@ def _read_geoparquet(path: Path) -> tuple[gpd.GeoDataFrame, npt.NDArray[np.bool_
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs), unreadable
 
 
-def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
+def read_osm_pbf_ways(
+    path: str | Path, *, bbox: tuple[float, float, float, float] | None = None
+) -> gpd.GeoDataFrame:
     """Read the ``highway`` ways of an ``.osm.pbf`` file as lines (EPSG:4326) with pyosmium.
 
     Parameters
     ----------
     path
         The OSM PBF (or any format pyosmium reads) file.
+    bbox
+        ``(west, south, east, north)`` in degrees: read only the ways with at least one node
+        inside, each whole (its nodes outside included). The file is streamed in passes that
+        keep only what lies inside: the ids of the nodes in the box, the ways that use them,
+        then those ways' node locations — so a regional extract many times the study area
+        is never held whole. ``None``: every highway way of the file (a location index of
+        all its nodes is built).
 
     Returns
     -------
@@ -698,25 +707,73 @@ def read_osm_pbf_ways(path: str | Path) -> gpd.GeoDataFrame:
     rows: list[dict[str, Any]] = []
     lines: list[Any] = []
     try:
-        processor = (
-            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.KeyFilter("highway"))
-        )
-        for obj in processor:
-            if not isinstance(obj, osmium.osm.Way):
-                continue
-            coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
-            if len(coords) < 2:
-                continue
-            tags = {k: obj.tags.get(k) for k in tags_kept}
-            rows.append({"osm_id": int(obj.id), **tags})
-            lines.append(coords)
+        if bbox is None:
+            processor = (
+                osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+                .with_locations()
+                .with_filter(osmium.filter.KeyFilter("highway"))
+            )
+            for obj in processor:
+                if not isinstance(obj, osmium.osm.Way):
+                    continue
+                coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+                if len(coords) < 2:
+                    continue
+                rows.append({"osm_id": int(obj.id), **{k: obj.tags.get(k) for k in tags_kept}})
+                lines.append(coords)
+        else:
+            rows, lines = _pbf_ways_in_box(osmium, Path(path), bbox, tags_kept)
     except RuntimeError as exc:
         raise InputError(f"cannot read the OSM file ({exc})", path=path) from exc
     geometry = [shapely.LineString(c) for c in lines]
     frame = pd.DataFrame(rows, columns=["osm_id", *tags_kept])
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+
+def _pbf_ways_in_box(
+    osmium: Any, path: Path, bbox: tuple[float, float, float, float], tags_kept: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], list[list[tuple[float, float]]]]:
+    """The highway ways of ``path`` with a node in ``bbox``, in three streaming passes."""
+    west, south, east, north = bbox
+    # 1. ids of the nodes inside the box (only node locations are read)
+    inside = osmium.IdTracker()
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        loc = node.location
+        if loc.valid() and west <= loc.lon <= east and south <= loc.lat <= north:
+            inside.add_node(node.id)
+    # 2. the highway ways using one of them; their node lists are kept, their tags read
+    wanted = osmium.IdTracker()
+    refs: list[list[int]] = []
+    rows: list[dict[str, Any]] = []
+    ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
+    node_ids = inside.node_ids()
+    for way in ways:
+        ids = [n.ref for n in way.nodes]
+        if not any(i in node_ids for i in ids):
+            continue
+        wanted.add_references(way)
+        refs.append(ids)
+        rows.append({"osm_id": int(way.id), **{k: way.tags.get(k) for k in tags_kept}})
+    # 3. the locations of those ways' nodes (a C++ id filter: the rest is skipped unread)
+    where: dict[int, tuple[float, float]] = {}
+    nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(wanted.id_filter())
+    for node in nodes:
+        if node.location.valid():
+            where[node.id] = (node.location.lon, node.location.lat)
+    keep_rows: list[dict[str, Any]] = []
+    lines: list[list[tuple[float, float]]] = []
+    for row, ids in zip(rows, refs, strict=True):
+        coords = [where[i] for i in ids if i in where]
+        if len(coords) >= 2:
+            keep_rows.append(row)
+            lines.append(coords)
+    logger.info(
+        "%s: %d highway ways with a node in the box %.4f,%.4f,%.4f,%.4f, %d nodes located",
+        path.name, len(lines), west, south, east, north, len(where),
+    )  # fmt: skip
+    return keep_rows, lines
 
 
 def _load_osm_xml(path: Path, crs: str | None) -> Network:
@@ -761,9 +818,14 @@ def _load_graphml(path: Path, crs: str | None) -> Network:
     return _graph_network(G, crs, path)
 
 
-def _load_pbf(path: Path, crs: str | None) -> Network:
-    """OSM PBF through pyosmium and the road-layer builder (same topology)."""
-    return build_roads_network(read_osm_pbf_ways(path), crs=crs, source=path)
+def _load_pbf(
+    path: Path, crs: str | None, *, bbox: tuple[float, float, float, float] | None = None
+) -> Network:
+    """OSM PBF through pyosmium and the road-layer builder (same topology).
+
+    ``bbox`` (degrees): stream only the ways with a node inside (:func:`read_osm_pbf_ways`).
+    """
+    return build_roads_network(read_osm_pbf_ways(path, bbox=bbox), crs=crs, source=path)
 
 
 def _load_roads(path: Path, crs: str | None, layer: str | None = None) -> Network:

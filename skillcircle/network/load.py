@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a loader's output changes; part of the network cache key.
-LOADER_VERSION = 3
+LOADER_VERSION = 4
 
 
 def _read_boundary(spec: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -238,6 +239,8 @@ def load_network(
         built.append(True)
         if kind == "roads":
             raw = _load_roads(path, settings.crs, layer)
+        elif kind == "osm_pbf" and area is not None:  # stream only the study area's box
+            raw = _load_pbf(path, settings.crs, bbox=_reading_box(area, buffer_m))
         else:
             raw = _LOADERS[kind](path, settings.crs)
         meta = {
@@ -271,6 +274,20 @@ def load_network(
             ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in invalid.items()),
         )
     return net
+
+
+#: Margin (metres) around the buffered study area within which a PBF way needs one node to
+#: be read: a street crossing the area with no node inside area + buffer + margin is missed.
+PBF_BOX_MARGIN_M = 2_000.0
+
+
+def _reading_box(area: gpd.GeoDataFrame, buffer_m: float) -> tuple[float, float, float, float]:
+    """Longitude/latitude box of the study area grown by ``buffer_m`` + :data:`PBF_BOX_MARGIN_M`."""
+    west, south, east, north = (float(v) for v in area.to_crs("EPSG:4326").total_bounds)
+    grow = buffer_m + PBF_BOX_MARGIN_M
+    d_lat = grow / 110_574.0  # metres per degree of latitude, at most 111 694
+    d_lon = grow / (111_320.0 * max(math.cos(math.radians(max(abs(south), abs(north)))), 0.01))
+    return (west - d_lon, south - d_lat, east + d_lon, north + d_lat)
 
 
 def _boundary_hash(area: gpd.GeoDataFrame | None) -> str | None:

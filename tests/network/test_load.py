@@ -111,6 +111,63 @@ def pbf_file(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.parametrize(
+    ("bbox", "expected"),
+    [
+        # only node 1 inside: way 101 (nodes 1, 2, 3) is read whole, nodes outside included
+        ((113.2595, 23.1295, 113.2605, 23.1305), {101: [(113.26, 23.13), (113.261, 23.13),
+                                                       (113.262, 23.13)]}),
+        # only node 9: the path 105 from node 5
+        ((113.2604, 23.1318, 113.2606, 23.1322), {105: [(113.261, 23.131), (113.2605, 23.132)]}),
+        # node 2 is shared by 101, 102 and the motorway 103 (the walk filter drops it later)
+        ((113.2609, 23.1299, 113.2611, 23.1301), {101: 3, 102: 4, 103: 2}),
+        ((100.0, 10.0, 100.1, 10.1), {}),  # nothing there
+    ],
+)  # fmt: skip
+def test_pbf_box_reads_the_ways_with_a_node_inside(pbf_file: Path, bbox, expected) -> None:
+    from skillcircle.network.build import read_osm_pbf_ways
+
+    frame = read_osm_pbf_ways(pbf_file, bbox=bbox)
+    assert sorted(frame["osm_id"].tolist()) == sorted(expected)
+    for osm_id, want in expected.items():
+        line = frame.geometry[frame["osm_id"] == osm_id].iloc[0]
+        if isinstance(want, int):
+            assert len(line.coords) == want
+        else:
+            np.testing.assert_allclose(np.asarray(line.coords), want, atol=1e-9)
+    assert frame.crs == "EPSG:4326"
+    every = read_osm_pbf_ways(pbf_file)
+    assert sorted(every["osm_id"].tolist()) == [101, 102, 103, 104, 105, 106]
+
+
+def test_pbf_with_a_boundary_streams_the_same_network_as_osm_xml(
+    settings: Settings, pbf_file: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    import skillcircle.network.load as load_module
+
+    monkeypatch.setattr(load_module, "PBF_BOX_MARGIN_M", 0.0)  # the box is the boundary's
+    # the block of nodes 1-5: the XML path reads everything then clips; the PBF path reads
+    # only the box around the boundary, then clips the same way
+    area = gpd.GeoDataFrame(geometry=[box(113.2598, 23.1298, 113.2622, 23.1312)], crs=4326)
+    xml = load_network(FIXTURES / "walk_small.osm", settings=settings, boundary=area,
+                       buffer_m=0.0, retain_all=True, use_cache=False)  # fmt: skip
+    with caplog.at_level("INFO", logger="skillcircle.network.build"):
+        pbf = load_network(pbf_file, settings=settings, boundary=area, buffer_m=0.0,
+                           retain_all=True, use_cache=False)  # fmt: skip
+    assert _signature(pbf) == _signature(xml)
+    assert _signature(pbf)[:2] == (4, 4)  # 1-2-3-4-5-2 and the motorway gone, 9 outside
+    # the island way 106 was never read: 101-105 have a node in the box
+    assert "5 highway ways with a node in the box" in caplog.text
+    # and the same as reading the whole file before clipping
+    whole = load_module._load_pbf
+    monkeypatch.setattr(load_module, "_load_pbf", lambda path, crs, bbox=None: whole(path, crs))
+    unboxed = load_network(pbf_file, settings=settings, boundary=area, buffer_m=0.0,
+                           retain_all=True, use_cache=False)  # fmt: skip
+    assert np.array_equal(unboxed.edge_coords, pbf.edge_coords)
+    assert np.array_equal(unboxed.edge_u, pbf.edge_u)
+    assert np.array_equal(unboxed.x, pbf.x)
+
+
 @pytest.mark.parametrize("retain_all", [True, False])
 def test_osm_xml_pbf_and_roads_layer_agree(
     settings: Settings, pbf_file: Path, retain_all: bool
