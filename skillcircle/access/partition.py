@@ -39,6 +39,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy.spatial import cKDTree
 
 from skillcircle._errors import InputError
 from skillcircle.access.coverage import FAR_FACTOR, Coverage, check_stations, compute_coverage
@@ -249,13 +250,45 @@ def _renumber(snapped: Snapped, rows: IntArray, new_edge: IntArray, net: Network
     )
 
 
-def _within(tree_geoms: np.ndarray, points: np.ndarray, distance: float) -> IntArray:
-    """Positions in ``tree_geoms`` within ``distance`` of any of ``points`` (sorted)."""
-    if len(points) == 0 or len(tree_geoms) == 0:
+def _within(points: np.ndarray, seeds: np.ndarray, distance: float) -> IntArray:
+    """Positions in ``points`` within ``distance`` of any of ``seeds`` (sorted; exact).
+
+    A k-d tree of the seeds and one nearest-seed query per point: a point is within
+    ``distance`` of some seed exactly when its nearest seed is.
+    """
+    if len(points) == 0 or len(seeds) == 0:
         return np.zeros(0, dtype=np.int64)
-    tree = shapely.STRtree(tree_geoms)
-    hits = tree.query(points, predicate="dwithin", distance=distance)
-    return np.unique(hits[1]).astype(np.int64)
+    tree = cKDTree(shapely.get_coordinates(seeds))
+    d, _ = tree.query(shapely.get_coordinates(points), k=1, distance_upper_bound=distance)
+    return np.flatnonzero(d <= distance).astype(np.int64)
+
+
+def _edge_boxes(network: Network) -> npt.NDArray[np.float64]:
+    """Bounding box ``(xmin, ymin, xmax, ymax)`` of every edge's shape, from its coordinates."""
+    start = network.edge_offsets[:-1]
+    xy = network.edge_coords
+    return np.column_stack([
+        np.minimum.reduceat(xy[:, 0], start), np.minimum.reduceat(xy[:, 1], start),
+        np.maximum.reduceat(xy[:, 0], start), np.maximum.reduceat(xy[:, 1], start),
+    ])  # fmt: skip
+
+
+def _edges_within(boxes: npt.NDArray[np.float64], seeds: np.ndarray, distance: float) -> IntArray:
+    """Edge rows that may come within ``distance`` of a seed point: every one that does.
+
+    An edge lies inside the disc of radius ``r`` (its box's half diagonal) around its box's
+    centre ``c``, so its distance to a seed is at least ``|seed - c| - r``: edges whose
+    nearest seed is farther than ``distance + r`` from ``c`` are surely out, and the rest are
+    kept. The kept set holds every edge within ``distance`` (a few just beyond it, which a
+    part may carry without changing any answer), found with one k-d tree query per edge.
+    """
+    if len(seeds) == 0:
+        return np.zeros(0, dtype=np.int64)
+    centre = np.column_stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]]) / 2
+    r = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / 2
+    tree = cKDTree(shapely.get_coordinates(seeds))
+    d, _ = tree.query(centre, k=1, distance_upper_bound=distance + float(r.max()))
+    return np.flatnonzero(d <= distance + r).astype(np.int64)
 
 
 def split(
@@ -306,7 +339,7 @@ def split(
     if len(st) and len(un):
         where = shapely.STRtree(unit_pts).query_nearest(st_pts, all_matches=False)
         station_part[where[0]] = unit_part[where[1]]
-    edges = network.edge_geometry
+    boxes = _edge_boxes(network)
     parts: list[Part] = []
     for i, key in enumerate(names):
         unit_ids = np.flatnonzero(unit_part == i).astype(np.int64)
@@ -314,7 +347,7 @@ def split(
         seeds = np.concatenate([unit_pts[unit_ids], st_pts[owned_ids]])
         station_ids = np.union1d(_within(st_pts, seeds, reach), owned_ids).astype(np.int64)
         keep = np.zeros(network.n_edges, dtype=bool)
-        keep[_within(edges, seeds, halo)] = True
+        keep[_edges_within(boxes, seeds, halo)] = True
         # the snap streets of kept points (within the halo already, unless off-network)
         keep[units_snapped.edge[unit_ids][units_snapped.on_network[unit_ids]]] = True
         keep[stations_snapped.edge[station_ids][stations_snapped.on_network[station_ids]]] = True
