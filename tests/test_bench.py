@@ -58,6 +58,9 @@ def test_every_section_is_on_the_page(page: str) -> None:
         "### Summary: end to end per network and peer",
         "### First run after a fresh install (numba compilation)",
         "### Coverage run in a fresh process: 20,000-node city, 20,000 units",
+        "## OSM PBF loading vs pyrosm and osmnx (quick sizes)",
+        "### Whole file: load time and peak memory",
+        "### Study area streamed from the file",
     ):
         assert heading in page
     assert "skillcircle commit" in page

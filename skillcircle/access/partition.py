@@ -284,11 +284,20 @@ def _edges_within(boxes: npt.NDArray[np.float64], seeds: np.ndarray, distance: f
     """
     if len(seeds) == 0:
         return np.zeros(0, dtype=np.int64)
-    centre = np.column_stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]]) / 2
-    r = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / 2
-    tree = cKDTree(shapely.get_coordinates(seeds))
-    d, _ = tree.query(centre, k=1, distance_upper_bound=distance + float(r.max()))
-    return np.flatnonzero(d <= distance + r).astype(np.int64)
+    xy = shapely.get_coordinates(seeds)
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    # boxes farther than ``distance`` from the seeds' own box: out, without a query
+    near = np.flatnonzero(
+        (boxes[:, 2] >= x0 - distance) & (boxes[:, 0] <= x1 + distance)
+        & (boxes[:, 3] >= y0 - distance) & (boxes[:, 1] <= y1 + distance)
+    )  # fmt: skip
+    b = boxes[near]
+    centre = np.column_stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]]) / 2
+    r = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
+    if near.size == 0:
+        return near.astype(np.int64)
+    d, _ = cKDTree(xy).query(centre, k=1, distance_upper_bound=distance + float(r.max()))
+    return near[d <= distance + r].astype(np.int64)
 
 
 def split(
