@@ -156,7 +156,8 @@ def dask_runner(
     name = getattr(task, "__name__", "task").replace("_", "-")
 
     def run(parts: list[Part]) -> list[Any]:
-        scattered = client.scatter(parts)
+        # hash=False: Dask would otherwise hash every part's content (each point's WKB)
+        scattered = client.scatter(parts, hash=False)
         futures = client.map(
             task, scattered, key=[f"skillcircle-{name}-{p.key}" for p in parts], pure=False
         )

@@ -36,6 +36,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
 #: File endings read as a GIS layer of road lines.
 ROAD_LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
 
@@ -704,36 +707,67 @@ def read_osm_pbf_ways(
     import osmium  # local: only this loader needs it
 
     tags_kept = ("highway", "name", *_WALK_EXCLUDED_TAGS)
-    rows: list[dict[str, Any]] = []
-    lines: list[Any] = []
     try:
         if bbox is None:
-            processor = (
+            ways = (
                 osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
                 .with_locations()
                 .with_filter(osmium.filter.KeyFilter("highway"))
             )
-            for obj in processor:
-                if not isinstance(obj, osmium.osm.Way):
-                    continue
-                coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
-                if len(coords) < 2:
-                    continue
-                rows.append({"osm_id": int(obj.id), **{k: obj.tags.get(k) for k in tags_kept}})
-                lines.append(coords)
+            rows, lon, lat, owner = _collect_ways(osmium, ways, tags_kept, None)
         else:
-            rows, lines = _pbf_ways_in_box(osmium, Path(path), bbox, tags_kept)
+            rows, lon, lat, owner = _pbf_ways_in_box(osmium, Path(path), bbox, tags_kept)
     except RuntimeError as exc:
         raise InputError(f"cannot read the OSM file ({exc})", path=path) from exc
-    geometry = [shapely.LineString(c) for c in lines]
     frame = pd.DataFrame(rows, columns=["osm_id", *tags_kept])
+    geometry = np.empty(len(rows), dtype=object)
+    if len(rows):
+        geometry[:] = shapely.linestrings(lon, lat, indices=owner)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+
+def _collect_ways(
+    osmium: Any,
+    ways: Any,
+    tags_kept: tuple[str, ...],
+    where: dict[int, tuple[float, float]] | None,
+) -> tuple[list[dict[str, Any]], FloatArray, FloatArray, IntArray]:
+    """Rows and flat vertex arrays ``(lon, lat, way index)`` of the ways a processor yields.
+
+    Node locations come from the processor (``where`` ``None``) or from ``where``; nodes
+    without a location are skipped and ways left with fewer than two are dropped.
+    """
+    rows: list[dict[str, Any]] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    count: list[int] = []
+    for way in ways:
+        if not isinstance(way, osmium.osm.Way):
+            continue
+        if where is None:
+            coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+        else:
+            coords = [where[n.ref] for n in way.nodes if n.ref in where]
+        if len(coords) < 2:
+            continue
+        tags = way.tags
+        if len(tags) == 1:  # highway only (common in extracts): one lookup, not ten
+            rows.append({"osm_id": int(way.id), **dict.fromkeys(tags_kept)})
+            rows[-1]["highway"] = tags.get("highway")
+        else:
+            rows.append({"osm_id": int(way.id), **{k: tags.get(k) for k in tags_kept}})
+        xs, ys = zip(*coords, strict=True)
+        lon.extend(xs)
+        lat.extend(ys)
+        count.append(len(coords))
+    owner = np.repeat(np.arange(len(count), dtype=np.int64), np.asarray(count, dtype=np.int64))
+    return rows, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64), owner
 
 
 def _pbf_ways_in_box(
     osmium: Any, path: Path, bbox: tuple[float, float, float, float], tags_kept: tuple[str, ...]
-) -> tuple[list[dict[str, Any]], list[list[tuple[float, float]]]]:
-    """The highway ways of ``path`` with a node in ``bbox``, in three streaming passes."""
+) -> tuple[list[dict[str, Any]], FloatArray, FloatArray, IntArray]:
+    """The highway ways of ``path`` with a node in ``bbox``, in streaming passes."""
     west, south, east, north = bbox
     # 1. ids of the nodes inside the box (only node locations are read)
     inside = osmium.IdTracker()
@@ -741,39 +775,36 @@ def _pbf_ways_in_box(
         loc = node.location
         if loc.valid() and west <= loc.lon <= east and south <= loc.lat <= north:
             inside.add_node(node.id)
-    # 2. the highway ways using one of them; their node lists are kept, their tags read
+    # 2. the ways using one of them (libosmium's own pass), then their node ids
+    inside.complete_forward_references(str(path))
     wanted = osmium.IdTracker()
-    refs: list[list[int]] = []
-    rows: list[dict[str, Any]] = []
-    ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway")
+    picked = (
+        osmium.FileProcessor(str(path), osmium.osm.WAY)
+        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(inside.id_filter())
     )
-    node_ids = inside.node_ids()
-    for way in ways:
-        ids = [n.ref for n in way.nodes]
-        if not any(i in node_ids for i in ids):
-            continue
+    n_ways = 0
+    for way in picked:
         wanted.add_references(way)
-        refs.append(ids)
-        rows.append({"osm_id": int(way.id), **{k: way.tags.get(k) for k in tags_kept}})
-    # 3. the locations of those ways' nodes (a C++ id filter: the rest is skipped unread)
+        n_ways += 1
+    # 3. the locations of those ways' nodes (an id filter: the rest is skipped unread)
     where: dict[int, tuple[float, float]] = {}
     nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(wanted.id_filter())
     for node in nodes:
         if node.location.valid():
             where[node.id] = (node.location.lon, node.location.lat)
-    keep_rows: list[dict[str, Any]] = []
-    lines: list[list[tuple[float, float]]] = []
-    for row, ids in zip(rows, refs, strict=True):
-        coords = [where[i] for i in ids if i in where]
-        if len(coords) >= 2:
-            keep_rows.append(row)
-            lines.append(coords)
+    # 4. the same ways again, now with their geometry (the chosen ones only)
+    again = (
+        osmium.FileProcessor(str(path), osmium.osm.WAY)
+        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(inside.id_filter())
+    )
+    out = _collect_ways(osmium, again, tags_kept, where)
     logger.info(
         "%s: %d highway ways with a node in the box %.4f,%.4f,%.4f,%.4f, %d nodes located",
-        path.name, len(lines), west, south, east, north, len(where),
+        path.name, n_ways, west, south, east, north, len(where),
     )  # fmt: skip
-    return keep_rows, lines
+    return out
 
 
 def _load_osm_xml(path: Path, crs: str | None) -> Network:
