@@ -58,6 +58,8 @@ def test_every_section_is_on_the_page(page: str) -> None:
         "### Summary: end to end per network and peer",
         "### First run after a fresh install (numba compilation)",
         "### Coverage run in a fresh process: 20,000-node city, 20,000 units",
+        "## Synthetic province: one process vs Dask LocalCluster",
+        "### 4 cities of 4,000 nodes, 20,000 units, 40 stations: summary",
         "## OSM PBF loading vs pyrosm and osmnx (quick sizes)",
         "### Whole file: load time and peak memory",
         "### Study area streamed from the file",
