@@ -16,7 +16,6 @@ import rasterio
 import shapely
 from affine import Affine
 
-import skillcircle
 from skillcircle.settings import Settings
 
 #: Where pytest_configure keeps the numba cache folder it made, if any.
@@ -24,20 +23,24 @@ _NUMBA_KEY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep numba's kernel cache out of the user's cache folder.
+    """One numba kernel cache for the session and its subprocesses, never the user's.
 
-    numba caches compiled kernels beside their source (``skillcircle/**/__pycache__``) and
-    falls back to the user-wide ``~/.cache/numba`` only when that folder is not writable (a
-    read-only install). Only then is ``NUMBA_CACHE_DIR`` pointed at a session folder: doing
-    it always would recompile every kernel in every session (about 25 s of a 110 s run). This
-    runs before numba is first imported, which is when numba reads the variable.
+    ``NUMBA_CACHE_DIR`` points at ``.pytest_cache/numba`` in the project (kept between
+    sessions, so kernels are compiled once per change of their source; numba's index checks
+    each source file's stamp). The tests run ``python -m skillcircle`` in subprocesses, whose
+    entry point would otherwise cache kernels in ``$SKILLCIRCLE_CACHE`` — a new temporary
+    folder each session, so compiled again. Set before numba is first imported (which is
+    when numba reads the variable); a ``NUMBA_CACHE_DIR`` already set is left alone.
     """
-    package = Path(skillcircle.__file__).parent
-    if os.environ.get("NUMBA_CACHE_DIR") or os.access(package, os.W_OK):
+    if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    folder = tempfile.mkdtemp(prefix="skillcircle-numba-")
-    config.stash[_NUMBA_KEY] = folder
-    os.environ["NUMBA_CACHE_DIR"] = folder
+    folder = Path(config.rootpath) / ".pytest_cache" / "numba"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout: a folder for this session only
+        folder = Path(tempfile.mkdtemp(prefix="skillcircle-numba-"))
+    config.stash[_NUMBA_KEY] = str(folder)
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -45,7 +48,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     folder = config.stash.get(_NUMBA_KEY, None)
     if folder is not None:
         os.environ.pop("NUMBA_CACHE_DIR", None)
-        shutil.rmtree(folder, ignore_errors=True)
+        if Path(folder).name != "numba":  # the session-only fallback
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
