@@ -1247,4 +1247,8 @@ def _use_kernel_cache() -> None:
 def entry() -> None:
     """Console-script entry point."""
     _use_kernel_cache()
+    if len(sys.argv) > 1 and sys.argv[1] not in ("--version", "--help", "-h"):
+        from skillcircle.warmup import start_in_background
+
+        start_in_background()  # a first run finds most kernels compiled by then
     sys.exit(main())

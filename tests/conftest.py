@@ -64,6 +64,7 @@ def isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SKILLCIRCLE_CACHE", str(root / "skillcircle"))
         mp.setenv("XDG_CACHE_HOME", str(root / "xdg"))
+        mp.setenv("SKILLCIRCLE_NO_WARMUP", "1")  # no background compilers from CLI tests
         yield root
 
 

@@ -26,6 +26,7 @@ RANKS = {
     "outputs": 6,
     "demo": 7,
     "cli": 8,
+    "warmup": 8,  # compiles the kernels ahead, for the command line
     "__main__": 9,
     "__init__": 9,
 }
