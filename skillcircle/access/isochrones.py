@@ -357,10 +357,10 @@ def _segments_kernel(
     for p in range(n):
         k = piece_line[p]
         cap += max(1, ptr[k + 1] - ptr[k] - 1)
-    x0 = np.empty(cap)
-    y0 = np.empty(cap)
-    x1 = np.empty(cap)
-    y1 = np.empty(cap)
+    x0 = np.empty(cap, dtype=np.float64)
+    y0 = np.empty(cap, dtype=np.float64)
+    x1 = np.empty(cap, dtype=np.float64)
+    y1 = np.empty(cap, dtype=np.float64)
     owner = np.empty(cap, dtype=np.int64)
     m = 0
     for p in range(n):
@@ -399,7 +399,7 @@ def _segments_kernel(
     return x0[:m], y0[:m], x1[:m], y1[:m], owner[:m]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _band_span(
     ax: float, ay: float, ux: float, uy: float, length: float, y: float, r: float
 ) -> tuple[float, float]:
@@ -408,6 +408,9 @@ def _band_span(
     The segment starts at ``(ax, ay)`` and runs along the unit vector ``(ux, uy)``;
     ``along = (x - ax) ux + (y - ay) uy`` and ``across = (x - ax) uy - (y - ay) ux`` are both
     linear in ``x`` (``lo > hi``: the row misses the rectangle).
+
+    Not ``inline="always"``: it is called from three places, and one compiled copy (which
+    LLVM still inlines) compiles faster than three inlined ones.
     """
     lo = -math.inf
     hi = math.inf
@@ -480,41 +483,53 @@ def _distance_field(
     squared Euclidean distance to the nearest segment (not to its raster), and the rest keep
     ``(level / cell + 2)²``. Each segment visits only the rows of its capsule, and in each
     row the span of its grown band and end discs, skipping its own zero span.
+
+    Written with scalar loops only (no array expressions, ``np.where`` or ``np.full``), which
+    keeps the first, uncached compilation short; the arithmetic is the same.
     """
     r_out = level / cell + 2.0
     r_in = level / cell - 1.5
     far = np.float32(r_out * r_out)
-    f = np.full((ny, nx), far, dtype=np.float32)
+    f = np.empty((ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            f[i, j] = far
     n = x0.shape[0]
-    ax = (x0 - ox) / cell
-    ay = (y0 - oy) / cell
-    dx = (x1 - ox) / cell - ax
-    dy = (y1 - oy) / cell - ay
-    length = np.sqrt(dx * dx + dy * dy)
-    ok = length > 0.0
-    ux = np.where(ok, dx / np.where(ok, length, 1.0), 1.0)
-    uy = np.where(ok, dy / np.where(ok, length, 1.0), 0.0)
     if r_in > 0.0:
         for s in range(n):
-            if length[s] <= 0.0:
+            # the segment in cell units: start (sx, sy), vector (ddx, ddy), unit (ux, uy)
+            sx = (x0[s] - ox) / cell
+            sy = (y0[s] - oy) / cell
+            ddx = (x1[s] - ox) / cell - sx
+            ddy = (y1[s] - oy) / cell - sy
+            length = math.sqrt(ddx * ddx + ddy * ddy)
+            if length <= 0.0:
                 continue
-            lo_y = min(ay[s], ay[s] + dy[s]) - r_in
-            hi_y = max(ay[s], ay[s] + dy[s]) + r_in
+            ux = ddx / length
+            uy = ddy / length
+            lo_y = min(sy, sy + ddy) - r_in
+            hi_y = max(sy, sy + ddy) + r_in
             for i in range(max(0, math.ceil(lo_y)), min(ny - 1, math.floor(hi_y)) + 1):
-                lo, hi = _band_span(ax[s], ay[s], ux[s], uy[s], length[s], float(i), r_in)
+                lo, hi = _band_span(sx, sy, ux, uy, length, float(i), r_in)
                 if lo > hi:  # (never convert an infinite bound to an integer)
                     continue
                 for j in range(max(0, math.ceil(lo)), min(nx - 1, math.floor(hi)) + 1):
                     f[i, j] = 0.0
     for s in range(n):
-        sx, sy, ddx, ddy = ax[s], ay[s], dx[s], dy[s]
+        sx = (x0[s] - ox) / cell
+        sy = (y0[s] - oy) / cell
+        ddx = (x1[s] - ox) / cell - sx
+        ddy = (y1[s] - oy) / cell - sy
+        length = math.sqrt(ddx * ddx + ddy * ddy)
+        ux = ddx / length if length > 0.0 else 1.0
+        uy = ddy / length if length > 0.0 else 0.0
         ex, ey = sx + ddx, sy + ddy
         dd = ddx * ddx + ddy * ddy
         lo_y = min(sy, ey) - r_out
         hi_y = max(sy, ey) + r_out
         for i in range(max(0, math.ceil(lo_y)), min(ny - 1, math.floor(hi_y)) + 1):
             yi = float(i)
-            lo, hi = _band_span(sx, sy, ux[s], uy[s], length[s], yi, r_out)
+            lo, hi = _band_span(sx, sy, ux, uy, length, yi, r_out)
             if abs(yi - sy) <= r_out:
                 lo = min(lo, sx - r_out)
                 hi = max(hi, sx + r_out)
@@ -527,8 +542,8 @@ def _distance_field(
             j1 = min(nx - 1, math.floor(hi))
             # this segment's own zero span needs no visit
             k0, k1 = j1 + 1, j1
-            if r_in > 0.0 and length[s] > 0.0:
-                lo, hi = _band_span(sx, sy, ux[s], uy[s], length[s], yi, r_in)
+            if r_in > 0.0 and length > 0.0:
+                lo, hi = _band_span(sx, sy, ux, uy, length, yi, r_in)
                 if lo <= hi:
                     k0 = max(j0, math.ceil(lo))
                     k1 = min(j1, math.floor(hi))
@@ -577,9 +592,9 @@ def _march(
                 c += 1
     frm = np.empty(2 * n_cross, dtype=np.int64)
     to = np.empty(2 * n_cross, dtype=np.int64)
-    px = np.empty(2 * n_cross)
-    py = np.empty(2 * n_cross)
-    v = np.empty(4)
+    px = np.empty(2 * n_cross, dtype=np.float64)
+    py = np.empty(2 * n_cross, dtype=np.float64)
+    v = np.empty(4, dtype=np.float64)
     ins = np.empty(4, dtype=np.bool_)
     eid = np.empty(4, dtype=np.int64)
     ci = (0, 0, 1, 1)
@@ -601,14 +616,14 @@ def _march(
         eid[3] = nh + i * nx + j  # left
         centre_in = (v[0] + v[1] + v[2] + v[3]) * 0.25 < lv
         for k in range(4):
-            q = (k + 1) % 4
+            q = (k + 1) & 3
             if not (ins[k] and not ins[q]):
                 continue
             # pair with the next (centre inside) or previous (centre outside) out→in edge
             e = k
             for step in range(1, 4):
-                e = (k + step) % 4 if centre_in else (k - step) % 4
-                if not ins[e] and ins[(e + 1) % 4]:
+                e = (k + step) & 3 if centre_in else (k - step) & 3  # (mod 4, also below 0)
+                if not ins[e] and ins[(e + 1) & 3]:
                     break
             t = (lv - v[k]) / (v[q] - v[k])
             t = min(max(t, 1e-6), 1.0 - 1e-6)
@@ -622,9 +637,12 @@ def _march(
 
 @numba.njit(cache=True, nogil=True)
 def _rings(
-    frm: IntArray, to: IntArray, px: FloatArray, py: FloatArray, tol: float, min_area: float
+    nxt: IntArray, px: FloatArray, py: FloatArray, tol: float, min_area: float
 ) -> tuple[FloatArray, IntArray, IntArray]:
     """Link the marching-squares segments into rings and nest the holes in their shells.
+
+    ``nxt[s]`` is the segment that starts where segment ``s`` ends (:func:`_contour` finds it
+    with NumPy: sorting inside the kernel would make its first compilation much slower).
 
     A vertex within ``tol`` of the line from the previous kept vertex to the next vertex is
     dropped (the straight sides of a buffer cross many grid lines). Returns the ring vertices
@@ -634,15 +652,14 @@ def _rings(
     ``min_area``, or a hole without a shell (which a field that is outside on the whole grid
     border never gives).
     """
-    n = frm.shape[0]
-    order = np.argsort(frm)
-    sorted_from = frm[order]
-    nxt = np.empty(n, dtype=np.int64)
+    n = nxt.shape[0]
+    seen = np.empty(n, dtype=np.bool_)
     for s in range(n):
-        nxt[s] = order[np.searchsorted(sorted_from, to[s])]
-    seen = np.zeros(n, dtype=np.bool_)
-    xy = np.empty((n, 2))
-    ptr = [0]
+        seen[s] = False
+    xy = np.empty((n, 2), dtype=np.float64)
+    offsets = np.empty(n + 1, dtype=np.int64)  # every ring has at least one segment
+    offsets[0] = 0
+    n_rings = 0
     m = 0
     for s0 in range(n):
         if seen[s0]:
@@ -674,14 +691,14 @@ def _rings(
                 s = nxt[s]
                 if s == s0:
                     break
-        ptr.append(m)
-    n_rings = len(ptr) - 1
-    offsets = np.array(ptr, dtype=np.int64)
-    area = np.zeros(n_rings)
-    bx0 = np.empty(n_rings)
-    by0 = np.empty(n_rings)
-    bx1 = np.empty(n_rings)
-    by1 = np.empty(n_rings)
+        n_rings += 1
+        offsets[n_rings] = m
+    offsets = offsets[: n_rings + 1]
+    area = np.empty(n_rings, dtype=np.float64)
+    bx0 = np.empty(n_rings, dtype=np.float64)
+    by0 = np.empty(n_rings, dtype=np.float64)
+    bx1 = np.empty(n_rings, dtype=np.float64)
+    by1 = np.empty(n_rings, dtype=np.float64)
     for r in range(n_rings):
         lo, hi = offsets[r], offsets[r + 1]
         cx, cy = xy[lo, 0], xy[lo, 1]  # local coordinates: exact signs for tiny rings
@@ -696,10 +713,9 @@ def _rings(
             by0[r] = min(by0[r], xy[q, 1])
             by1[r] = max(by1[r], xy[q, 1])
         area[r] = 0.5 * acc
-    parent = np.full(n_rings, -1, dtype=np.int64)
+    parent = np.empty(n_rings, dtype=np.int64)
     for h in range(n_rings):
-        if abs(area[h]) < min_area:
-            parent[h] = -2
+        parent[h] = -2 if abs(area[h]) < min_area else -1
     for h in range(n_rings):
         if area[h] >= 0.0 or parent[h] == -2:
             continue
@@ -805,7 +821,11 @@ def _contour(
     field = _distance_field(seg.x0, seg.y0, seg.x1, seg.y1, ox, oy, cell_m, nx, ny, half_width_m)
     frm, to, px, py = _march(field, half_width_m, ox, oy, cell_m)
     del field
-    return _rings(frm, to, px, py, _SIMPLIFY * cell_m, _MIN_RING * cell_m * cell_m)
+    # The segment that starts where each one ends: every crossing starts exactly one segment,
+    # so the start edges are distinct and any sort gives the same order.
+    order = np.argsort(frm)
+    nxt = order[np.searchsorted(frm[order], to)]
+    return _rings(nxt, px, py, _SIMPLIFY * cell_m, _MIN_RING * cell_m * cell_m)
 
 
 def _multipolygons(

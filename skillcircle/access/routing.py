@@ -376,36 +376,42 @@ def _heapsort(a, n):  # type: ignore[no-untyped-def]
     """Sort ``a[:n]`` (integers) in place.
 
     A few lines that compile quickly, where ``ndarray.sort`` pulls in numba's generic
-    quicksort (seconds of compilation on a first run).
+    quicksort (seconds of compilation on a first run). One sift-down loop serves both the
+    heap construction and the extractions (it is compiled once, not inlined twice). Callers
+    pass ``n`` as an int64 variable, never a literal, so that one specialisation is compiled.
     """
-    for start in range(n // 2 - 1, -1, -1):
-        _sift(a, start, n)
-    for end in range(n - 1, 0, -1):
-        a[0], a[end] = a[end], a[0]
-        _sift(a, 0, end)
-
-
-@njit(cache=True, inline="always")
-def _sift(a, root, end):  # type: ignore[no-untyped-def]
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and a[child] < a[child + 1]:
-            child += 1
-        if a[root] >= a[child]:
-            return
-        a[root], a[child] = a[child], a[root]
-        root = child
+    start = n // 2
+    end = n
+    while end > 1:
+        if start > 0:  # building the heap: sift the next root down
+            start -= 1
+        else:  # extracting: move the largest behind the heap, sift the new root down
+            end -= 1
+            a[0], a[end] = a[end], a[0]
+        root = start
+        while True:
+            child = 2 * root + 1
+            if child >= end:
+                break
+            if child + 1 < end and a[child] < a[child + 1]:
+                child += 1
+            if a[root] >= a[child]:
+                break
+            a[root], a[child] = a[child], a[root]
+            root = child
 
 
 # ---------------------------------------------------------------------------- kernels
 @njit(cache=True)
 def _multi_source(indptr, indices, weight, seed_node, seed_dist, seed_label, limit, n):  # type: ignore[no-untyped-def]
     """One multi-source search over the whole network; returns ``(dist, label)``."""
-    dist = np.full(n, np.inf)
-    label = np.full(n, -1, dtype=np.int64)
-    pos = np.full(n, -1, dtype=np.int64)
+    dist = np.empty(n, dtype=np.float64)
+    label = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    for v in range(n):  # (filled by hand: np.full compiles far slower)
+        dist[v] = np.inf
+        label[v] = -1
+        pos[v] = -1
     hkey = np.empty(n, dtype=np.float64)
     hnode = np.empty(n, dtype=np.int64)
     touched = np.empty(n, dtype=np.int64)
@@ -497,7 +503,9 @@ def _balls_block(  # type: ignore[no-untyped-def]
     n_jobs = jobs.shape[0]
     seeds = np.empty(2, dtype=np.int64)
     seed_d = np.empty(2, dtype=np.float64)
-    zero = np.zeros(2, dtype=np.int64)
+    zero = np.empty(2, dtype=np.int64)  # (not np.zeros: one allocation routine to compile)
+    zero[0] = 0
+    zero[1] = 0
     lo = b * n_jobs // n_blocks
     hi = (b + 1) * n_jobs // n_blocks
     for j in range(lo, hi):
@@ -561,7 +569,9 @@ def _reach_block(  # type: ignore[no-untyped-def]
     n_jobs = jobs.shape[0]
     seeds = np.empty(2, dtype=np.int64)
     seed_d = np.empty(2, dtype=np.float64)
-    zero = np.zeros(2, dtype=np.int64)
+    zero = np.empty(2, dtype=np.int64)  # (not np.zeros: one allocation routine to compile)
+    zero[0] = 0
+    zero[1] = 0
     lo = b * n_jobs // n_blocks
     hi = (b + 1) * n_jobs // n_blocks
     for j in range(lo, hi):
@@ -576,7 +586,7 @@ def _reach_block(  # type: ignore[no-untyped-def]
             indptr, indices, weight, seeds, seed_d, zero, limit,
             dist, label, pos, hkey, hnode, touched,
         )  # fmt: skip
-        n_t = 0
+        n_t = np.int64(0)  # not a literal 0: _heapsort is compiled for int64 only
         for m in range(k):
             a = touched[m]
             d = dist[a]

@@ -112,25 +112,35 @@ def _walk_chains(
     segment (``-1`` for segments on isolated rings, which are dropped).
     """  # pragma: no cover - compiled
     m = seg_a.shape[0]
-    inc_ptr = np.zeros(n_vertices + 1, np.int64)
+    # plain loops instead of np.zeros / np.full / .copy(): far quicker to compile
+    inc_ptr = np.empty(n_vertices + 1, dtype=np.int64)
+    for i in range(n_vertices + 1):
+        inc_ptr[i] = 0
     for s in range(m):
         inc_ptr[seg_a[s] + 1] += 1
         inc_ptr[seg_b[s] + 1] += 1
     for i in range(n_vertices):
         inc_ptr[i + 1] += inc_ptr[i]
-    fill = inc_ptr[:-1].copy()
-    inc = np.empty(2 * m, np.int64)
+    fill = np.empty(n_vertices, dtype=np.int64)
+    for i in range(n_vertices):
+        fill[i] = inc_ptr[i]
+    inc = np.empty(2 * m, dtype=np.int64)
     for s in range(m):
         inc[fill[seg_a[s]]] = s
         fill[seg_a[s]] += 1
         inc[fill[seg_b[s]]] = s
         fill[seg_b[s]] += 1
-    used = np.zeros(m, np.bool_)
-    seg_edge = np.full(m, -1, np.int64)
-    vseq = np.empty(2 * m, np.int64)
-    eptr = np.zeros(m + 1, np.int64)
-    nv = 0
-    ne = 0
+    used = np.empty(m, dtype=np.bool_)
+    seg_edge = np.empty(m, dtype=np.int64)
+    for s in range(m):
+        used[s] = False
+        seg_edge[s] = -1
+    vseq = np.empty(2 * m, dtype=np.int64)
+    eptr = np.empty(m + 1, dtype=np.int64)  # eptr[: ne + 1] is written below
+    eptr[0] = 0
+    # int64 from the start (not literal zeros), so that _walk_one compiles once
+    nv = np.int64(0)
+    ne = np.int64(0)
     for v in range(n_vertices):
         if not is_end[v]:
             continue
