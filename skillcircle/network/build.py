@@ -148,7 +148,7 @@ def _walk_chains(
             s = inc[k]
             if used[s]:
                 continue
-            nv = _walk_one(v, s, seg_a, seg_b, inc, inc_ptr, is_end, used, seg_edge, vseq, nv, ne)
+            nv = _walk_one(v, s, seg_a, seg_b, inc, inc_ptr, is_end, used, seg_edge, vseq, nv, ne)  # type: ignore[assignment,arg-type]
             ne += 1
             eptr[ne] = nv
     return vseq[:nv], eptr[: ne + 1], seg_edge
