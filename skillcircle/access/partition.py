@@ -250,16 +250,16 @@ def _renumber(snapped: Snapped, rows: IntArray, new_edge: IntArray, net: Network
     )
 
 
-def _within(points: np.ndarray, seeds: np.ndarray, distance: float) -> IntArray:
-    """Positions in ``points`` within ``distance`` of any of ``seeds`` (sorted; exact).
+def _within(points: np.ndarray, seeds: cKDTree | None, distance: float) -> IntArray:
+    """Positions in ``points`` within ``distance`` of any seed (sorted; exact).
 
-    A k-d tree of the seeds and one nearest-seed query per point: a point is within
-    ``distance`` of some seed exactly when its nearest seed is.
+    ``seeds`` is a k-d tree of the seed coordinates (``None``: no seeds). One nearest-seed
+    query per point: a point is within ``distance`` of some seed exactly when its nearest
+    seed is.
     """
-    if len(points) == 0 or len(seeds) == 0:
+    if len(points) == 0 or seeds is None:
         return np.zeros(0, dtype=np.int64)
-    tree = cKDTree(shapely.get_coordinates(seeds))
-    d, _ = tree.query(shapely.get_coordinates(points), k=1, distance_upper_bound=distance)
+    d, _ = seeds.query(shapely.get_coordinates(points), k=1, distance_upper_bound=distance)
     return np.flatnonzero(d <= distance).astype(np.int64)
 
 
@@ -273,30 +273,32 @@ def _edge_boxes(network: Network) -> npt.NDArray[np.float64]:
     ])  # fmt: skip
 
 
-def _edges_within(boxes: npt.NDArray[np.float64], seeds: np.ndarray, distance: float) -> IntArray:
+def _edges_within(
+    boxes: npt.NDArray[np.float64], seeds: cKDTree | None, distance: float
+) -> IntArray:
     """Edge rows that may come within ``distance`` of a seed point: every one that does.
 
     An edge lies inside the disc of radius ``r`` (its box's half diagonal) around its box's
     centre ``c``, so its distance to a seed is at least ``|seed - c| - r``: edges whose
     nearest seed is farther than ``distance + r`` from ``c`` are surely out, and the rest are
     kept. The kept set holds every edge within ``distance`` (a few just beyond it, which a
-    part may carry without changing any answer), found with one k-d tree query per edge.
+    part may carry without changing any answer), found with one query of the seeds' k-d
+    tree per edge.
     """
-    if len(seeds) == 0:
+    if seeds is None:
         return np.zeros(0, dtype=np.int64)
-    xy = shapely.get_coordinates(seeds)
-    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    (x0, y0), (x1, y1) = seeds.mins, seeds.maxes
     # boxes farther than ``distance`` from the seeds' own box: out, without a query
     near = np.flatnonzero(
         (boxes[:, 2] >= x0 - distance) & (boxes[:, 0] <= x1 + distance)
         & (boxes[:, 3] >= y0 - distance) & (boxes[:, 1] <= y1 + distance)
     )  # fmt: skip
+    if near.size == 0:
+        return near.astype(np.int64)
     b = boxes[near]
     centre = np.column_stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]]) / 2
     r = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
-    if near.size == 0:
-        return near.astype(np.int64)
-    d, _ = cKDTree(xy).query(centre, k=1, distance_upper_bound=distance + float(r.max()))
+    d, _ = seeds.query(centre, k=1, distance_upper_bound=distance + float(r.max()))
     return near[d <= distance + r].astype(np.int64)
 
 
@@ -354,9 +356,10 @@ def split(
         unit_ids = np.flatnonzero(unit_part == i).astype(np.int64)
         owned_ids = np.flatnonzero(station_part == i).astype(np.int64)
         seeds = np.concatenate([unit_pts[unit_ids], st_pts[owned_ids]])
-        station_ids = np.union1d(_within(st_pts, seeds, reach), owned_ids).astype(np.int64)
+        tree = cKDTree(shapely.get_coordinates(seeds)) if len(seeds) else None
+        station_ids = np.union1d(_within(st_pts, tree, reach), owned_ids).astype(np.int64)
         keep = np.zeros(network.n_edges, dtype=bool)
-        keep[_edges_within(boxes, seeds, halo)] = True
+        keep[_edges_within(boxes, tree, halo)] = True
         # the snap streets of kept points (within the halo already, unless off-network)
         keep[units_snapped.edge[unit_ids][units_snapped.on_network[unit_ids]]] = True
         keep[stations_snapped.edge[station_ids][stations_snapped.on_network[station_ids]]] = True
