@@ -47,22 +47,21 @@ _CHILD = r"""
 import json, resource, sys, time
 import numpy as np, geopandas as gpd, shapely
 
-def rss():
+def status_mb(key):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+def rss():
+    return status_mb("VmRSS")
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def hwm():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return status_mb("VmHWM")
 
 mode, out, n_cities, nodes, n_units, n_st = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 from skillcircle import Settings
